@@ -1,0 +1,205 @@
+// Package db opens sameteam's two database engines behind sqlx, chosen by
+// the URL: postgres://… or postgresql://… (lib/pq) and sqlite:PATH
+// (modernc.org/sqlite, pure Go). It also holds what differs between them:
+// how timestamps are stored and bound, and how identifiers are quoted.
+package db
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"  // registers "postgres"
+	_ "modernc.org/sqlite" // registers "sqlite"
+)
+
+// Engine names a database engine.
+type Engine string
+
+// The supported engines.
+const (
+	Postgres Engine = "postgres"
+	SQLite   Engine = "sqlite"
+)
+
+// ErrURL is returned for a database URL sameteam cannot use.
+var ErrURL = errors.New("db: bad database URL")
+
+func init() {
+	// modernc registers "sqlite", which sqlx does not know; its binds are '?'.
+	sqlx.BindDriver("sqlite", sqlx.QUESTION)
+}
+
+// DB is an open database and its engine.
+type DB struct {
+	*sqlx.DB
+	Engine Engine
+}
+
+// EngineOf tells the engine of a URL without opening it.
+func EngineOf(rawURL string) (Engine, string, error) {
+	switch {
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		return Postgres, rawURL, nil
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		path := strings.TrimPrefix(rawURL, "sqlite:")
+		path = strings.TrimPrefix(path, "//")
+		if path == "" {
+			return "", "", fmt.Errorf("%w: sqlite: needs a file path (sqlite:PATH)", ErrURL)
+		}
+		return SQLite, path, nil
+	case rawURL == "":
+		return "", "", fmt.Errorf("%w: empty (set source.url or SAMETEAM_DATABASE_URL)", ErrURL)
+	}
+	return "", "", fmt.Errorf("%w: %q: want postgres://…, postgresql://… or sqlite:PATH", ErrURL, Redact(rawURL))
+}
+
+// Open opens the database at rawURL and checks that it answers.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	engine, dsn, err := EngineOf(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	var x *sqlx.DB
+	switch engine {
+	case Postgres:
+		x, err = sqlx.Open("postgres", dsn)
+		if err == nil {
+			x.SetMaxOpenConns(8)
+			x.SetConnMaxIdleTime(5 * time.Minute)
+		}
+	case SQLite:
+		// One connection: SQLite has one writer, and per-connection state
+		// (pragmas) then holds for every statement.
+		path := dsn
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		x, err = sqlx.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+		if err == nil {
+			x.SetMaxOpenConns(1)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", engine, err)
+	}
+	if err := x.PingContext(ctx); err != nil {
+		x.Close()
+		return nil, fmt.Errorf("connect to %s database %s: %w", engine, Redact(rawURL), scrub(err, rawURL))
+	}
+	return &DB{DB: x, Engine: engine}, nil
+}
+
+// Time converts an instant to the value the engine stores: a timestamptz for
+// PostgreSQL, and for SQLite a fixed-width UTC text
+// (2026-11-23T07:00:00.000000Z) so that text order is time order.
+func (d *DB) Time(t time.Time) any {
+	if d.Engine == SQLite {
+		return FormatSQLiteTime(t)
+	}
+	return t
+}
+
+// SQLiteTimeLayout is the one timestamp form sameteam writes into SQLite.
+const SQLiteTimeLayout = "2006-01-02T15:04:05.000000Z"
+
+// FormatSQLiteTime formats t for SQLite storage.
+func FormatSQLiteTime(t time.Time) string { return t.UTC().Format(SQLiteTimeLayout) }
+
+// NullTime scans a timestamp from either engine: a time.Time (PostgreSQL) or
+// text (SQLite, in any RFC 3339 form). Null is the zero time.
+type NullTime struct{ time.Time }
+
+// Scan implements sql.Scanner.
+func (n *NullTime) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		n.Time = time.Time{}
+	case time.Time:
+		n.Time = v
+	case string:
+		return n.parse(v)
+	case []byte:
+		return n.parse(string(v))
+	default:
+		return fmt.Errorf("db: cannot read %T as a timestamp", src)
+	}
+	return nil
+}
+
+func (n *NullTime) parse(s string) error {
+	if s == "" {
+		n.Time = time.Time{}
+		return nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999-07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			n.Time = t
+			return nil
+		}
+	}
+	return fmt.Errorf("db: %q is not an RFC 3339 timestamp", s)
+}
+
+// Value implements driver.Valuer for PostgreSQL-style binding.
+func (n NullTime) Value() (driver.Value, error) {
+	if n.IsZero() {
+		return nil, nil
+	}
+	return n.Time, nil
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
+
+// ErrIdent is returned for a relation name that is not a plain identifier.
+var ErrIdent = errors.New("db: bad identifier")
+
+// QuoteRelation validates a relation name from config ("leads" or
+// "crm.v_leads") and returns it quoted, so that it never reaches SQL raw.
+func QuoteRelation(name string) (string, error) {
+	parts := strings.Split(name, ".")
+	if len(parts) > 2 {
+		return "", fmt.Errorf("%w %q: at most schema.relation", ErrIdent, name)
+	}
+	for i, p := range parts {
+		if !identRE.MatchString(p) || len(p) > 63 {
+			return "", fmt.Errorf("%w %q: use letters, digits and _ (at most 63)", ErrIdent, name)
+		}
+		parts[i] = `"` + p + `"`
+	}
+	return strings.Join(parts, "."), nil
+}
+
+// Redact hides the password of a database URL.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.User == nil {
+		if err != nil && strings.Contains(rawURL, "@") {
+			return "(unparseable URL)"
+		}
+		return rawURL
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// scrub removes the password of rawURL from an error's text, for drivers
+// that echo their DSN.
+func scrub(err error, rawURL string) error {
+	u, perr := url.Parse(rawURL)
+	if perr != nil || u.User == nil {
+		return err
+	}
+	if pw, ok := u.User.Password(); ok && pw != "" && strings.Contains(err.Error(), pw) {
+		return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
+	}
+	return err
+}
