@@ -20,6 +20,10 @@ const (
 	BacklogWindow   = 30 * 24 * time.Hour // MQLs in the follow-up backlog
 )
 
+// offsetLayout is RFC 3339 with a numeric offset even for UTC
+// (2026-10-01T00:00:00+00:00), as the snapshot JSON writes period bounds.
+const offsetLayout = "2006-01-02T15:04:05-07:00"
+
 // Input says which snapshot to compute.
 type Input struct {
 	Period    period.Period
@@ -80,8 +84,8 @@ func Compute(in Input, f *Facts) *Snapshot {
 		Period: PeriodInfo{
 			Kind:     p.Kind,
 			Label:    p.Label(),
-			Start:    p.Start.Format(time.RFC3339),
-			End:      p.End.Format(time.RFC3339),
+			Start:    p.Start.Format(offsetLayout),
+			End:      p.End.Format(offsetLayout),
 			TimeZone: p.Location().String(),
 		},
 		AsOf:     Instant(in.AsOf),

@@ -1,0 +1,246 @@
+// Package csvimport loads the five contract relations from CSV files in the
+// form of the golden data set (header row, RFC 3339 timestamps, empty field
+// = NULL, true/false). Every file is checked in full before anything is
+// written, and the load is one transaction: a bad file is refused with
+// file:line: column: what is wrong, and nothing of the import is left.
+package csvimport
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sameteam/sameteam/internal/metrics"
+	"github.com/sameteam/sameteam/internal/source"
+)
+
+// ErrInvalid is returned (joined with the problems found) for files that
+// do not follow the contract.
+var ErrInvalid = errors.New("csvimport: invalid input")
+
+// maxProblems bounds the problems reported per file.
+const maxProblems = 20
+
+// Sink receives the rows; source.Loader is one.
+type Sink interface {
+	Begin(table string, columns []string) error
+	Row(values ...any) error
+	End() error
+}
+
+// Counts is how many rows each relation got.
+type Counts map[string]int
+
+// Check reads every file of dir and reports all problems, writing nothing.
+func Check(dir string) (Counts, error) {
+	counts := Counts{}
+	var errs []error
+	for _, rel := range source.Contract {
+		n, err := readFile(dir, rel, nil)
+		counts[rel.Name] = n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(append([]error{ErrInvalid}, errs...)...)
+	}
+	return counts, nil
+}
+
+// Load checks every file of dir, then sends all rows to sink. The caller
+// commits or rolls back the sink's transaction.
+func Load(ctx context.Context, dir string, sink Sink) (Counts, error) {
+	counts, err := Check(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, rel := range source.Contract {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if _, err := readFile(dir, rel, sink); err != nil {
+			return nil, err
+		}
+	}
+	return counts, nil
+}
+
+// readFile parses dir/<relation>.csv; with a sink it also loads the rows.
+func readFile(dir string, rel source.Relation, sink Sink) (int, error) {
+	name := rel.Name + ".csv"
+	path := filepath.Join(dir, name)
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.ReuseRecord = true
+	header, err := r.Read()
+	if err == io.EOF {
+		return 0, fmt.Errorf("%s:1: the file is empty (want a header row: %s)", name, strings.Join(rel.ColumnNames(), ","))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	header = append([]string(nil), header...)
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\ufeff")
+	}
+	cols, err := mapHeader(name, rel, header)
+	if err != nil {
+		return 0, err
+	}
+	var probs []string
+	problem := func(line int, col, msg string) {
+		if len(probs) < maxProblems {
+			probs = append(probs, fmt.Sprintf("%s:%d: %s: %s", name, line, col, msg))
+		} else if len(probs) == maxProblems {
+			probs = append(probs, fmt.Sprintf("%s: more problems not shown", name))
+		}
+	}
+	if sink != nil {
+		if err := sink.Begin(rel.Name, header); err != nil {
+			return 0, err
+		}
+	}
+	ids := map[string]int{}
+	values := make([]any, len(cols))
+	n := 0
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := r.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				problem(pe.Line, "csv", pe.Err.Error())
+				if errors.Is(pe.Err, csv.ErrFieldCount) {
+					continue
+				}
+			} else {
+				problem(line, "csv", err.Error())
+			}
+			break
+		}
+		n++
+		ok := true
+		for i, c := range cols {
+			v, msg := parse(c, rec[i])
+			if msg != "" {
+				problem(line, c.Name, msg)
+				ok = false
+			}
+			values[i] = v
+		}
+		id := rec[0]
+		for i, c := range cols {
+			if c.Name == "id" {
+				id = rec[i]
+			}
+		}
+		if first, dup := ids[id]; dup && id != "" {
+			problem(line, "id", fmt.Sprintf("duplicate id %q (first on line %d)", id, first))
+			ok = false
+		} else {
+			ids[id] = line
+		}
+		if ok && sink != nil && len(probs) == 0 {
+			if err := sink.Row(values...); err != nil {
+				return n, fmt.Errorf("%s:%d: %w", name, line, err)
+			}
+		}
+	}
+	if len(probs) > 0 {
+		return n, errors.New(strings.Join(probs, "\n"))
+	}
+	if sink != nil {
+		if err := sink.End(); err != nil {
+			return n, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return n, nil
+}
+
+// mapHeader checks the header against the contract: every column present
+// once, none unknown, in any order.
+func mapHeader(name string, rel source.Relation, header []string) ([]source.Column, error) {
+	var probs []string
+	seen := map[string]bool{}
+	cols := make([]source.Column, len(header))
+	for i, h := range header {
+		h = strings.TrimSpace(h)
+		header[i] = h
+		found := false
+		for _, c := range rel.Columns {
+			if c.Name == h {
+				cols[i], found = c, true
+			}
+		}
+		switch {
+		case !found:
+			probs = append(probs, fmt.Sprintf("%s:1: column %q: unknown (want %s)", name, h, strings.Join(rel.ColumnNames(), ", ")))
+		case seen[h]:
+			probs = append(probs, fmt.Sprintf("%s:1: column %q: appears twice", name, h))
+		}
+		seen[h] = true
+	}
+	for _, c := range rel.Columns {
+		if !seen[c.Name] {
+			probs = append(probs, fmt.Sprintf("%s:1: column %q: missing", name, c.Name))
+		}
+	}
+	if len(probs) > 0 {
+		return nil, errors.New(strings.Join(probs, "\n"))
+	}
+	return cols, nil
+}
+
+// parse converts one field; a non-empty message says what is wrong.
+func parse(c source.Column, s string) (any, string) {
+	if s == "" {
+		if c.Required {
+			return nil, "required, but empty"
+		}
+		return nil, ""
+	}
+	switch c.Type {
+	case "time":
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return nil, fmt.Sprintf("%q is not an RFC 3339 timestamp (like 2026-11-23T07:00:00Z)", s)
+		}
+		return t, ""
+	case "bool":
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "true", "t", "1":
+			return true, ""
+		case "false", "f", "0":
+			return false, ""
+		}
+		return nil, fmt.Sprintf("%q is not true or false", s)
+	case "money":
+		m, err := metrics.ParseMoney(s)
+		if err != nil {
+			return nil, fmt.Sprintf("%q is not a decimal number (like 1234.56)", s)
+		}
+		return m, ""
+	}
+	if !utf8.ValidString(s) {
+		return nil, "is not valid UTF-8"
+	}
+	if strings.ContainsRune(s, 0) {
+		return nil, "contains a NUL character"
+	}
+	return s, ""
+}

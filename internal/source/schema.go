@@ -1,0 +1,128 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/sameteam/sameteam/internal/db"
+)
+
+// Column is one column of a contract relation.
+type Column struct {
+	Name string
+	Type string // time, text, bool, money
+	// Required columns are NOT NULL in the contract.
+	Required bool
+}
+
+// Relation is one of the five source relations of METRICS.md.
+type Relation struct {
+	Name    string
+	Columns []Column
+}
+
+// Contract is the five relations sameteam reads, in load order.
+var Contract = []Relation{
+	{"team_members", []Column{{"id", "text", true}, {"name", "text", true}, {"email", "text", false}, {"team", "text", true}, {"active", "bool", true}}},
+	{"campaigns", []Column{{"id", "text", true}, {"name", "text", true}, {"channel", "text", false}, {"cost", "money", false}}},
+	{"leads", []Column{{"id", "text", true}, {"created_at", "time", true}, {"source", "text", true}, {"campaign_id", "text", false}, {"owner_id", "text", false},
+		{"mql_at", "time", false}, {"accepted_at", "time", false}, {"rejected_at", "time", false}, {"rejection_reason", "text", false}, {"sql_at", "time", false}}},
+	{"activities", []Column{{"id", "text", true}, {"occurred_at", "time", true}, {"team", "text", false}, {"actor_id", "text", false}, {"kind", "text", false},
+		{"lead_id", "text", false}, {"opportunity_id", "text", false}, {"campaign_id", "text", false}}},
+	{"opportunities", []Column{{"id", "text", true}, {"created_at", "time", true}, {"lead_id", "text", false}, {"source", "text", false}, {"owner_id", "text", false},
+		{"amount", "money", false}, {"closed_at", "time", false}, {"is_won", "bool", false}}},
+}
+
+// RelationByName returns the contract relation called name.
+func RelationByName(name string) (Relation, bool) {
+	for _, r := range Contract {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Relation{}, false
+}
+
+// ColumnNames lists the relation's columns in contract order.
+func (r Relation) ColumnNames() []string {
+	out := make([]string, len(r.Columns))
+	for i, c := range r.Columns {
+		out[i] = c.Name
+	}
+	return out
+}
+
+// The indexes the fact queries need: range scans by period on every
+// timestamp a metric filters on, and the per-lead and per-opportunity
+// look-ups of first responses and influence, so that a run's cost grows with
+// the period and not with the activity table. No foreign keys: real CRM data
+// has activities naming leads that do not exist, and data health counts them.
+var indexes = []string{
+	"CREATE INDEX IF NOT EXISTS activities_lead_time ON activities (lead_id, occurred_at)",
+	"CREATE INDEX IF NOT EXISTS activities_opportunity_time ON activities (opportunity_id, occurred_at)",
+	"CREATE INDEX IF NOT EXISTS activities_time ON activities (occurred_at)",
+	"CREATE INDEX IF NOT EXISTS leads_mql_at ON leads (mql_at)",
+	"CREATE INDEX IF NOT EXISTS leads_created_at ON leads (created_at)",
+	"CREATE INDEX IF NOT EXISTS leads_sql_at ON leads (sql_at)",
+	"CREATE INDEX IF NOT EXISTS leads_campaign ON leads (campaign_id)",
+	"CREATE INDEX IF NOT EXISTS opportunities_created_at ON opportunities (created_at)",
+	"CREATE INDEX IF NOT EXISTS opportunities_closed_at ON opportunities (closed_at)",
+	"CREATE INDEX IF NOT EXISTS opportunities_lead ON opportunities (lead_id)",
+}
+
+// sqlType is the column type per engine. SQLite keeps timestamps as
+// fixed-width UTC text (see db.SQLiteTimeLayout) so that text order is time
+// order and every comparison in the fact queries works unchanged.
+func sqlType(e db.Engine, t string) string {
+	switch t {
+	case "time":
+		if e == db.SQLite {
+			return "TEXT"
+		}
+		return "timestamptz"
+	case "bool":
+		if e == db.SQLite {
+			return "INTEGER"
+		}
+		return "boolean"
+	case "money":
+		return "numeric"
+	}
+	return "text"
+}
+
+// CreateContract creates the five contract relations and their indexes in
+// sameteam's own schema, for teams that load data into it (import, seed,
+// demo). It is idempotent.
+func CreateContract(ctx context.Context, d *db.DB) error {
+	tx, err := d.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create contract tables: %w", err)
+	}
+	defer tx.Rollback()
+	for _, r := range Contract {
+		cols := make([]string, len(r.Columns))
+		for i, c := range r.Columns {
+			cols[i] = c.Name + " " + sqlType(d.Engine, c.Type)
+			if c.Name == "id" {
+				cols[i] += " PRIMARY KEY"
+			} else if c.Required {
+				cols[i] += " NOT NULL"
+			}
+		}
+		q := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n  %s\n)", r.Name, strings.Join(cols, ",\n  "))
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("create table %s: %w", r.Name, err)
+		}
+	}
+	for _, q := range indexes {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("create index: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create contract tables: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,410 @@
+// Package source reads the facts of a snapshot from the company's database
+// (PostgreSQL or SQLite, see internal/db) and holds the contract schema that
+// init-db creates. The SQL lives in queries/*.sql; it returns raw facts and
+// small aggregates, and internal/metrics turns them into numbers.
+package source
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/db"
+	"github.com/sameteam/sameteam/internal/metrics"
+)
+
+//go:embed queries/*.sql
+var queryFS embed.FS
+
+// ErrQuery is returned when the embedded SQL is malformed.
+var ErrQuery = errors.New("source: bad query file")
+
+// Options configures a Source.
+type Options struct {
+	// Tables maps contract relation names (leads, activities, …) to the
+	// company's own relations or views ("crm.v_leads").
+	Tables map[string]string
+	// QueryTimeout bounds one snapshot's queries; 0 means 60 s.
+	QueryTimeout time.Duration
+	// Observe, when set, is told how long each named query took.
+	Observe func(query string, d time.Duration)
+}
+
+// Source reads snapshot facts from one database.
+type Source struct {
+	db      *db.DB
+	opts    Options
+	queries map[string]string
+}
+
+// New prepares the fact queries for d with the relation mapping of opts.
+// A mapping that names an unknown relation or is not a plain identifier is
+// an error.
+func New(d *db.DB, opts Options) (*Source, error) {
+	if opts.QueryTimeout <= 0 {
+		opts.QueryTimeout = 60 * time.Second
+	}
+	names, err := Relations(opts.Tables)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := parseQueries()
+	if err != nil {
+		return nil, err
+	}
+	qs := make(map[string]string, len(raw))
+	for name, q := range raw {
+		for rel, quoted := range names {
+			q = strings.ReplaceAll(q, "{{"+rel+"}}", quoted)
+		}
+		if strings.Contains(q, "{{") {
+			return nil, fmt.Errorf("%w: query %s names an unknown relation", ErrQuery, name)
+		}
+		qs[name] = d.Rebind(q)
+	}
+	return &Source{db: d, opts: opts, queries: qs}, nil
+}
+
+// Relations returns the quoted relation name for each contract relation,
+// applying the mapping (validated: an unknown key or a bad identifier is an
+// error naming it).
+func Relations(mapping map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, r := range Contract {
+		out[r.Name] = `"` + r.Name + `"`
+	}
+	keys := make([]string, 0, len(mapping))
+	for k := range mapping {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var errs []error
+	for _, k := range keys {
+		if _, ok := out[k]; !ok {
+			errs = append(errs, fmt.Errorf("source.tables.%s: unknown relation (want team_members, campaigns, leads, activities or opportunities)", k))
+			continue
+		}
+		q, err := db.QuoteRelation(mapping[k])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("source.tables.%s: %w", k, err))
+			continue
+		}
+		out[k] = q
+	}
+	return out, errors.Join(errs...)
+}
+
+// parseQueries reads the named blocks (-- name: x) of queries/*.sql.
+func parseQueries() (map[string]string, error) {
+	files, err := queryFS.ReadDir("queries")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, f := range files {
+		b, err := queryFS.ReadFile("queries/" + f.Name())
+		if err != nil {
+			return nil, err
+		}
+		var name string
+		var body strings.Builder
+		flush := func() error {
+			q := strings.TrimSpace(body.String())
+			if name != "" {
+				if q == "" {
+					return fmt.Errorf("%w: %s: query %s is empty", ErrQuery, f.Name(), name)
+				}
+				out[name] = strings.TrimSuffix(q, ";")
+			}
+			body.Reset()
+			return nil
+		}
+		sc := bufio.NewScanner(strings.NewReader(string(b)))
+		for sc.Scan() {
+			line := sc.Text()
+			if n, ok := strings.CutPrefix(strings.TrimSpace(line), "-- name:"); ok {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+				name = strings.TrimSpace(n)
+				continue
+			}
+			if strings.HasPrefix(strings.TrimSpace(line), "--") {
+				continue
+			}
+			body.WriteString(line)
+			body.WriteByte('\n')
+		}
+		if err := flush(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Load reads every fact that w asks for, in one consistent read: on
+// PostgreSQL a REPEATABLE READ READ ONLY transaction, so the email, the
+// workbook and the JSON of a run come from the same state of the data.
+func (s *Source) Load(ctx context.Context, w metrics.Windows) (*metrics.Facts, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
+	defer cancel()
+	var txo *sql.TxOptions
+	if s.db.Engine == db.Postgres {
+		txo = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+	}
+	tx, err := s.db.BeginTxx(ctx, txo)
+	if err != nil {
+		return nil, fmt.Errorf("begin snapshot: %w", err)
+	}
+	defer tx.Rollback()
+	if s.db.Engine == db.Postgres {
+		// The database's own guard, in case the client's deadline cannot
+		// reach a stuck backend.
+		ms := s.opts.QueryTimeout.Milliseconds()
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", ms)); err != nil {
+			return nil, fmt.Errorf("set statement timeout: %w", err)
+		}
+	}
+	r := &reader{s: s, tx: tx, ctx: ctx}
+	f := r.read(w)
+	if r.err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("read facts: %w (query timeout %s)", ctx.Err(), s.opts.QueryTimeout)
+		}
+		return nil, r.err
+	}
+	return f, nil
+}
+
+// queryer is what reader needs of a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// reader runs the fact queries and keeps the first error.
+type reader struct {
+	s   *Source
+	tx  queryer
+	ctx context.Context
+	err error
+}
+
+func (r *reader) t(t time.Time) any { return r.s.db.Time(t) }
+
+// each runs the named query and calls scan for every row.
+func (r *reader) each(name string, scan func(*sql.Rows) error, args ...any) {
+	if r.err != nil {
+		return
+	}
+	start := time.Now()
+	rows, err := r.tx.QueryContext(r.ctx, r.s.queries[name], args...)
+	if err != nil {
+		r.err = fmt.Errorf("query %s: %w", name, err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			r.err = fmt.Errorf("query %s: %w", name, err)
+			return
+		}
+	}
+	if err := rows.Err(); err != nil {
+		r.err = fmt.Errorf("query %s: %w", name, err)
+		return
+	}
+	if r.s.opts.Observe != nil {
+		r.s.opts.Observe(name, time.Since(start))
+	}
+}
+
+func (r *reader) read(w metrics.Windows) *metrics.Facts {
+	f := &metrics.Facts{}
+	asOf := r.t(w.AsOf)
+
+	r.each("members", func(rows *sql.Rows) error {
+		var m metrics.Member
+		var email sql.NullString
+		var active sql.NullBool
+		if err := rows.Scan(&m.ID, &m.Name, &email, &m.Team, &active); err != nil {
+			return err
+		}
+		m.Email, m.Active = email.String, active.Bool
+		f.Members = append(f.Members, m)
+		return nil
+	})
+
+	lifetime := map[string]int{}
+	r.each("lifetime-mqls", func(rows *sql.Rows) error {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return err
+		}
+		lifetime[id] = n
+		return nil
+	}, asOf)
+	r.each("campaigns", func(rows *sql.Rows) error {
+		var c metrics.Campaign
+		var channel sql.NullString
+		var cost nullMoney
+		if err := rows.Scan(&c.ID, &c.Name, &channel, &cost); err != nil {
+			return err
+		}
+		c.Channel, c.Cost, c.CostKnown = channel.String, cost.m, cost.valid
+		c.LifetimeMQLs = lifetime[c.ID]
+		f.Campaigns = append(f.Campaigns, c)
+		return nil
+	})
+	r.each("wins", func(rows *sql.Rows) error {
+		var win metrics.Win
+		var amount nullMoney
+		if err := rows.Scan(&win.CampaignID, &amount); err != nil {
+			return err
+		}
+		win.Amount = amount.m
+		f.Wins = append(f.Wins, win)
+		return nil
+	}, asOf)
+
+	// MQLs of the trend window, then of the follow-up window; a lead in
+	// both comes back twice and the engine keeps it once.
+	mqlWindows := []metrics.Range{w.MQLs, {From: w.Backlog.From, To: w.Backlog.To.Add(time.Microsecond)}}
+	if !w.Backlog.From.Before(w.MQLs.From) && w.Backlog.To.Before(w.MQLs.To) {
+		mqlWindows = mqlWindows[:1] // the follow-up window lies inside the trend window
+	}
+	for _, mw := range mqlWindows {
+		r.each("mqls", func(rows *sql.Rows) error {
+			l, err := scanLead(rows)
+			if err == nil {
+				f.MQLs = append(f.MQLs, l)
+			}
+			return err
+		}, r.t(mw.From), r.t(mw.To), asOf)
+		r.each("first-touches", func(rows *sql.Rows) error {
+			t, err := scanTouch(rows)
+			if err == nil {
+				f.FirstTouches = append(f.FirstTouches, t)
+			}
+			return err
+		}, asOf, r.t(mw.From), r.t(mw.To), asOf)
+	}
+
+	r.each("created", func(rows *sql.Rows) error {
+		var l metrics.Lead
+		var created db.NullTime
+		var src, campaign sql.NullString
+		if err := rows.Scan(&l.ID, &created, &src, &campaign); err != nil {
+			return err
+		}
+		l.CreatedAt, l.Source, l.CampaignID = created.Time, src.String, campaign.String
+		f.Created = append(f.Created, l)
+		return nil
+	}, r.t(w.Created.From), r.t(w.Created.To), asOf)
+	r.each("sqls", func(rows *sql.Rows) error {
+		var t db.NullTime
+		if err := rows.Scan(&t); err != nil {
+			return err
+		}
+		f.SQLs = append(f.SQLs, t.Time)
+		return nil
+	}, r.t(w.Created.From), r.t(w.Created.To), asOf)
+
+	o := w.Opportunities
+	r.each("opportunities", func(rows *sql.Rows) error {
+		var op metrics.Opportunity
+		var created, closed db.NullTime
+		var lead, campaign, src, owner sql.NullString
+		var amount nullMoney
+		var won sql.NullBool
+		if err := rows.Scan(&op.ID, &created, &lead, &campaign, &src, &owner, &amount, &closed, &won); err != nil {
+			return err
+		}
+		op.CreatedAt, op.ClosedAt = created.Time, closed.Time
+		op.LeadID, op.CampaignID, op.Source, op.OwnerID = lead.String, campaign.String, src.String, owner.String
+		op.Amount = amount.m
+		if won.Valid {
+			v := won.Bool
+			op.IsWon = &v
+		}
+		f.Opportunities = append(f.Opportunities, op)
+		return nil
+	}, r.t(o.From), r.t(o.To), asOf, r.t(o.From), r.t(o.To), asOf)
+
+	c := w.Created
+	r.each("last-touches", func(rows *sql.Rows) error {
+		t, err := scanTouch(rows)
+		if err == nil {
+			f.LastTouches = append(f.LastTouches, t)
+		}
+		return err
+	}, asOf, r.t(c.From), r.t(c.To), asOf, asOf, r.t(c.From), r.t(c.To), asOf)
+
+	r.each("activities", func(rows *sql.Rows) error {
+		var g metrics.ActivityGroup
+		var prev int
+		var team, actor sql.NullString
+		if err := rows.Scan(&prev, &team, &actor, &g.Count, &g.UnknownLead); err != nil {
+			return err
+		}
+		g.Previous, g.Team, g.ActorID = prev == 1, team.String, actor.String
+		f.Activities = append(f.Activities, g)
+		return nil
+	}, r.t(w.Period.From), r.t(w.Previous.From), r.t(w.Period.To), asOf)
+
+	r.each("future-activities", func(rows *sql.Rows) error { return rows.Scan(&f.FutureActivities) }, asOf)
+	r.each("mql-before-created", func(rows *sql.Rows) error { return rows.Scan(&f.LeadsMQLBeforeCreated) }, asOf)
+	return f
+}
+
+func scanLead(rows *sql.Rows) (metrics.Lead, error) {
+	var l metrics.Lead
+	var created, mql, acc, rej, sqlAt db.NullTime
+	var src, campaign, owner, reason sql.NullString
+	err := rows.Scan(&l.ID, &created, &src, &campaign, &owner, &mql, &acc, &rej, &reason, &sqlAt)
+	l.CreatedAt, l.MQLAt, l.AcceptedAt, l.RejectedAt, l.SQLAt = created.Time, mql.Time, acc.Time, rej.Time, sqlAt.Time
+	l.Source, l.CampaignID, l.OwnerID, l.RejectionReason = src.String, campaign.String, owner.String, reason.String
+	return l, err
+}
+
+func scanTouch(rows *sql.Rows) (metrics.Touch, error) {
+	var t metrics.Touch
+	var team sql.NullString
+	var at db.NullTime
+	err := rows.Scan(&t.Ref, &team, &at)
+	t.Team, t.At = team.String, at.Time
+	return t, err
+}
+
+// nullMoney scans an amount from either engine: numeric text from
+// PostgreSQL, a number from SQLite. Null is 0 and not valid.
+type nullMoney struct {
+	m     metrics.Money
+	valid bool
+}
+
+func (n *nullMoney) Scan(src any) error {
+	var err error
+	n.valid = src != nil
+	switch v := src.(type) {
+	case nil:
+		n.m = 0
+	case []byte:
+		n.m, err = metrics.ParseMoney(string(v))
+	case string:
+		n.m, err = metrics.ParseMoney(v)
+	case float64:
+		n.m = metrics.MoneyFromFloat(v)
+	case int64:
+		n.m = metrics.Money(v * 100)
+	default:
+		err = fmt.Errorf("source: cannot read %T as an amount", src)
+	}
+	return err
+}
