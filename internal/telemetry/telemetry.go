@@ -1,0 +1,187 @@
+// Package telemetry is sameteam's Prometheus instrumentation: a registry of
+// its own (never the process-wide default, so two servers in one test binary
+// never collide), the run, delivery and query collectors, and an adapter that
+// lets gocron report its job executions into the same registry.
+//
+// Label values are report names, run and delivery statuses, query names and
+// job names: all bounded by the configuration. Recipients never become labels.
+package telemetry
+
+import (
+	"cmp"
+	"net/http"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// StatusSuccess is the run status that moves
+// sameteam_last_success_timestamp_seconds.
+const StatusSuccess = "success"
+
+// Options configures a Recorder.
+type Options struct {
+	// Now is the clock for the last-success gauge; default time.Now.
+	Now func() time.Time
+	// Version and Commit label sameteam_build_info.
+	Version, Commit string
+	// NoRuntime leaves out the Go runtime and process collectors (tests that
+	// compare whole expositions).
+	NoRuntime bool
+}
+
+// Recorder holds the registry and every sameteam collector. Its methods are
+// safe for concurrent use.
+type Recorder struct {
+	reg          *prometheus.Registry
+	now          func() time.Time
+	runs         *prometheus.CounterVec
+	runDuration  *prometheus.HistogramVec
+	deliveries   *prometheus.CounterVec
+	lastSuccess  *prometheus.GaugeVec
+	queryTime    *prometheus.HistogramVec
+	jobs         *prometheus.CounterVec
+	jobDuration  *prometheus.HistogramVec
+	nextRunsDesc *prometheus.Desc
+}
+
+// New builds a Recorder with a fresh registry.
+func New(opts Options) *Recorder {
+	r := &Recorder{
+		reg: prometheus.NewRegistry(),
+		now: opts.Now,
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sameteam_runs_total",
+			Help: "Report runs by final status.",
+		}, []string{"report", "status"}),
+		runDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sameteam_run_duration_seconds",
+			Help: "Wall time of a report run, from claim to the last delivery.",
+			// Runs take seconds to minutes: a big workbook and a slow relay
+			// are the long tail.
+			Buckets: []float64{0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800},
+		}, []string{"report"}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sameteam_deliveries_total",
+			Help: "Per-recipient deliveries by status.",
+		}, []string{"report", "status"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sameteam_last_success_timestamp_seconds",
+			Help: "Unix time of the report's last successful run; set on success only, so its age is the alert.",
+		}, []string{"report"}),
+		queryTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sameteam_source_query_duration_seconds",
+			Help:    "Duration of each named source query.",
+			Buckets: []float64{0.005, 0.025, 0.1, 0.25, 1, 2.5, 10, 30, 60, 120},
+		}, []string{"query"}),
+		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sameteam_scheduler_job_runs_total",
+			Help: "Scheduler job executions by gocron status (success, fail, skip, singleton_rescheduled).",
+		}, []string{"job", "status"}),
+		jobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sameteam_scheduler_job_duration_seconds",
+			Help:    "Duration of scheduler job executions by gocron status.",
+			Buckets: []float64{0.1, 1, 5, 30, 120, 600, 1800},
+		}, []string{"job", "status"}),
+		nextRunsDesc: prometheus.NewDesc("sameteam_next_run_timestamp_seconds",
+			"Unix time of the report's next scheduled run.", []string{"report"}, nil),
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "sameteam_build_info",
+		Help: "Always 1; the labels name the running build.",
+	}, []string{"version", "commit"})
+	build.WithLabelValues(cmp.Or(opts.Version, "dev"), cmp.Or(opts.Commit, "unknown")).Set(1)
+	r.reg.MustRegister(r.runs, r.runDuration, r.deliveries, r.lastSuccess, r.queryTime, r.jobs, r.jobDuration, build)
+	if !opts.NoRuntime {
+		r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	return r
+}
+
+// Registry is the Recorder's registry, for registering more collectors.
+func (r *Recorder) Registry() *prometheus.Registry { return r.reg }
+
+// Gatherer is what /metrics serves.
+func (r *Recorder) Gatherer() prometheus.Gatherer { return r.reg }
+
+// Handler serves the registry in the Prometheus exposition format.
+func (r *Recorder) Handler() http.Handler {
+	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{Registry: r.reg})
+}
+
+// RunFinished records one finished run of report with its final status
+// (the ledger's word: success, failed, …) and duration. Only StatusSuccess
+// moves the last-success gauge.
+func (r *Recorder) RunFinished(report, status string, d time.Duration) {
+	r.runs.WithLabelValues(report, status).Inc()
+	r.runDuration.WithLabelValues(report).Observe(d.Seconds())
+	if status == StatusSuccess {
+		r.lastSuccess.WithLabelValues(report).Set(float64(r.now().UnixNano()) / 1e9)
+	}
+}
+
+// SetLastSuccess seeds the last-success gauge, typically from the ledger at
+// start, so that a restart does not make a healthy report look absent.
+func (r *Recorder) SetLastSuccess(report string, t time.Time) {
+	r.lastSuccess.WithLabelValues(report).Set(float64(t.UnixNano()) / 1e9)
+}
+
+// Delivery records one recipient's delivery outcome (sent, failed, unknown…).
+func (r *Recorder) Delivery(report, status string) {
+	r.deliveries.WithLabelValues(report, status).Inc()
+}
+
+// QueryDuration records how long the named source query took.
+func (r *Recorder) QueryDuration(name string, d time.Duration) {
+	r.queryTime.WithLabelValues(name).Observe(d.Seconds())
+}
+
+// WatchNextRuns exports sameteam_next_run_timestamp_seconds from f, asked
+// at every scrape (the scheduler's NextRuns). Call it once.
+func (r *Recorder) WatchNextRuns(f func() map[string]time.Time) {
+	r.reg.MustRegister(nextRuns{desc: r.nextRunsDesc, f: f})
+}
+
+type nextRuns struct {
+	desc *prometheus.Desc
+	f    func() map[string]time.Time
+}
+
+func (n nextRuns) Describe(ch chan<- *prometheus.Desc) { ch <- n.desc }
+
+func (n nextRuns) Collect(ch chan<- prometheus.Metric) {
+	for report, t := range n.f() {
+		if t.IsZero() {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(n.desc, prometheus.GaugeValue, float64(t.Unix()), report)
+	}
+}
+
+// Recorder reports gocron job executions: pass it to both gocron.WithMonitor
+// (counts) and gocron.WithMonitorStatus (durations).
+var _ gocron.MonitorStatus = (*Recorder)(nil)
+
+// IncrementJob implements gocron.Monitor: one execution of job name ended
+// with status.
+func (r *Recorder) IncrementJob(_ uuid.UUID, name string, _ []string, status gocron.JobStatus) {
+	r.jobs.WithLabelValues(name, string(status)).Inc()
+}
+
+// RecordJobTiming implements gocron.Monitor. It records nothing: the
+// scheduler registers the Recorder with both gocron.WithMonitor and
+// gocron.WithMonitorStatus, and RecordJobTimingWithStatus, which gocron calls
+// for the same execution, keeps the status-labelled histogram.
+func (r *Recorder) RecordJobTiming(time.Time, time.Time, uuid.UUID, string, []string) {}
+
+// RecordJobTimingWithStatus implements gocron.MonitorStatus.
+func (r *Recorder) RecordJobTimingWithStatus(start, end time.Time, _ uuid.UUID, name string, _ []string, status gocron.JobStatus, _ error) {
+	r.jobDuration.WithLabelValues(name, string(status)).Observe(end.Sub(start).Seconds())
+}
