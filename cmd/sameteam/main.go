@@ -1,0 +1,29 @@
+// Command sameteam computes sales and marketing alignment metrics from a
+// company's database and mails each team its weekly digest. See README.md.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // distroless and scratch images have no zoneinfo
+
+	"github.com/sameteam/sameteam/internal/app"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := app.Run(ctx, app.Env{
+		Args:    os.Args[1:],
+		Stdout:  os.Stdout,
+		Stderr:  os.Stderr,
+		Getenv:  os.LookupEnv,
+		Version: version,
+	})
+	stop()
+	os.Exit(app.ExitCode(err, os.Stderr))
+}

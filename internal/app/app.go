@@ -1,0 +1,78 @@
+// Package app is sameteam's composition root: the subcommands, the wiring of
+// configuration to the steps, start and stop order, and the mapping of
+// errors to exit codes. Nothing else imports it.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Env is the process's world as the commands see it.
+type Env struct {
+	Args    []string
+	Stdout  io.Writer
+	Stderr  io.Writer
+	Getenv  func(string) (string, bool)
+	Version string
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env Env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"demo", "seed a demo database and write the three weekly digests (no server, no config)", runDemo},
+		{"run", "compute, render and deliver reports", runRun},
+		{"serve", "run the scheduler and the HTTP server", runServe},
+		{"metrics", "print the snapshot of a period (json or table)", runMetrics},
+		{"render", "write a report's html, txt, xlsx and json to a folder", runRender},
+		{"check", "validate the config, the source, the state database and SMTP", runCheck},
+		{"init-db", "create the contract tables and the ledger tables", runInitDB},
+		{"import", "load CSV files of the five contract relations", runImport},
+		{"seed", "generate synthetic data at any scale", runSeed},
+		{"version", "print the version", func(_ context.Context, env Env, _ []string) error {
+			fmt.Fprintln(env.Stdout, "sameteam", env.Version)
+			return nil
+		}},
+	}
+}
+
+// Run runs the command line of env.
+func Run(ctx context.Context, env Env) error {
+	if len(env.Args) == 0 || env.Args[0] == "-h" || env.Args[0] == "--help" || env.Args[0] == "help" {
+		usage(env.Stdout)
+		if len(env.Args) == 0 {
+			return usageError("no command given")
+		}
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == env.Args[0] {
+			err := c.run(ctx, env, env.Args[1:])
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		}
+	}
+	usage(env.Stderr)
+	return usageError("unknown command %q", env.Args[0])
+}
+
+func usage(w io.Writer) {
+	var b strings.Builder
+	b.WriteString("sameteam: sales and marketing alignment digests\n\nUsage: sameteam COMMAND [flags]\n\nCommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nRun 'sameteam COMMAND -h' for a command's flags.\n")
+	io.WriteString(w, b.String())
+}

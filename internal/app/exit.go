@@ -1,0 +1,56 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/sameteam/sameteam/internal/config"
+)
+
+// Exit codes, from sysexits, so that cron and a CronJob's podFailurePolicy
+// can act on them.
+const (
+	ExitOK          = 0
+	ExitFailure     = 1  // anything else
+	ExitUsage       = 64 // bad command line, unknown report
+	ExitDataErr     = 65 // some recipients failed permanently: retrying will not help
+	ExitTempFail    = 75 // database or SMTP unreachable, 4xx: a retry may succeed
+	ExitConfig      = 78 // configuration error
+)
+
+// exitError carries an exit code with its cause.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+func usageError(format string, args ...any) error {
+	return withCode(ExitUsage, fmt.Errorf(format, args...))
+}
+
+// ExitCode prints err (if any) to w and returns the process exit code.
+func ExitCode(err error, w io.Writer) int {
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintln(w, "sameteam:", err)
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, config.ErrInvalid):
+		return ExitConfig
+	}
+	return ExitFailure
+}

@@ -1,0 +1,142 @@
+package app
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/config"
+	"github.com/sameteam/sameteam/internal/db"
+	"github.com/sameteam/sameteam/internal/metrics"
+	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/source"
+)
+
+// flags is a command's flag set with the --config flag every command has.
+type flags struct {
+	*flag.FlagSet
+	config string
+}
+
+func newFlags(name string, env Env) *flags {
+	f := &flags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError)}
+	f.SetOutput(env.Stderr)
+	f.StringVar(&f.config, "config", "", "configuration file (default "+config.DefaultPath+" when present)")
+	return f
+}
+
+// parse parses args; a bad flag is a usage error.
+func (f *flags) parse(args []string) error {
+	if err := f.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return withCode(ExitUsage, err)
+	}
+	if f.NArg() > 0 {
+		return usageError("%s: unexpected argument %q", f.Name(), f.Arg(0))
+	}
+	return nil
+}
+
+// load reads the configuration for a command.
+func (f *flags) load(env Env) (*config.Config, error) {
+	cfg, err := config.Load(f.config, f.config != "", config.Env(env.Getenv))
+	if err != nil {
+		return nil, withCode(ExitConfig, err)
+	}
+	return cfg, nil
+}
+
+// openDB opens url; an unreachable database is a temporary failure.
+func openDB(ctx context.Context, url, what string) (*db.DB, error) {
+	if url == "" {
+		return nil, withCode(ExitConfig, fmt.Errorf("no %s database: set source.url in the config or SAMETEAM_DATABASE_URL", what))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	d, err := db.Open(ctx, url)
+	if err != nil {
+		if _, _, uerr := db.EngineOf(url); uerr != nil {
+			return nil, withCode(ExitConfig, err)
+		}
+		return nil, withCode(ExitTempFail, err)
+	}
+	return d, nil
+}
+
+// newSource opens the source database with the config's table mapping.
+func newSource(ctx context.Context, cfg *config.Config) (*db.DB, *source.Source, error) {
+	d, err := openDB(ctx, cfg.Source.URL, "source")
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := source.New(d, source.Options{Tables: cfg.Source.Tables, QueryTimeout: cfg.Source.QueryTimeout.D()})
+	if err != nil {
+		d.Close()
+		return nil, nil, withCode(ExitConfig, err)
+	}
+	return d, src, nil
+}
+
+// periodFlags are the flags that choose a snapshot.
+type periodFlags struct {
+	period   string
+	kind     string
+	zone     string
+	asOf     string
+	slaHours float64
+}
+
+func (p *periodFlags) register(f *flags) {
+	f.StringVar(&p.period, "period", "", "period label: 2026-11-23, 2026-W47, 2026-11 or 2026-Q4 (default: the last complete one)")
+	f.StringVar(&p.zone, "time-zone", "", "IANA time zone of the period (default: the report's or the config's)")
+	f.StringVar(&p.asOf, "as-of", "", "evaluate at this instant, RFC 3339 (default: now)")
+	f.Float64Var(&p.slaHours, "sla-hours", 0, "hours sales has to answer an MQL (default: the config's)")
+}
+
+// resolve turns the flags into a period and an as_of, with defaults from
+// the report or the config.
+func (p *periodFlags) resolve(kind, zone string, now time.Time) (period.Period, time.Time, error) {
+	if p.zone != "" {
+		zone = p.zone
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil || zone == "" {
+		return period.Period{}, time.Time{}, usageError("--time-zone %q is not an IANA time zone (like Europe/Madrid)", zone)
+	}
+	asOf := now
+	if p.asOf != "" {
+		asOf, err = time.Parse(time.RFC3339Nano, p.asOf)
+		if err != nil {
+			return period.Period{}, time.Time{}, usageError("--as-of %q is not an RFC 3339 instant (like 2026-11-23T07:00:00Z)", p.asOf)
+		}
+	}
+	if p.period == "" {
+		k, err := period.ParseKind(kind)
+		if err != nil {
+			return period.Period{}, time.Time{}, usageError("%v", err)
+		}
+		return period.LastComplete(k, asOf, loc), asOf, nil
+	}
+	per, err := period.Parse(p.period, loc)
+	if err != nil {
+		return period.Period{}, time.Time{}, usageError("--period: %v", err)
+	}
+	return per, asOf, nil
+}
+
+// input builds the engine's input for a period.
+func input(cfg *config.Config, per period.Period, asOf time.Time, slaHours float64, target *int) metrics.Input {
+	if slaHours <= 0 {
+		slaHours = cfg.SLAHours
+	}
+	if target == nil {
+		target = cfg.MQLTarget(string(per.Kind))
+	}
+	return metrics.Input{Period: per, AsOf: asOf, SLAHours: slaHours, MQLTarget: target}
+}
+
+func fprintf(w io.Writer, format string, args ...any) { fmt.Fprintf(w, format, args...) }

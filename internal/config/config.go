@@ -1,0 +1,571 @@
+// Package config loads sameteam's configuration: one YAML file (optional),
+// ${ENV} expansion inside its values, environment overrides, *_FILE
+// secrets, then validation that reports every problem at once with its path
+// (reports[1].schedule: …). Unknown keys are errors, so a typo never turns
+// into a silently ignored setting.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultPath is read when --config is not given and the file exists.
+const DefaultPath = "config/sameteam.yaml"
+
+// Config is the whole configuration.
+type Config struct {
+	TimeZone        string            `yaml:"time_zone"`
+	Locale          string            `yaml:"locale"`
+	Currency        string            `yaml:"currency"`
+	SLAHours        float64           `yaml:"sla_hours"`
+	Targets         map[string]Target `yaml:"targets"`
+	Source          Source            `yaml:"source"`
+	State           State             `yaml:"state"`
+	SMTP            SMTP              `yaml:"smtp"`
+	Outbox          string            `yaml:"outbox"`
+	MaxAttachmentMB float64           `yaml:"max_attachment_mb"`
+	AllowedDomains  []string          `yaml:"allowed_domains"`
+	Server          Server            `yaml:"server"`
+	Reports         []Report          `yaml:"reports"`
+
+	// BuiltinReports is true when no report was configured and the three
+	// weekly defaults stand in.
+	BuiltinReports bool `yaml:"-"`
+}
+
+// Target holds the targets of one period kind.
+type Target struct {
+	MQLs int `yaml:"mqls"`
+}
+
+// Source is where the activity data lives.
+type Source struct {
+	URL          string            `yaml:"url"`
+	Tables       map[string]string `yaml:"tables"`
+	QueryTimeout Duration          `yaml:"query_timeout"`
+}
+
+// State is where the ledger lives; empty URL means the source database.
+type State struct {
+	URL string `yaml:"url"`
+}
+
+// SMTP configures the mail relay; an empty Host means the outbox.
+type SMTP struct {
+	Host          string   `yaml:"host"`
+	Port          int      `yaml:"port"`
+	TLS           string   `yaml:"tls"` // starttls (default), tls, none
+	AllowInsecure bool     `yaml:"allow_insecure"`
+	Auth          string   `yaml:"auth"` // plain, login, cram-md5, none
+	Username      string   `yaml:"username"`
+	Password      string   `yaml:"password"`
+	From          string   `yaml:"from"`
+	ReplyTo       string   `yaml:"reply_to"`
+	HELO          string   `yaml:"helo"`
+	Timeout       Duration `yaml:"timeout"`
+}
+
+// Server configures the HTTP server of serve.
+type Server struct {
+	Listen    string   `yaml:"listen"`
+	PublicURL string   `yaml:"public_url"`
+	Token     string   `yaml:"token"`
+	LinkKey   string   `yaml:"link_key"`
+	LinkTTL   Duration `yaml:"link_ttl"`
+}
+
+// Report is one scheduled digest.
+type Report struct {
+	Name           string      `yaml:"name"`
+	Audience       string      `yaml:"audience"` // leadership, sales, marketing
+	Period         string      `yaml:"period"`   // day, week, month, quarter
+	Schedule       string      `yaml:"schedule"` // cron, 5 fields
+	TimeZone       string      `yaml:"time_zone"`
+	Locale         string      `yaml:"locale"`
+	SLAHours       float64     `yaml:"sla_hours"`
+	Recipients     []Recipient `yaml:"recipients"`
+	RecipientsFrom string      `yaml:"recipients_from"` // team:sales, team:marketing (comma-separated)
+	CatchUp        int         `yaml:"catch_up"`        // periods caught up on start; default 1
+}
+
+// Recipient is an address with an optional locale of its own. In YAML it is
+// either a plain address or {email: …, locale: en}.
+type Recipient struct {
+	Email  string `yaml:"email"`
+	Locale string `yaml:"locale"`
+}
+
+// UnmarshalYAML accepts a plain string or a mapping.
+func (r *Recipient) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		r.Email = n.Value
+		return nil
+	}
+	type plain Recipient
+	return n.Decode((*plain)(r))
+}
+
+// Duration is a time.Duration written as "60s" or "168h" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (like 60s or 168h)", n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D is the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Audiences are the three digest audiences.
+var Audiences = []string{"leadership", "sales", "marketing"}
+
+// Locales are the digest languages.
+var Locales = []string{"es", "en"}
+
+// Default returns the configuration before any file or environment.
+func Default() *Config {
+	return &Config{
+		TimeZone:        "UTC",
+		Locale:          "es",
+		Currency:        "EUR",
+		SLAHours:        24,
+		Outbox:          "outbox",
+		MaxAttachmentMB: 10,
+		Source:          Source{QueryTimeout: Duration(60 * time.Second)},
+		SMTP:            SMTP{TLS: "starttls", Timeout: Duration(60 * time.Second)},
+		Server:          Server{Listen: ":8080", LinkTTL: Duration(7 * 24 * time.Hour)},
+	}
+}
+
+// BuiltinReports are the reports used when the configuration names none:
+// the three weekly digests, Monday 08:00 in the configured zone.
+func BuiltinReports() []Report {
+	return []Report{
+		{Name: "weekly-leadership", Audience: "leadership", Period: "week", Schedule: "0 8 * * MON"},
+		{Name: "weekly-sales", Audience: "sales", Period: "week", Schedule: "0 8 * * MON", RecipientsFrom: "team:sales"},
+		{Name: "weekly-marketing", Audience: "marketing", Period: "week", Schedule: "0 8 * * MON", RecipientsFrom: "team:marketing"},
+	}
+}
+
+// Problem is one thing wrong with the configuration.
+type Problem struct {
+	Path string // reports[1].schedule; empty for the file as a whole
+	Line int    // in the file, when known
+	Msg  string
+}
+
+func (p Problem) String() string {
+	s := p.Msg
+	if p.Path != "" {
+		s = p.Path + ": " + s
+	}
+	if p.Line > 0 {
+		s = fmt.Sprintf("line %d: %s", p.Line, s)
+	}
+	return s
+}
+
+// Problems is every problem found; it is the error Load returns.
+type Problems struct {
+	File string
+	List []Problem
+}
+
+// ErrInvalid matches every configuration error (errors.Is).
+var ErrInvalid = errors.New("config: invalid configuration")
+
+func (p *Problems) Error() string {
+	var b strings.Builder
+	where := "configuration"
+	if p.File != "" {
+		where = p.File
+	}
+	fmt.Fprintf(&b, "%s: %d problem", where, len(p.List))
+	if len(p.List) != 1 {
+		b.WriteString("s")
+	}
+	for _, pr := range p.List {
+		b.WriteString("\n  ")
+		b.WriteString(pr.String())
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (p *Problems) Is(target error) bool { return target == ErrInvalid }
+
+func (p *Problems) add(path string, line int, format string, args ...any) {
+	p.List = append(p.List, Problem{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Env looks up environment variables; os.LookupEnv in production.
+type Env func(string) (string, bool)
+
+// Load reads the configuration: defaults, then the file at path (if path is
+// empty, DefaultPath when it exists), then the environment. explicit says
+// whether path was given by the user (a missing explicit file is an error).
+func Load(path string, explicit bool, env Env) (*Config, error) {
+	if env == nil {
+		env = os.LookupEnv
+	}
+	cfg := Default()
+	probs := &Problems{}
+	if path == "" {
+		path = DefaultPath
+	}
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		probs.File = path
+		decode(b, cfg, env, probs)
+	case explicit || !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if len(probs.List) == 0 {
+		applyEnv(cfg, env, probs)
+	}
+	if len(probs.List) == 0 {
+		cfg.Validate(probs)
+	}
+	if len(probs.List) > 0 {
+		return nil, probs
+	}
+	return cfg, nil
+}
+
+// Parse reads a configuration from YAML bytes (for tests and fuzzing); name
+// is used in messages.
+func Parse(name string, b []byte, env Env) (*Config, error) {
+	cfg := Default()
+	probs := &Problems{File: name}
+	decode(b, cfg, env, probs)
+	if len(probs.List) == 0 {
+		applyEnv(cfg, env, probs)
+	}
+	if len(probs.List) == 0 {
+		cfg.Validate(probs)
+	}
+	if len(probs.List) > 0 {
+		return nil, probs
+	}
+	return cfg, nil
+}
+
+func decode(b []byte, cfg *Config, env Env, probs *Problems) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		probs.add("", 0, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return
+	}
+	if doc.Kind == 0 {
+		return // empty file
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		root = root.Content[0]
+	}
+	expandNode(root, "", env, probs)
+	checkKeys(root, typeOfConfig, "", probs)
+	if len(probs.List) > 0 {
+		return
+	}
+	if err := root.Decode(cfg); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			for _, e := range te.Errors {
+				probs.add("", 0, "%s", e)
+			}
+			return
+		}
+		probs.add("", 0, "%s", err)
+	}
+}
+
+var envRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// expandNode replaces ${VAR} and ${VAR:-default} in scalar values (never in
+// keys, and after parsing, so a value cannot inject YAML structure). An
+// unset variable without a default is a problem: an empty password or URL
+// should fail loudly, not later.
+func expandNode(n *yaml.Node, path string, env Env, probs *Problems) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		n.Value = envRE.ReplaceAllStringFunc(n.Value, func(m string) string {
+			g := envRE.FindStringSubmatch(m)
+			if v, ok := env(g[1]); ok {
+				return v
+			}
+			if g[2] != "" {
+				return g[3]
+			}
+			probs.add(path, n.Line, "environment variable %s is not set", g[1])
+			return ""
+		})
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			expandNode(n.Content[i+1], join(path, n.Content[i].Value), env, probs)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			expandNode(c, fmt.Sprintf("%s[%d]", path, i), env, probs)
+		}
+	}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// applyEnv applies the SAMETEAM_* overrides and *_FILE secrets.
+func applyEnv(cfg *Config, env Env, probs *Problems) {
+	str := func(name string, dst *string) {
+		if v, ok := env(name); ok && v != "" {
+			*dst = v
+		}
+		if file, ok := env(name + "_FILE"); ok && file != "" {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				probs.add(name+"_FILE", 0, "%v", err)
+				return
+			}
+			*dst = strings.TrimRight(string(b), "\r\n")
+		}
+	}
+	str("SAMETEAM_DATABASE_URL", &cfg.Source.URL)
+	str("SAMETEAM_STATE_URL", &cfg.State.URL)
+	str("SAMETEAM_TIME_ZONE", &cfg.TimeZone)
+	str("SAMETEAM_SMTP_HOST", &cfg.SMTP.Host)
+	str("SAMETEAM_SMTP_USERNAME", &cfg.SMTP.Username)
+	str("SAMETEAM_SMTP_PASSWORD", &cfg.SMTP.Password)
+	str("SAMETEAM_SMTP_TLS", &cfg.SMTP.TLS)
+	str("SAMETEAM_SMTP_FROM", &cfg.SMTP.From)
+	str("SAMETEAM_HTTP_TOKEN", &cfg.Server.Token)
+	str("SAMETEAM_LINK_KEY", &cfg.Server.LinkKey)
+	str("SAMETEAM_OUTBOX", &cfg.Outbox)
+	if v, ok := env("SAMETEAM_SMTP_PORT"); ok && v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil {
+			probs.add("SAMETEAM_SMTP_PORT", 0, "%q is not a port number", v)
+		}
+		cfg.SMTP.Port = p
+	}
+}
+
+var (
+	nameRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+	cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+)
+
+// Validate checks every setting and cross-field rule, adding one problem per
+// finding, and fills per-report defaults (zone, locale, built-in reports).
+func (c *Config) Validate(probs *Problems) {
+	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" || c.TimeZone == "Local" {
+		probs.add("time_zone", 0, "%q is not an IANA time zone (like Europe/Madrid)", c.TimeZone)
+	}
+	if !slices.Contains(Locales, c.Locale) {
+		probs.add("locale", 0, "%q: want es or en", c.Locale)
+	}
+	if !currencyRE.MatchString(c.Currency) {
+		probs.add("currency", 0, "%q: want an ISO 4217 code like EUR", c.Currency)
+	}
+	if c.SLAHours <= 0 || c.SLAHours > 24*365 {
+		probs.add("sla_hours", 0, "%v: want a number of hours above 0", c.SLAHours)
+	}
+	for kind, t := range c.Targets {
+		if !slices.Contains([]string{"day", "week", "month", "quarter"}, kind) {
+			probs.add("targets."+kind, 0, "unknown period kind (want day, week, month or quarter)")
+		}
+		if t.MQLs < 0 {
+			probs.add("targets."+kind+".mqls", 0, "%d: must not be negative", t.MQLs)
+		}
+	}
+	if c.Source.QueryTimeout.D() <= 0 {
+		probs.add("source.query_timeout", 0, "must be above 0")
+	}
+	if c.MaxAttachmentMB <= 0 {
+		probs.add("max_attachment_mb", 0, "%v: must be above 0", c.MaxAttachmentMB)
+	}
+	c.validateSMTP(probs)
+	for i, d := range c.AllowedDomains {
+		if !strings.Contains(d, ".") || strings.ContainsAny(d, "@ ") {
+			probs.add(fmt.Sprintf("allowed_domains[%d]", i), 0, "%q is not a domain", d)
+		}
+	}
+	if ttl := c.Server.LinkTTL.D(); ttl <= 0 || ttl > 7*24*time.Hour {
+		probs.add("server.link_ttl", 0, "%s: want more than 0 and at most 168h (7 days)", ttl)
+	}
+	if c.Server.PublicURL != "" && !strings.HasPrefix(c.Server.PublicURL, "https://") && !strings.HasPrefix(c.Server.PublicURL, "http://") {
+		probs.add("server.public_url", 0, "%q: want an http(s) URL", c.Server.PublicURL)
+	}
+	if c.Server.PublicURL != "" && len(c.Server.LinkKey) < 32 {
+		probs.add("server.link_key", 0, "signed download links (server.public_url is set) need a key of at least 32 characters (SAMETEAM_LINK_KEY)")
+	}
+
+	if len(c.Reports) == 0 {
+		c.Reports = BuiltinReports()
+		c.BuiltinReports = true
+	}
+	seen := map[string]int{}
+	for i := range c.Reports {
+		c.validateReport(i, probs, seen)
+	}
+}
+
+func (c *Config) validateSMTP(probs *Problems) {
+	s := &c.SMTP
+	if !slices.Contains([]string{"starttls", "tls", "none"}, s.TLS) {
+		probs.add("smtp.tls", 0, "%q: want starttls, tls or none", s.TLS)
+	}
+	if !slices.Contains([]string{"", "none", "plain", "login", "cram-md5"}, s.Auth) {
+		probs.add("smtp.auth", 0, "%q: want plain, login, cram-md5 or none", s.Auth)
+	}
+	if s.Port < 0 || s.Port > 65535 {
+		probs.add("smtp.port", 0, "%d is not a port", s.Port)
+	}
+	if s.Host == "" {
+		return
+	}
+	if s.From == "" {
+		probs.add("smtp.from", 0, "required when smtp.host is set (SAMETEAM_SMTP_FROM)")
+	} else if _, err := mail.ParseAddress(s.From); err != nil {
+		probs.add("smtp.from", 0, "%q is not an address", s.From)
+	}
+	if s.ReplyTo != "" {
+		if _, err := mail.ParseAddress(s.ReplyTo); err != nil {
+			probs.add("smtp.reply_to", 0, "%q is not an address", s.ReplyTo)
+		}
+	}
+	if s.Auth != "" && s.Auth != "none" && s.Username == "" {
+		probs.add("smtp.username", 0, "required with smtp.auth %s", s.Auth)
+	}
+	if s.Timeout.D() <= 0 {
+		probs.add("smtp.timeout", 0, "must be above 0")
+	}
+}
+
+func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
+	r := &c.Reports[i]
+	at := func(field string) string { return fmt.Sprintf("reports[%d].%s", i, field) }
+	if !nameRE.MatchString(r.Name) {
+		probs.add(at("name"), 0, "%q: want lower-case letters, digits and -, at most 64", r.Name)
+	} else if j, dup := seen[r.Name]; dup {
+		probs.add(at("name"), 0, "%q is already the name of reports[%d]", r.Name, j)
+	}
+	seen[r.Name] = i
+	if !slices.Contains(Audiences, r.Audience) {
+		probs.add(at("audience"), 0, "%q: want leadership, sales or marketing", r.Audience)
+	}
+	if r.Period == "" {
+		r.Period = "week"
+	}
+	if !slices.Contains([]string{"day", "week", "month", "quarter"}, r.Period) {
+		probs.add(at("period"), 0, "%q: want day, week, month or quarter", r.Period)
+	}
+	if r.TimeZone == "" {
+		r.TimeZone = c.TimeZone
+	} else if _, err := time.LoadLocation(r.TimeZone); err != nil || r.TimeZone == "Local" {
+		probs.add(at("time_zone"), 0, "%q is not an IANA time zone", r.TimeZone)
+	}
+	if r.Locale == "" {
+		r.Locale = c.Locale
+	} else if !slices.Contains(Locales, r.Locale) {
+		probs.add(at("locale"), 0, "%q: want es or en", r.Locale)
+	}
+	if r.SLAHours == 0 {
+		r.SLAHours = c.SLAHours
+	} else if r.SLAHours < 0 {
+		probs.add(at("sla_hours"), 0, "%v: must be above 0", r.SLAHours)
+	}
+	if r.Schedule != "" {
+		if strings.HasPrefix(r.Schedule, "CRON_TZ=") || strings.HasPrefix(r.Schedule, "TZ=") {
+			probs.add(at("schedule"), 0, "set the zone with time_zone, not inside the schedule")
+		} else if _, err := cronParser.Parse(r.Schedule); err != nil {
+			probs.add(at("schedule"), 0, "%q is not a cron expression with 5 fields: %v", r.Schedule, err)
+		}
+	}
+	if r.CatchUp < 0 {
+		probs.add(at("catch_up"), 0, "%d: must not be negative", r.CatchUp)
+	} else if r.CatchUp == 0 {
+		r.CatchUp = 1
+	}
+	for j, rc := range r.Recipients {
+		p := fmt.Sprintf("reports[%d].recipients[%d]", i, j)
+		if _, err := mail.ParseAddress(rc.Email); err != nil || !strings.Contains(rc.Email[strings.LastIndex(rc.Email, "@")+1:], ".") {
+			probs.add(p, 0, "%q is not an email address", rc.Email)
+		}
+		if rc.Locale != "" && !slices.Contains(Locales, rc.Locale) {
+			probs.add(p+".locale", 0, "%q: want es or en", rc.Locale)
+		}
+	}
+	if r.RecipientsFrom != "" {
+		for _, part := range strings.Split(r.RecipientsFrom, ",") {
+			part = strings.TrimSpace(part)
+			if part != "team:sales" && part != "team:marketing" {
+				probs.add(at("recipients_from"), 0, "%q: want team:sales or team:marketing", part)
+			}
+		}
+	}
+}
+
+// Report returns the report called name.
+func (c *Config) Report(name string) (*Report, bool) {
+	for i := range c.Reports {
+		if c.Reports[i].Name == name {
+			return &c.Reports[i], true
+		}
+	}
+	return nil, false
+}
+
+// MQLTarget returns the MQL target of a period kind, or nil.
+func (c *Config) MQLTarget(kind string) *int {
+	if t, ok := c.Targets[kind]; ok && t.MQLs > 0 {
+		v := t.MQLs
+		return &v
+	}
+	return nil
+}
+
+// StateURL is the ledger database: state.url, or the source.
+func (c *Config) StateURL() string {
+	if c.State.URL != "" {
+		return c.State.URL
+	}
+	return c.Source.URL
+}
+
+// Secrets lists the secret values of the configuration, for redaction.
+func (c *Config) Secrets() []string {
+	var out []string
+	for _, s := range []string{c.SMTP.Password, c.Server.Token, c.Server.LinkKey} {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	for _, u := range []string{c.Source.URL, c.State.URL} {
+		if pw := urlPassword(u); pw != "" {
+			out = append(out, pw)
+		}
+	}
+	return out
+}
