@@ -1,0 +1,338 @@
+package workbook
+
+import (
+	"fmt"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/sameteam/sameteam/internal/metrics"
+)
+
+func rate(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func moneyPtr(m *metrics.Money) any {
+	if m == nil {
+		return nil
+	}
+	return m.Float()
+}
+
+// trend writes the 12 periods and three line charts under them: volume,
+// rates and money each get their own axis scale.
+func (b *builder) trend() error {
+	w, st := b.w, b.st
+	h := w.trendHeaders
+	cols := []column{
+		{header: h[0], style: st.text, width: 10, text: true},
+		{header: h[1], style: st.count},
+		{header: h[2], style: st.percent},
+		{header: h[3], style: st.percent},
+		{header: h[4], style: st.money, width: widthMoney},
+		{header: h[5], style: st.money, width: widthMoney},
+		{header: h[6], style: st.money, width: widthMoney},
+	}
+	var rows [][]any
+	for _, p := range b.s.Trend {
+		rows = append(rows, []any{
+			p.Label, p.MQLs, rate(p.SLACompliance), rate(p.AcceptanceRate),
+			p.PipelineCreatedTotal.Float(), p.PipelineCreatedMarketing.Float(), p.WonRevenueTotal.Float(),
+		})
+	}
+	sheet := w.sheetTrend
+	if err := b.table(sheet, cols, rows); err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	ref := func(col string, from, to int) string {
+		return fmt.Sprintf("'%s'!$%s$%d:$%s$%d", sheet, col, from, col, to)
+	}
+	last := len(rows) + 1
+	series := func(cols ...string) []excelize.ChartSeries {
+		var out []excelize.ChartSeries
+		for _, c := range cols {
+			out = append(out, excelize.ChartSeries{
+				Name:       fmt.Sprintf("'%s'!$%s$1", sheet, c),
+				Categories: ref("A", 2, last),
+				Values:     ref(c, 2, last),
+				Marker:     excelize.ChartMarker{Symbol: "circle", Size: 5},
+			})
+		}
+		return out
+	}
+	charts := []struct {
+		title  string
+		series []excelize.ChartSeries
+		format string
+	}{
+		{w.chartMQLs, series("B"), "#,##0"},
+		{w.chartRates, series("C", "D"), "0%"},
+		{w.chartMoney, series("E", "F", "G"), "#,##0"},
+	}
+	at := last + 2
+	for _, c := range charts {
+		err := b.f.AddChart(sheet, fmt.Sprintf("A%d", at), &excelize.Chart{
+			Type:      excelize.Line,
+			Series:    c.series,
+			Title:     excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: c.title}}},
+			Legend:    excelize.ChartLegend{Position: "bottom"},
+			Dimension: excelize.ChartDimension{Width: 720, Height: 280},
+			YAxis:     excelize.ChartAxis{MajorGridLines: true, NumFmt: excelize.ChartNumFmt{CustomNumFmt: c.format}},
+			// A null rate is a gap in the line, not a drop to zero.
+			ShowBlanksAs: "gap",
+		})
+		if err != nil {
+			return fmt.Errorf("add chart: %w", err)
+		}
+		at += 15 // 280 px at the default 20 px row height, plus a gap
+	}
+	return nil
+}
+
+func (b *builder) reps() error {
+	st, h := b.st, b.w.reps
+	cols := []column{
+		{header: h[0], style: st.text, text: true},
+		{header: h[1], style: st.text, width: 14, text: true},
+		{header: h[2], style: st.count},
+		{header: h[3], style: st.count},
+		{header: h[4], style: st.count},
+		{header: h[5], style: st.count},
+		{header: h[6], style: st.percent},
+		{header: h[7], style: st.decimal},
+		{header: h[8], style: st.count},
+		{header: h[9], style: st.count},
+		{header: h[10], style: st.count},
+		{header: h[11], style: st.count},
+		{header: h[12], style: st.money, width: widthMoney},
+		{header: h[13], style: st.count},
+		{header: h[14], style: st.money, width: widthMoney},
+	}
+	var rows [][]any
+	for _, r := range b.s.ByRep {
+		rows = append(rows, []any{
+			b.text(r.RepID), b.text(r.Name), r.MQLsAssigned, r.SLAMet, r.SLABreached, r.SLAPending,
+			rate(r.SLACompliance), rate(r.ResponseMinutesMedian), r.Accepted, r.Rejected,
+			r.Activities, r.OpportunitiesCreated, r.PipelineCreated.Float(), r.WonDeals, r.WonRevenue.Float(),
+		})
+	}
+	return b.table(b.w.sheetReps, cols, rows)
+}
+
+func (b *builder) campaigns() error {
+	st, h := b.st, b.w.campaigns
+	cols := []column{
+		{header: h[0], style: st.text, text: true},
+		{header: h[1], style: st.text, width: 20, text: true},
+		{header: h[2], style: st.text, width: 10, text: true},
+		{header: h[3], style: st.count},
+		{header: h[4], style: st.count},
+		{header: h[5], style: st.count},
+		{header: h[6], style: st.money, width: widthMoney},
+		{header: h[7], style: st.money, width: widthMoney},
+		{header: h[8], style: st.money, width: widthMoney},
+		{header: h[9], style: st.count},
+		{header: h[10], style: st.money, width: widthMoney},
+		{header: h[11], style: st.percent},
+	}
+	var rows [][]any
+	for _, c := range b.s.ByCampaign {
+		rows = append(rows, []any{
+			b.text(c.CampaignID), b.text(c.Name), b.text(c.Channel), c.LeadsCreated, c.MQLs,
+			c.OpportunitiesCreated, c.PipelineCreated.Float(), c.WonRevenue.Float(), moneyPtr(c.Cost),
+			c.LifetimeMQLs, c.LifetimeWonRevenue.Float(), rate(c.ROI),
+		})
+	}
+	return b.table(b.w.sheetCampaigns, cols, rows)
+}
+
+func (b *builder) rejections() error {
+	st, h := b.st, b.w.rejections
+	cols := []column{
+		{header: h[0], style: st.text, width: 20, text: true},
+		{header: h[1], style: st.count},
+		{header: h[2], style: st.percent},
+	}
+	total := 0
+	for _, r := range b.s.RejectionReasons {
+		total += r.Count
+	}
+	var rows [][]any
+	for _, r := range b.s.RejectionReasons {
+		reason := b.text(r.Reason)
+		if r.Reason == "unspecified" { // the engine's name for an empty reason
+			reason = b.w.unspecified
+		}
+		rows = append(rows, []any{reason, r.Count, float64(r.Count) / float64(total)})
+	}
+	return b.table(b.w.sheetRejections, cols, rows)
+}
+
+func (b *builder) backlog() error {
+	st, h := b.st, b.w.backlog
+	cols := []column{
+		{header: h[0], style: st.text, text: true},
+		{header: h[1], style: st.text, text: true},
+		{header: h[2], style: st.text, width: 14, text: true},
+		{header: h[3], style: st.dateTime, width: widthDate},
+		{header: h[4], style: st.decimal},
+		{header: h[5], style: st.text, text: true},
+	}
+	// Names of owners: the reps' table knows every sales rep of the period.
+	names := map[string]string{}
+	for _, r := range b.s.ByRep {
+		names[r.RepID] = r.Name
+	}
+	var rows [][]any
+	for _, it := range b.s.FollowupBacklog {
+		var owner, name any
+		if it.OwnerID != nil && *it.OwnerID != "" {
+			owner = b.text(*it.OwnerID)
+			if n, ok := names[*it.OwnerID]; ok {
+				name = b.text(n)
+			}
+		}
+		breached := b.w.no
+		if it.SLABreached {
+			breached = b.w.yes
+		}
+		rows = append(rows, []any{b.text(it.LeadID), owner, name, b.when(it.MQLAt.Time()), it.AgeHours, breached})
+	}
+	return b.table(b.w.sheetBacklog, cols, rows)
+}
+
+// healthKeys lists the data-health counts in the order they are shown.
+func healthKeys(d metrics.DataHealth) []struct {
+	key string
+	n   int
+} {
+	return []struct {
+		key string
+		n   int
+	}{
+		{"leads_mql_before_created", d.LeadsMQLBeforeCreated},
+		{"activities_unknown_team", d.ActivitiesUnknownTeam},
+		{"activities_unknown_lead", d.ActivitiesUnknownLead},
+		{"opportunities_negative_amount", d.OpportunitiesNegativeAmount},
+		{"future_activities_ignored", d.FutureActivitiesIgnored},
+	}
+}
+
+func (b *builder) health() error {
+	st, h := b.st, b.w.health
+	cols := []column{
+		{header: h[0], style: st.text, text: true},
+		{header: h[1], style: st.count},
+		{header: h[2], style: st.text, text: true},
+	}
+	var rows [][]any
+	for _, c := range healthKeys(b.s.DataHealth) {
+		rows = append(rows, []any{b.w.labels[c.key], c.n, b.w.healthDefs[c.key]})
+	}
+	return b.table(b.w.sheetHealth, cols, rows)
+}
+
+// definitions writes what this run is (period, zone, as of, generation
+// time), then what each number means.
+func (b *builder) definitions() error {
+	f, w, st, s := b.f, b.w, b.st, b.s
+	sheet := w.sheetDefinitions
+	name := b.o.ReportName
+	if name == "" {
+		name = "sameteam"
+	}
+	type entry struct {
+		label string
+		v     any
+		style int
+	}
+	run := []entry{
+		{w.reportName, b.text(name), st.wrap},
+		{w.generatedFor, w.audience[b.o.Audience], st.wrap},
+		{w.periodW, s.Period.Label, st.wrap},
+		{w.kind, w.kinds[string(s.Period.Kind)], st.wrap},
+		{w.start, b.when(s.Span.Start), st.dateTime},
+		{w.end, b.when(s.Span.End), st.dateTime},
+		{w.zone, b.loc.String(), st.wrap},
+		{w.asOfLabel, b.when(s.AsOf.Time()), st.dateTime},
+		{w.slaHours, s.SLAHours, st.decimal},
+		{w.currency, b.o.Currency, st.wrap},
+		{w.generatedAt, b.when(b.o.GeneratedAt), st.dateTime},
+	}
+	defs := []string{
+		"mql_cohort", "leads_created", "mqls", "mql_target", "unassigned_mqls", "response_time",
+		"sla_compliance", "untouched_mqls", "decision", "sqls", "opportunities_created",
+		"pipeline_created.total", "marketing_sourced_share", "marketing_influenced_pipeline",
+		"won_deals", "won_revenue.total", "win_rate.total", "avg_deal_size",
+		"sales_cycle_days_median", "activities.sales", "alignment_score", "roi",
+		"rejection_reasons", "followup_backlog", "trend",
+	}
+	row := 1
+	put := func(e entry, labelStyle int) error {
+		a, c := fmt.Sprintf("A%d", row), fmt.Sprintf("B%d", row)
+		if err := f.SetCellValue(sheet, a, e.label); err != nil {
+			return err
+		}
+		if err := f.SetCellStyle(sheet, a, a, labelStyle); err != nil {
+			return err
+		}
+		if e.v != nil {
+			if err := f.SetCellValue(sheet, c, e.v); err != nil {
+				return err
+			}
+		}
+		if err := f.SetCellStyle(sheet, c, c, e.style); err != nil {
+			return err
+		}
+		row++
+		return nil
+	}
+	if err := put(entry{w.run, "", st.header}, st.header); err != nil {
+		return err
+	}
+	for _, e := range run {
+		if err := put(e, st.label); err != nil {
+			return err
+		}
+	}
+	row++
+	if err := put(entry{w.metric, w.definition, st.header}, st.header); err != nil {
+		return err
+	}
+	for _, k := range defs {
+		if err := put(entry{definitionLabel(w, k), w.defs[k], st.wrap}, st.label); err != nil {
+			return err
+		}
+	}
+	if err := f.SetColWidth(sheet, "A", "A", 38); err != nil {
+		return err
+	}
+	return f.SetColWidth(sheet, "B", "B", 100)
+}
+
+// definitionLabel names a definition; a few cover a family of metrics.
+func definitionLabel(w *words, key string) string {
+	switch key {
+	case "won_deals":
+		return w.labels["won_deals"] + " / " + w.labels["lost_deals"]
+	case "activities.sales":
+		return w.labels["activities.sales"] + ", " + w.labels["activities.marketing"] + ", " + w.labels["activities.other"]
+	case "mql_target":
+		return w.labels["mql_target"] + ", " + w.labels["mql_target_attainment"]
+	case "sla_compliance":
+		return w.labels["sla_compliance"]
+	case "response_time":
+		return w.labels["response_minutes_median"] + ", " + w.labels["response_minutes_p90"]
+	case "decision":
+		return w.labels["acceptance_rate"] + ", " + w.labels["decision_rate"]
+	case "sqls":
+		return w.labels["sqls"] + ", " + w.labels["mql_to_sql_rate"]
+	}
+	return w.labels[key]
+}

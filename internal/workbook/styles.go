@@ -1,0 +1,94 @@
+package workbook
+
+import (
+	"fmt"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// styles holds the workbook's cell style ids, created once per file.
+type styles struct {
+	title, subtitle, header, headerWrap, label, note int
+	text, wrap                                       int // free text: always stored and shown as text
+	count, decimal, percent, money, dateTime, score  int
+	changeCount, changeDecimal, changePoints         int
+	changeMoney, changeScore                         int
+}
+
+// currencySymbols are the symbols shown for the currencies a B2B report is
+// most likely to use; any other ISO code is shown as the code itself.
+func currencySymbol(code string) string {
+	switch code {
+	case "EUR":
+		return "€"
+	case "USD":
+		return "$"
+	case "GBP":
+		return "£"
+	case "JPY":
+		return "¥"
+	}
+	return code + " "
+}
+
+// moneyFormat returns an Excel number format for amounts in code. Spanish
+// writes the symbol after the amount, English before it; the separators come
+// from the reader's own Excel settings.
+func moneyFormat(locale, code string, signed bool) string {
+	sym := `"` + currencySymbol(code) + `"`
+	plus := ""
+	if signed {
+		plus = "+"
+	}
+	if locale == "es" {
+		return fmt.Sprintf(`%s#,##0.00 %s;-#,##0.00 %s;#,##0.00 %s`, plus, sym, sym, sym)
+	}
+	return fmt.Sprintf(`%s%s#,##0.00;-%s#,##0.00;%s#,##0.00`, plus, sym, sym, sym)
+}
+
+func newStyles(f *excelize.File, w *words, locale, currency string) (styles, error) {
+	var st styles
+	var err error
+	headerFill := excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DCE6F1"}}
+	bottom := []excelize.Border{{Type: "bottom", Color: "8EA9C1", Style: 1}}
+	add := func(dst *int, s *excelize.Style) {
+		if err != nil {
+			return
+		}
+		*dst, err = f.NewStyle(s)
+	}
+	custom := func(dst *int, format string) {
+		add(dst, &excelize.Style{CustomNumFmt: &format})
+	}
+	add(&st.title, &excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}, NumFmt: 49})
+	add(&st.subtitle, &excelize.Style{Font: &excelize.Font{Bold: true, Size: 11}, NumFmt: 49})
+	add(&st.header, &excelize.Style{
+		Font: &excelize.Font{Bold: true}, Fill: headerFill, Border: bottom, NumFmt: 49,
+		Alignment: &excelize.Alignment{Vertical: "center"},
+	})
+	add(&st.headerWrap, &excelize.Style{
+		Font: &excelize.Font{Bold: true}, Fill: headerFill, Border: bottom, NumFmt: 49,
+		Alignment: &excelize.Alignment{Vertical: "center", WrapText: true},
+	})
+	add(&st.label, &excelize.Style{Font: &excelize.Font{Bold: true}, NumFmt: 49})
+	add(&st.note, &excelize.Style{Font: &excelize.Font{Italic: true, Color: "595959"}, NumFmt: 49})
+	// NumFmt 49 ("@") keeps a cell text even if someone edits it in Excel
+	// later; without it, F2+Enter on "=HYPERLINK(…)" would make a formula.
+	add(&st.text, &excelize.Style{NumFmt: 49})
+	add(&st.wrap, &excelize.Style{NumFmt: 49, Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}})
+	custom(&st.count, "#,##0")
+	custom(&st.decimal, "#,##0.0")
+	custom(&st.percent, "0.0%")
+	custom(&st.money, moneyFormat(locale, currency, false))
+	custom(&st.dateTime, w.dateTime)
+	custom(&st.score, "0.0")
+	custom(&st.changeCount, "+#,##0;-#,##0;0")
+	custom(&st.changeDecimal, "+#,##0.0;-#,##0.0;0.0")
+	custom(&st.changePoints, fmt.Sprintf(`+0.0" %[1]s";-0.0" %[1]s";0.0" %[1]s"`, w.points))
+	custom(&st.changeMoney, moneyFormat(locale, currency, true))
+	custom(&st.changeScore, "+0.0;-0.0;0.0")
+	if err != nil {
+		return st, fmt.Errorf("create styles: %w", err)
+	}
+	return st, nil
+}

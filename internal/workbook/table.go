@@ -1,0 +1,95 @@
+package workbook
+
+import (
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// column describes one column of a table sheet.
+type column struct {
+	header string
+	style  int
+	width  float64 // minimum width in characters; text columns grow to fit
+	text   bool    // free text: width follows the longest value
+}
+
+// Column widths, in Excel's character units.
+const (
+	widthMin   = 8
+	widthMax   = 60
+	widthDate  = 17
+	widthMoney = 15
+)
+
+// table writes a header row and rows starting at A1, freezes the header,
+// puts an autofilter over the range and sizes the columns. A nil value is an
+// empty cell; strings must already be cleaned.
+func (b *builder) table(sheet string, cols []column, rows [][]any) error {
+	f := b.f
+	for i, c := range cols {
+		name, _ := excelize.ColumnNumberToName(i + 1)
+		if err := f.SetColStyle(sheet, name, c.style); err != nil {
+			return fmt.Errorf("style column %s: %w", name, err)
+		}
+	}
+	widths := make([]float64, len(cols))
+	for i, c := range cols {
+		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
+		if err := f.SetCellStr(sheet, cell, c.header); err != nil {
+			return err
+		}
+		widths[i] = max(c.width, textWidth(c.header)+2, widthMin)
+	}
+	for r, row := range rows {
+		for i, v := range row {
+			if v == nil {
+				continue
+			}
+			cell, _ := excelize.CoordinatesToCellName(i+1, r+2)
+			if err := f.SetCellValue(sheet, cell, v); err != nil {
+				return fmt.Errorf("set %s: %w", cell, err)
+			}
+			if s, ok := v.(string); ok && cols[i].text {
+				widths[i] = max(widths[i], textWidth(s)+2)
+			}
+		}
+	}
+	last, _ := excelize.CoordinatesToCellName(len(cols), 1)
+	if err := f.SetCellStyle(sheet, "A1", last, b.st.header); err != nil {
+		return err
+	}
+	for i, wd := range widths {
+		name, _ := excelize.ColumnNumberToName(i + 1)
+		if err := f.SetColWidth(sheet, name, name, min(wd, widthMax)); err != nil {
+			return err
+		}
+	}
+	if err := freezeTop(f, sheet, 1); err != nil {
+		return err
+	}
+	end, _ := excelize.CoordinatesToCellName(len(cols), max(2, len(rows)+1))
+	if err := f.AutoFilter(sheet, "A1:"+end, nil); err != nil {
+		return fmt.Errorf("autofilter: %w", err)
+	}
+	return nil
+}
+
+// textWidth estimates the width a string needs, in characters.
+func textWidth(s string) float64 {
+	return float64(utf8.RuneCountInString(s)) * 1.1
+}
+
+// freezeTop freezes the top n rows of sheet.
+func freezeTop(f *excelize.File, sheet string, n int) error {
+	top, _ := excelize.CoordinatesToCellName(1, n+1)
+	err := f.SetPanes(sheet, &excelize.Panes{
+		Freeze: true, YSplit: n, TopLeftCell: top, ActivePane: "bottomLeft",
+		Selection: []excelize.Selection{{SQRef: top, ActiveCell: top, Pane: "bottomLeft"}},
+	})
+	if err != nil {
+		return fmt.Errorf("freeze header: %w", err)
+	}
+	return nil
+}

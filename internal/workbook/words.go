@@ -1,0 +1,342 @@
+package workbook
+
+import "fmt"
+
+// words is the workbook's vocabulary in one language: sheet names, column
+// headers, metric labels and definitions, and the words used inside cells.
+// It is built per call so nothing in the package is shared mutable state.
+type words struct {
+	// Sheet names (at most 31 characters, none of : \ / ? * [ ]).
+	sheetSummary, sheetTrend, sheetReps, sheetCampaigns, sheetRejections string
+	sheetBacklog, sheetDetail, sheetHealth, sheetDefinitions             string
+
+	// Summary.
+	metric, change, components, componentsNote, generatedFor, asOf string
+	points                                                         string // unit of a rate change: percentage points
+	audience                                                       map[string]string
+
+	// Trend.
+	trendHeaders                               []string
+	chartMQLs, chartRates, chartMoney, periodW string
+
+	reps, campaigns, rejections, backlog, detail, health []string
+
+	// Values inside cells.
+	source, sla, decision map[string]string
+	yes, no, unspecified  string
+	truncated             string
+
+	// Definitions sheet.
+	run, definition, runFields                    string
+	reportName, kind, start, end, zone, asOfLabel string
+	slaHours, currency, generatedAt               string
+	kinds                                         map[string]string
+	healthDefs                                    map[string]string
+
+	// labels and defs are keyed by the metric's JSON path in the snapshot.
+	labels map[string]string
+	defs   map[string]string
+
+	// Number-format fragments that differ by language.
+	dateTime, date string
+	subject        string // document subject, with %s for the period label
+}
+
+// vocabulary returns the words for locale ("en" or "es").
+func vocabulary(locale string) (*words, error) {
+	switch locale {
+	case "en":
+		return english(), nil
+	case "es":
+		return spanish(), nil
+	}
+	return nil, fmt.Errorf("%w: %q", ErrLocale, locale)
+}
+
+func english() *words {
+	return &words{
+		sheetSummary: "Summary", sheetTrend: "Trend", sheetReps: "Reps",
+		sheetCampaigns: "Campaigns", sheetRejections: "Rejections",
+		sheetBacklog: "Follow-up backlog", sheetDetail: "MQL detail",
+		sheetHealth: "Data health", sheetDefinitions: "Definitions",
+
+		metric: "Metric", change: "Change", components: "Alignment score components",
+		componentsNote: "The score is 100 × the mean of the components that have a value.",
+		generatedFor:   "Report for", asOf: "As of", points: "pp",
+		audience: map[string]string{"leadership": "Leadership", "sales": "Sales", "marketing": "Marketing"},
+
+		trendHeaders: []string{"Period", "MQLs", "SLA compliance", "Acceptance rate",
+			"Pipeline created", "Pipeline created (marketing)", "Won revenue"},
+		chartMQLs: "MQLs per period", chartRates: "SLA compliance and acceptance rate",
+		chartMoney: "Pipeline and won revenue", periodW: "Period",
+
+		reps: []string{"Rep id", "Name", "MQLs assigned", "SLA met", "SLA breached",
+			"SLA pending", "SLA compliance", "Median response (min)", "Accepted", "Rejected",
+			"Sales activities", "Opportunities created", "Pipeline created", "Won deals", "Won revenue"},
+		campaigns: []string{"Campaign id", "Name", "Channel", "Leads created", "MQLs",
+			"Opportunities created", "Pipeline created", "Won revenue", "Cost (lifetime)",
+			"Lifetime MQLs", "Lifetime won revenue", "ROI"},
+		rejections: []string{"Reason", "MQLs rejected", "Share of rejections"},
+		backlog:    []string{"Lead id", "Owner id", "Owner", "MQL time", "Age (h)", "SLA breached"},
+		detail: []string{"Lead id", "MQL time", "Source", "Owner id", "Owner", "Campaign id",
+			"Campaign", "Response (min)", "SLA", "Decision", "Rejection reason", "SQL time"},
+		health: []string{"Check", "Count", "What it means"},
+
+		source:      map[string]string{"marketing": "marketing", "sales": "sales", "other": "other"},
+		sla:         map[string]string{"met": "met", "breached": "breached", "pending": "pending"},
+		decision:    map[string]string{"accepted": "accepted", "rejected": "rejected", "pending": "pending"},
+		yes:         "yes",
+		no:          "no",
+		unspecified: "(unspecified)",
+		truncated:   "… [truncated]",
+
+		run: "This report", definition: "Definition", runFields: "Field",
+		reportName: "Report", kind: "Period kind", start: "Period start",
+		end: "Period end (exclusive)", zone: "Time zone", asOfLabel: "As of",
+		slaHours: "SLA (hours)", currency: "Currency", generatedAt: "Generated at",
+		kinds: map[string]string{"day": "day", "week": "week", "month": "month", "quarter": "quarter"},
+		healthDefs: map[string]string{
+			"leads_mql_before_created":      "Leads whose MQL time is before their creation time.",
+			"activities_unknown_team":       "Activities in the period whose team is neither sales nor marketing.",
+			"activities_unknown_lead":       "Activities in the period that name a lead that does not exist.",
+			"opportunities_negative_amount": "Opportunities created in the period with a negative amount (counted as 0).",
+			"future_activities_ignored":     "Activities stamped after the as-of time, ignored everywhere.",
+		},
+
+		labels: map[string]string{
+			"alignment_score":               "Alignment score",
+			"leads_created":                 "Leads created",
+			"leads_by_source.marketing":     "Leads created: marketing",
+			"leads_by_source.sales":         "Leads created: sales",
+			"leads_by_source.other":         "Leads created: other",
+			"mqls":                          "MQLs",
+			"mql_target":                    "MQL target",
+			"mql_target_attainment":         "MQL target attainment",
+			"mql_target_attainment_capped":  "MQL target attainment (capped at 100 %)",
+			"unassigned_mqls":               "Unassigned MQLs",
+			"sla_met":                       "SLA met",
+			"sla_breached":                  "SLA breached",
+			"sla_pending":                   "SLA pending",
+			"sla_compliance":                "SLA compliance",
+			"response_minutes_median":       "Median response time (min)",
+			"response_minutes_p90":          "90th percentile response time (min)",
+			"untouched_mqls":                "Untouched MQLs",
+			"accepted":                      "Accepted by sales",
+			"rejected":                      "Rejected by sales",
+			"decision_pending":              "Decision pending",
+			"acceptance_rate":               "Acceptance rate",
+			"decision_rate":                 "Decision rate",
+			"sqls":                          "SQLs",
+			"mql_to_sql_rate":               "MQL to SQL rate",
+			"opportunities_created":         "Opportunities created",
+			"pipeline_created.total":        "Pipeline created",
+			"pipeline_created.marketing":    "Pipeline created: marketing",
+			"pipeline_created.sales":        "Pipeline created: sales",
+			"pipeline_created.other":        "Pipeline created: other",
+			"marketing_sourced_share":       "Marketing-sourced share of pipeline",
+			"marketing_influenced_pipeline": "Marketing-influenced pipeline",
+			"won_deals":                     "Won deals",
+			"lost_deals":                    "Lost deals",
+			"won_revenue.total":             "Won revenue",
+			"won_revenue.marketing":         "Won revenue: marketing",
+			"won_revenue.sales":             "Won revenue: sales",
+			"won_revenue.other":             "Won revenue: other",
+			"win_rate.total":                "Win rate",
+			"win_rate.marketing":            "Win rate: marketing",
+			"win_rate.sales":                "Win rate: sales",
+			"win_rate.other":                "Win rate: other",
+			"avg_deal_size":                 "Average deal size",
+			"sales_cycle_days_median":       "Median sales cycle (days)",
+			"activities.sales":              "Sales activities",
+			"activities.marketing":          "Marketing activities",
+			"activities.other":              "Other activities",
+			"leads_mql_before_created":      "Leads with MQL before creation",
+			"activities_unknown_team":       "Activities with an unknown team",
+			"activities_unknown_lead":       "Activities with an unknown lead",
+			"opportunities_negative_amount": "Opportunities with a negative amount",
+			"future_activities_ignored":     "Future activities ignored",
+			"followup_backlog":              "Follow-up backlog",
+			"roi":                           "Campaign ROI",
+			"rejection_reasons":             "Rejection reasons",
+			"trend":                         "Trend",
+			"mql_cohort":                    "MQL cohort",
+			"response_time":                 "Response time",
+			"decision":                      "Decision",
+		},
+		defs: map[string]string{
+			"mql_cohort":                    "The MQLs of the period: leads whose MQL time falls in the period (and not after as of). Cohort metrics below refer to them.",
+			"leads_created":                 "Leads created in the period, split by source (marketing, sales, other).",
+			"mqls":                          "Number of MQLs in the period's cohort.",
+			"mql_target":                    "The configured MQL target for this period kind; attainment = MQLs / target (empty without a target).",
+			"unassigned_mqls":               "MQLs of the cohort without an owner.",
+			"response_time":                 "First sales response to an MQL: the earliest sales activity on the lead, acceptance or rejection, at or after the MQL time and not after as of. Median and 90th percentile in minutes over MQLs with a response.",
+			"sla_compliance":                "SLA due = MQL time + SLA hours. Met: responded by the due time. Breached: responded later, or no response and already due. Pending: no response, not yet due. Compliance = met / (met + breached).",
+			"untouched_mqls":                "MQLs of the cohort with no sales response yet.",
+			"decision":                      "The later of acceptance and rejection decides (same instant: accepted); neither: pending. Acceptance rate = accepted / (accepted + rejected); decision rate = (accepted + rejected) / MQLs.",
+			"sqls":                          "Leads that became SQL in the period; MQL to SQL rate = cohort MQLs that are SQL by as of / MQLs.",
+			"opportunities_created":         "Opportunities created in the period.",
+			"pipeline_created.total":        "Sum of the amounts of opportunities created in the period, by source (empty or negative amounts count as 0).",
+			"marketing_sourced_share":       "Marketing-sourced pipeline / total pipeline created.",
+			"marketing_influenced_pipeline": "Pipeline created in the period with a marketing activity on the opportunity or its lead in the 90 days before the opportunity was created.",
+			"won_deals":                     "Opportunities closed in the period: won and lost.",
+			"won_revenue.total":             "Sum of the amounts of deals won in the period, by source.",
+			"win_rate.total":                "Won / (won + lost) for deals closed in the period, by source.",
+			"avg_deal_size":                 "Won revenue / won deals.",
+			"sales_cycle_days_median":       "Median days from creation to close over deals won in the period.",
+			"activities.sales":              "Activities in the period by team (sales, marketing, other).",
+			"alignment_score":               "100 × the mean of the components that have a value: SLA compliance, acceptance rate, MQL target attainment capped at 100 %, decision rate. One decimal.",
+			"roi":                           "(Lifetime won revenue − lifetime cost) / lifetime cost; empty without a cost.",
+			"rejection_reasons":             "Rejected MQLs of the cohort by reason.",
+			"followup_backlog":              "Leads that became MQL in the last 30 days before as of with no sales response yet: sales' to-do list.",
+			"trend":                         "The same metrics for the 12 periods ending with this one, at the same as of.",
+		},
+
+		dateTime: "yyyy-mm-dd hh:mm",
+		date:     "yyyy-mm-dd",
+		subject:  "Sales and marketing alignment, %s",
+	}
+}
+
+func spanish() *words {
+	return &words{
+		sheetSummary: "Resumen", sheetTrend: "Tendencia", sheetReps: "Comerciales",
+		sheetCampaigns: "Campañas", sheetRejections: "Rechazos",
+		sheetBacklog: "Seguimiento pendiente", sheetDetail: "Detalle MQL",
+		sheetHealth: "Calidad de datos", sheetDefinitions: "Definiciones",
+
+		metric: "Métrica", change: "Variación", components: "Componentes de la puntuación de alineación",
+		componentsNote: "La puntuación es 100 × la media de los componentes que tienen valor.",
+		generatedFor:   "Informe para", asOf: "Datos a", points: "p. p.",
+		audience: map[string]string{"leadership": "Dirección", "sales": "Equipo comercial", "marketing": "Equipo de marketing"},
+
+		trendHeaders: []string{"Periodo", "MQL", "Cumplimiento del SLA", "Tasa de aceptación",
+			"Pipeline generado", "Pipeline generado (marketing)", "Ingresos ganados"},
+		chartMQLs: "MQL por periodo", chartRates: "Cumplimiento del SLA y tasa de aceptación",
+		chartMoney: "Pipeline e ingresos ganados", periodW: "Periodo",
+
+		reps: []string{"Id comercial", "Nombre", "MQL asignados", "SLA cumplido", "SLA incumplido",
+			"SLA pendiente", "Cumplimiento del SLA", "Respuesta mediana (min)", "Aceptados", "Rechazados",
+			"Actividades comerciales", "Oportunidades creadas", "Pipeline generado", "Operaciones ganadas", "Ingresos ganados"},
+		campaigns: []string{"Id campaña", "Nombre", "Canal", "Leads creados", "MQL",
+			"Oportunidades creadas", "Pipeline generado", "Ingresos ganados", "Coste (histórico)",
+			"MQL históricos", "Ingresos ganados históricos", "ROI"},
+		rejections: []string{"Motivo", "MQL rechazados", "Proporción de rechazos"},
+		backlog:    []string{"Id lead", "Id responsable", "Responsable", "Fecha MQL", "Antigüedad (h)", "SLA incumplido"},
+		detail: []string{"Id lead", "Fecha MQL", "Origen", "Id responsable", "Responsable", "Id campaña",
+			"Campaña", "Respuesta (min)", "SLA", "Decisión", "Motivo de rechazo", "Fecha SQL"},
+		health: []string{"Comprobación", "Recuento", "Qué significa"},
+
+		source:      map[string]string{"marketing": "marketing", "sales": "ventas", "other": "otro"},
+		sla:         map[string]string{"met": "cumplido", "breached": "incumplido", "pending": "pendiente"},
+		decision:    map[string]string{"accepted": "aceptado", "rejected": "rechazado", "pending": "pendiente"},
+		yes:         "sí",
+		no:          "no",
+		unspecified: "(sin especificar)",
+		truncated:   "… [truncado]",
+
+		run: "Este informe", definition: "Definición", runFields: "Campo",
+		reportName: "Informe", kind: "Tipo de periodo", start: "Inicio del periodo",
+		end: "Fin del periodo (excluido)", zone: "Zona horaria", asOfLabel: "Datos a",
+		slaHours: "SLA (horas)", currency: "Moneda", generatedAt: "Generado el",
+		kinds: map[string]string{"day": "día", "week": "semana", "month": "mes", "quarter": "trimestre"},
+		healthDefs: map[string]string{
+			"leads_mql_before_created":      "Leads cuya fecha MQL es anterior a su fecha de creación.",
+			"activities_unknown_team":       "Actividades del periodo cuyo equipo no es ni ventas ni marketing.",
+			"activities_unknown_lead":       "Actividades del periodo que citan un lead inexistente.",
+			"opportunities_negative_amount": "Oportunidades creadas en el periodo con importe negativo (cuentan como 0).",
+			"future_activities_ignored":     "Actividades con fecha posterior al momento de los datos; se ignoran en todo el informe.",
+		},
+
+		labels: map[string]string{
+			"alignment_score":               "Puntuación de alineación",
+			"leads_created":                 "Leads creados",
+			"leads_by_source.marketing":     "Leads creados: marketing",
+			"leads_by_source.sales":         "Leads creados: ventas",
+			"leads_by_source.other":         "Leads creados: otros",
+			"mqls":                          "MQL (leads cualificados por marketing)",
+			"mql_target":                    "Objetivo de MQL",
+			"mql_target_attainment":         "Cumplimiento del objetivo de MQL",
+			"mql_target_attainment_capped":  "Cumplimiento del objetivo de MQL (máx. 100 %)",
+			"unassigned_mqls":               "MQL sin asignar",
+			"sla_met":                       "SLA cumplido",
+			"sla_breached":                  "SLA incumplido",
+			"sla_pending":                   "SLA pendiente",
+			"sla_compliance":                "Cumplimiento del SLA",
+			"response_minutes_median":       "Tiempo de respuesta mediano (min)",
+			"response_minutes_p90":          "Tiempo de respuesta, percentil 90 (min)",
+			"untouched_mqls":                "MQL sin atender",
+			"accepted":                      "Aceptados por ventas",
+			"rejected":                      "Rechazados por ventas",
+			"decision_pending":              "Decisión pendiente",
+			"acceptance_rate":               "Tasa de aceptación",
+			"decision_rate":                 "Tasa de decisión",
+			"sqls":                          "SQL (leads cualificados por ventas)",
+			"mql_to_sql_rate":               "Conversión de MQL a SQL",
+			"opportunities_created":         "Oportunidades creadas",
+			"pipeline_created.total":        "Pipeline generado",
+			"pipeline_created.marketing":    "Pipeline generado: marketing",
+			"pipeline_created.sales":        "Pipeline generado: ventas",
+			"pipeline_created.other":        "Pipeline generado: otros",
+			"marketing_sourced_share":       "Proporción del pipeline generado por marketing",
+			"marketing_influenced_pipeline": "Pipeline influenciado por marketing",
+			"won_deals":                     "Operaciones ganadas",
+			"lost_deals":                    "Operaciones perdidas",
+			"won_revenue.total":             "Ingresos ganados",
+			"won_revenue.marketing":         "Ingresos ganados: marketing",
+			"won_revenue.sales":             "Ingresos ganados: ventas",
+			"won_revenue.other":             "Ingresos ganados: otros",
+			"win_rate.total":                "Tasa de cierre",
+			"win_rate.marketing":            "Tasa de cierre: marketing",
+			"win_rate.sales":                "Tasa de cierre: ventas",
+			"win_rate.other":                "Tasa de cierre: otros",
+			"avg_deal_size":                 "Ticket medio",
+			"sales_cycle_days_median":       "Duración mediana del ciclo de venta (días)",
+			"activities.sales":              "Actividades de ventas",
+			"activities.marketing":          "Actividades de marketing",
+			"activities.other":              "Otras actividades",
+			"leads_mql_before_created":      "Leads con MQL anterior a su creación",
+			"activities_unknown_team":       "Actividades de equipo desconocido",
+			"activities_unknown_lead":       "Actividades de lead desconocido",
+			"opportunities_negative_amount": "Oportunidades con importe negativo",
+			"future_activities_ignored":     "Actividades futuras ignoradas",
+			"followup_backlog":              "Seguimiento pendiente",
+			"roi":                           "ROI de la campaña",
+			"rejection_reasons":             "Motivos de rechazo",
+			"trend":                         "Tendencia",
+			"mql_cohort":                    "Cohorte de MQL",
+			"response_time":                 "Tiempo de respuesta",
+			"decision":                      "Decisión",
+		},
+		defs: map[string]string{
+			"mql_cohort":                    "Los MQL del periodo: leads cuya fecha MQL cae en el periodo (y no después del momento de los datos). Las métricas de cohorte se refieren a ellos.",
+			"leads_created":                 "Leads creados en el periodo, por origen (marketing, ventas, otros).",
+			"mqls":                          "Número de MQL de la cohorte del periodo.",
+			"mql_target":                    "Objetivo de MQL configurado para este tipo de periodo; cumplimiento = MQL / objetivo (vacío sin objetivo).",
+			"unassigned_mqls":               "MQL de la cohorte sin responsable.",
+			"response_time":                 "Primera respuesta comercial a un MQL: la primera actividad de ventas sobre el lead, la aceptación o el rechazo, en o después de la fecha MQL y no después del momento de los datos. Mediana y percentil 90 en minutos sobre los MQL con respuesta.",
+			"sla_compliance":                "Vencimiento del SLA = fecha MQL + horas de SLA. Cumplido: respuesta antes del vencimiento. Incumplido: respuesta posterior, o sin respuesta y ya vencido. Pendiente: sin respuesta y aún no vencido. Cumplimiento = cumplidos / (cumplidos + incumplidos).",
+			"untouched_mqls":                "MQL de la cohorte aún sin respuesta comercial.",
+			"decision":                      "Decide la más reciente entre aceptación y rechazo (mismo instante: aceptado); ninguna: pendiente. Tasa de aceptación = aceptados / (aceptados + rechazados); tasa de decisión = (aceptados + rechazados) / MQL.",
+			"sqls":                          "Leads que pasaron a SQL en el periodo; conversión de MQL a SQL = MQL de la cohorte que son SQL en el momento de los datos / MQL.",
+			"opportunities_created":         "Oportunidades creadas en el periodo.",
+			"pipeline_created.total":        "Suma de los importes de las oportunidades creadas en el periodo, por origen (importes vacíos o negativos cuentan como 0).",
+			"marketing_sourced_share":       "Pipeline generado por marketing / pipeline generado total.",
+			"marketing_influenced_pipeline": "Pipeline creado en el periodo con una actividad de marketing sobre la oportunidad o su lead en los 90 días anteriores a su creación.",
+			"won_deals":                     "Oportunidades cerradas en el periodo: ganadas y perdidas.",
+			"won_revenue.total":             "Suma de los importes de las operaciones ganadas en el periodo, por origen.",
+			"win_rate.total":                "Ganadas / (ganadas + perdidas) entre las cerradas en el periodo, por origen.",
+			"avg_deal_size":                 "Ingresos ganados / operaciones ganadas.",
+			"sales_cycle_days_median":       "Mediana de días entre creación y cierre de las operaciones ganadas en el periodo.",
+			"activities.sales":              "Actividades del periodo por equipo (ventas, marketing, otros).",
+			"alignment_score":               "100 × la media de los componentes con valor: cumplimiento del SLA, tasa de aceptación, cumplimiento del objetivo de MQL (máximo 100 %) y tasa de decisión. Un decimal.",
+			"roi":                           "(Ingresos ganados históricos − coste histórico) / coste histórico; vacío sin coste.",
+			"rejection_reasons":             "MQL rechazados de la cohorte, por motivo.",
+			"followup_backlog":              "Leads que pasaron a MQL en los 30 días anteriores al momento de los datos y aún sin respuesta comercial: la lista de tareas de ventas.",
+			"trend":                         "Las mismas métricas para los 12 periodos que terminan en este, con el mismo momento de los datos.",
+		},
+
+		dateTime: "dd/mm/yyyy hh:mm",
+		date:     "dd/mm/yyyy",
+		subject:  "Alineación de marketing y ventas, %s",
+	}
+}

@@ -1,0 +1,305 @@
+// Package workbook writes a report's Excel workbook (.xlsx) from a metrics
+// snapshot: a summary with the previous period and the alignment score, the
+// 12-period trend with charts, the breakdowns by rep and campaign, the
+// rejection reasons, the follow-up backlog, one row per MQL, data health and
+// the definitions of every number, in English or Spanish.
+//
+// Every number comes from the snapshot as a value (no formulas), every piece
+// of CRM text is stored as text, and the MQL detail is streamed so a period
+// with a million MQLs is written in bounded memory.
+package workbook
+
+import (
+	"archive/zip"
+	"bufio"
+	"cmp"
+	"fmt"
+	"io"
+	"iter"
+	"slices"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/sameteam/sameteam/internal/metrics"
+)
+
+// Audiences a workbook can be written for.
+const (
+	AudienceLeadership = "leadership"
+	AudienceSales      = "sales"
+	AudienceMarketing  = "marketing"
+)
+
+// Creator is the document's author as its properties name it.
+const Creator = "sameteam"
+
+// Options says how to write a workbook.
+type Options struct {
+	// Audience picks and orders the sheets: leadership (the default),
+	// sales or marketing. Every audience gets Summary, Trend, MQL detail,
+	// Data health and Definitions.
+	Audience string
+	// Locale is the language of sheet names, headers and words: "en" (the
+	// default) or "es". Numbers and dates carry Excel number formats, so
+	// separators follow the reader's own Excel settings.
+	Locale string
+	// Currency is the ISO 4217 code of every amount; EUR by default.
+	Currency string
+	// ReportName is the title on the Summary sheet and in the document
+	// properties.
+	ReportName string
+	// GeneratedAt is the document's creation time; the snapshot's as_of
+	// when zero, so the same input gives the same workbook.
+	GeneratedAt time.Time
+	// TmpDir is where the MQL detail is spilled while it is written; the
+	// system default when empty.
+	TmpDir string
+	// MaxRows is the number of rows a sheet may hold, header included;
+	// Excel's 1,048,576 when 0. MQL detail rows past it continue on
+	// "MQL detail (2)" and so on.
+	MaxRows int
+
+	// DetailRows, when set, supplies the MQL detail instead of
+	// Snapshot.Detail, so a caller can stream a large period from its
+	// source without holding every row. DetailCount must then say how many
+	// rows it yields: sheets and their ranges are laid out before the first
+	// row is written.
+	DetailRows iter.Seq[metrics.MQLRow]
+	// DetailCount is the number of rows DetailRows yields.
+	DetailCount int
+}
+
+// Write writes the workbook of s for opts to w. The file is streamed to w as
+// it is built; on error w holds a partial file and must be discarded.
+func Write(w io.Writer, s *metrics.Snapshot, opts Options) error {
+	if s == nil {
+		return ErrNoSnapshot
+	}
+	b, err := newBuilder(s, opts)
+	if err != nil {
+		return err
+	}
+	defer b.f.Close() // removes the detail sheet's temporary files
+	if err := b.build(); err != nil {
+		return err
+	}
+	return save(b.f, w)
+}
+
+// save writes f's zip straight to w. excelize's own Write assembles the
+// whole file in a bytes.Buffer first (peak memory about three times the file
+// size); handing it a ZipWriter over w keeps memory flat whatever the size.
+// The buffer WriteToBuffer returns stays empty.
+func save(f *excelize.File, w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(bw) })
+	if _, err := f.WriteToBuffer(); err != nil {
+		return fmt.Errorf("write workbook: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write workbook: %w", err)
+	}
+	return nil
+}
+
+// builder carries what every sheet writer needs.
+type builder struct {
+	f    *excelize.File
+	s    *metrics.Snapshot
+	o    Options
+	w    *words
+	st   styles
+	loc  *time.Location
+	rows int // MaxRows resolved
+}
+
+func newBuilder(s *metrics.Snapshot, o Options) (*builder, error) {
+	o.Audience = cmp.Or(o.Audience, AudienceLeadership)
+	o.Locale = cmp.Or(o.Locale, "en")
+	o.Currency = cmp.Or(o.Currency, "EUR")
+	if o.GeneratedAt.IsZero() {
+		o.GeneratedAt = s.AsOf.Time()
+	}
+	switch o.Audience {
+	case AudienceLeadership, AudienceSales, AudienceMarketing:
+	default:
+		return nil, fmt.Errorf("%w: %q", ErrAudience, o.Audience)
+	}
+	if !validCurrency(o.Currency) {
+		return nil, fmt.Errorf("%w: %q", ErrCurrency, o.Currency)
+	}
+	rows := cmp.Or(o.MaxRows, excelize.TotalRows)
+	if rows < 2 || rows > excelize.TotalRows {
+		return nil, fmt.Errorf("%w: %d", ErrMaxRows, o.MaxRows)
+	}
+	w, err := vocabulary(o.Locale)
+	if err != nil {
+		return nil, err
+	}
+	if o.DetailRows == nil {
+		o.DetailRows, o.DetailCount = slices.Values(s.Detail), len(s.Detail)
+	}
+	f := excelize.NewFile(excelize.Options{TmpDir: o.TmpDir})
+	st, err := newStyles(f, w, o.Locale, o.Currency)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &builder{f: f, s: s, o: o, w: w, st: st, loc: reportZone(s), rows: rows}, nil
+}
+
+func validCurrency(c string) bool {
+	if len(c) != 3 {
+		return false
+	}
+	for i := range 3 {
+		if c[i] < 'A' || c[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// reportZone is the zone every date of the workbook is shown in.
+func reportZone(s *metrics.Snapshot) *time.Location {
+	if !s.Span.Start.IsZero() {
+		return s.Span.Location()
+	}
+	if loc, err := time.LoadLocation(s.Period.TimeZone); err == nil && s.Period.TimeZone != "" {
+		return loc
+	}
+	return time.UTC
+}
+
+// sheet kinds, in the order a leadership workbook shows them.
+type sheetKind int
+
+const (
+	kindSummary sheetKind = iota
+	kindTrend
+	kindReps
+	kindCampaigns
+	kindRejections
+	kindBacklog
+	kindDetail
+	kindHealth
+	kindDefinitions
+)
+
+// plan is the sheet order for an audience: each team sees what it acts on
+// right after the summary.
+func plan(audience string) []sheetKind {
+	switch audience {
+	case AudienceSales:
+		return []sheetKind{kindSummary, kindBacklog, kindReps, kindRejections, kindTrend, kindDetail, kindHealth, kindDefinitions}
+	case AudienceMarketing:
+		return []sheetKind{kindSummary, kindCampaigns, kindTrend, kindRejections, kindDetail, kindHealth, kindDefinitions}
+	}
+	return []sheetKind{kindSummary, kindTrend, kindReps, kindCampaigns, kindRejections, kindBacklog, kindDetail, kindHealth, kindDefinitions}
+}
+
+func (b *builder) sheetName(k sheetKind) string {
+	w := b.w
+	return [...]string{
+		kindSummary: w.sheetSummary, kindTrend: w.sheetTrend, kindReps: w.sheetReps,
+		kindCampaigns: w.sheetCampaigns, kindRejections: w.sheetRejections,
+		kindBacklog: w.sheetBacklog, kindDetail: w.sheetDetail, kindHealth: w.sheetHealth,
+		kindDefinitions: w.sheetDefinitions,
+	}[k]
+}
+
+// detailSheets names the sheets the MQL detail needs under the row limit.
+func (b *builder) detailSheets() []string {
+	per := b.rows - 1 // the header takes one row on each sheet
+	n := max(1, (b.o.DetailCount+per-1)/per)
+	names := []string{b.w.sheetDetail}
+	for i := 2; i <= n; i++ {
+		names = append(names, fmt.Sprintf("%s (%d)", b.w.sheetDetail, i))
+	}
+	return names
+}
+
+func (b *builder) build() error {
+	kinds := plan(b.o.Audience)
+	// Create every sheet first, in order, so the tabs read left to right as
+	// planned whatever order they are filled in.
+	var names []string
+	for _, k := range kinds {
+		if k == kindDetail {
+			names = append(names, b.detailSheets()...)
+			continue
+		}
+		names = append(names, b.sheetName(k))
+	}
+	if err := b.f.SetSheetName("Sheet1", names[0]); err != nil {
+		return fmt.Errorf("name sheet: %w", err)
+	}
+	for _, n := range names[1:] {
+		if _, err := b.f.NewSheet(n); err != nil {
+			return fmt.Errorf("add sheet %q: %w", n, err)
+		}
+	}
+	for _, k := range kinds {
+		var err error
+		switch k {
+		case kindSummary:
+			err = b.summary()
+		case kindTrend:
+			err = b.trend()
+		case kindReps:
+			err = b.reps()
+		case kindCampaigns:
+			err = b.campaigns()
+		case kindRejections:
+			err = b.rejections()
+		case kindBacklog:
+			err = b.backlog()
+		case kindDetail:
+			err = b.detail(b.detailSheets())
+		case kindHealth:
+			err = b.health()
+		case kindDefinitions:
+			err = b.definitions()
+		}
+		if err != nil {
+			return fmt.Errorf("sheet %q: %w", b.sheetName(k), err)
+		}
+	}
+	b.f.SetActiveSheet(0) // Summary is first for every audience
+	return b.properties()
+}
+
+func (b *builder) properties() error {
+	title := b.o.ReportName
+	if title == "" {
+		title = fmt.Sprintf("sameteam · %s · %s", b.w.audience[b.o.Audience], b.s.Period.Label)
+	}
+	created := b.o.GeneratedAt.UTC().Format(time.RFC3339)
+	err := b.f.SetDocProps(&excelize.DocProperties{
+		Title:          b.text(title),
+		Subject:        b.text(fmt.Sprintf(b.w.subject, b.s.Period.Label)),
+		Creator:        Creator,
+		LastModifiedBy: Creator,
+		Created:        created,
+		Modified:       created,
+		Language:       b.o.Locale,
+		Keywords:       b.o.Audience,
+	})
+	if err != nil {
+		return fmt.Errorf("set document properties: %w", err)
+	}
+	return nil
+}
+
+// text cleans CRM text for a cell.
+func (b *builder) text(s string) string { return clean(s, b.w.truncated) }
+
+// when is t as an Excel date in the report's zone; nil (an empty cell) when
+// t is zero.
+func (b *builder) when(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.In(b.loc)
+}
