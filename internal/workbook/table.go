@@ -70,6 +70,9 @@ func (b *builder) table(sheet string, cols []column, rows [][]any) error {
 		return err
 	}
 	end, _ := excelize.CoordinatesToCellName(len(cols), max(2, len(rows)+1))
+	if err := f.SetSheetDimension(sheet, "A1:"+end); err != nil {
+		return fmt.Errorf("set dimension: %w", err)
+	}
 	if err := f.AutoFilter(sheet, "A1:"+end, nil); err != nil {
 		return fmt.Errorf("autofilter: %w", err)
 	}
