@@ -1,0 +1,322 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/db"
+)
+
+// ClaimOptions widen what Claim may take. With none set, Claim takes only
+// new, pending and failed_temporary deliveries.
+type ClaimOptions struct {
+	// Force claims every delivery not being sent right now: sent,
+	// unknown and failed_permanent too (--force).
+	Force bool
+	// ResendUnknown claims deliveries whose earlier outcome is unknown,
+	// including rows left in sending by a dead run (--resend-unknown).
+	ResendUnknown bool
+	// RetryPermanent claims failed_permanent deliveries without resending
+	// what was sent: the rerun after fixing the configuration that made the
+	// server refuse them (a wrong sender domain, a relay that refused
+	// everyone).
+	RetryPermanent bool
+}
+
+// Claim is the outcome of claiming one delivery. When Claimed, the row is in
+// sending under RunID and the caller sends the message, then calls MarkSent
+// or MarkFailed. When not, Reason says why (ErrAlreadySent,
+// ErrUnknownOutcome, ErrFailedPermanent, ErrInProgress) and nothing is sent.
+type Claim struct {
+	Claimed bool
+	Reason  error
+	// Prior is the delivery's state before the claim: "" for a new one.
+	// A row found in sending by a dead run reads as unknown, with Abandoned.
+	Prior     Status
+	Abandoned bool
+	ID        int64 // the delivery's row
+	Report    string
+	Period    string
+	Recipient string // lower-cased
+	MessageID string
+	RunID     int64
+	Attempts  int // finished attempts before this claim
+}
+
+// Delivery is one row of the delivery ledger. Zero times mean "not set".
+type Delivery struct {
+	ID        int64
+	Report    string
+	Period    string
+	Recipient string
+	MessageID string
+	Status    Status
+	Attempts  int
+	LastError string
+	Response  string // the SMTP server's reply to the accepted message
+	RunID     int64
+	UpdatedAt time.Time
+	SentAt    time.Time
+}
+
+// NormalizeRecipient is the form a recipient takes in the ledger: trimmed and
+// lower-cased, so that two spellings of one address are one delivery.
+func NormalizeRecipient(addr string) string { return strings.ToLower(strings.TrimSpace(addr)) }
+
+// claimable applies the effectively-once rule to a delivery's current state.
+//
+//   - new, pending, failed_temporary: yes; nothing arrived, retrying is
+//     what a rerun is for.
+//   - sent: only with Force.
+//   - unknown: only with ResendUnknown or Force; it may have arrived, and a
+//     silent duplicate is the complaint we most want to avoid.
+//   - failed_permanent: only with RetryPermanent or Force. The server said
+//     5xx: retrying by itself on every cron run would keep hammering a
+//     refusing server (and risk the sender's reputation) for an address that
+//     will not work. A corrected address is a new recipient, so it is
+//     claimable anyway; a rerun after fixing configuration asks for it.
+//   - sending (by a live run): never, not even with Force; two sends at once
+//     are a duplicate by construction.
+func claimable(prior Status, o ClaimOptions) error {
+	switch prior {
+	case "", StatusPending, StatusFailedTemporary:
+		return nil
+	case StatusSent:
+		if o.Force {
+			return nil
+		}
+		return ErrAlreadySent
+	case StatusUnknown:
+		if o.Force || o.ResendUnknown {
+			return nil
+		}
+		return ErrUnknownOutcome
+	case StatusFailedPermanent:
+		if o.Force || o.RetryPermanent {
+			return nil
+		}
+		return ErrFailedPermanent
+	}
+	return ErrInProgress
+}
+
+type currentRow struct {
+	ID       int64  `db:"id"`
+	Status   string `db:"status"`
+	RunID    int64  `db:"run_id"`
+	Attempts int    `db:"attempts"`
+	// RunAlive is 1 when the row's run is running within its lease.
+	RunAlive int `db:"run_alive"`
+}
+
+// Claim decides whether runID may send the (report, period) message to
+// recipient, and if so moves its delivery to sending. A new recipient gets a
+// row (INSERT … ON CONFLICT DO NOTHING); an existing one is judged by
+// claimable. The move to sending is a conditional UPDATE on the state just
+// read, so of two runs (or goroutines) claiming together exactly one wins;
+// the other reads the row again and finds it in sending. A row in sending by
+// a run that is no longer alive is first recorded as unknown.
+//
+// An error means the ledger could not decide (database, a run that is not
+// running); a refusal is a Claim with Claimed false and a Reason.
+func (l *Ledger) Claim(ctx context.Context, report, period, recipient, messageID string, runID int64, opts ClaimOptions) (Claim, error) {
+	recipient = NormalizeRecipient(recipient)
+	if report == "" || period == "" || recipient == "" || messageID == "" {
+		return Claim{}, fmt.Errorf("claim: %w: report, period, recipient and Message-ID are required", ErrInvalid)
+	}
+	c := Claim{Report: report, Period: period, Recipient: recipient, MessageID: messageID, RunID: runID}
+	now := l.clock()
+	tx, err := l.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return Claim{}, fmt.Errorf("claim %s: begin: %w", recipient, err)
+	}
+	defer tx.Rollback()
+
+	// The run first: it must be running, for this report and period, and
+	// claiming renews its lease. A ledger transaction that writes both
+	// locks the run row before delivery rows, so two never deadlock.
+	runReport, runPeriod, err := l.renew(ctx, tx, runID, false)
+	if err != nil {
+		return Claim{}, fmt.Errorf("claim %s: %w", recipient, err)
+	}
+	if runReport != report || runPeriod != period {
+		return Claim{}, fmt.Errorf("claim %s: run %d is for %s %s: %w", recipient, runID, runReport, runPeriod, ErrRunMismatch)
+	}
+	res, err := tx.ExecContext(ctx, l.q(`INSERT INTO sameteam_deliveries
+		(report, period, recipient, message_id, status, attempts, run_id, updated_at)
+		VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)
+		ON CONFLICT (report, period, recipient) DO NOTHING`),
+		report, period, recipient, messageID, runID, l.db.Time(now))
+	if err != nil {
+		return Claim{}, fmt.Errorf("claim %s: insert: %w", recipient, err)
+	}
+	inserted, _ := res.RowsAffected()
+
+	// A lost race is read again; three rounds are plenty, since after one the
+	// winner's row is in sending and the answer is ErrInProgress.
+	for range 3 {
+		var cur currentRow
+		if err := tx.GetContext(ctx, &cur, l.q(`SELECT d.id, d.status, COALESCE(d.run_id, 0) AS run_id, d.attempts,
+			       CASE WHEN r.status = 'running' AND r.lease_until >= ? THEN 1 ELSE 0 END AS run_alive
+			FROM sameteam_deliveries d LEFT JOIN sameteam_runs r ON r.id = d.run_id
+			WHERE d.report = ? AND d.period = ? AND d.recipient = ?`),
+			l.db.Time(now), report, period, recipient); err != nil {
+			return Claim{}, fmt.Errorf("claim %s: read: %w", recipient, err)
+		}
+		c.ID, c.Prior, c.Attempts = cur.ID, Status(cur.Status), cur.Attempts
+
+		if c.Prior == StatusSending && cur.RunID != runID && cur.RunAlive == 0 {
+			// Its run stopped between claim and mark: the send may have
+			// happened. Record that, then judge the row as unknown.
+			res, err := tx.ExecContext(ctx, l.q(`UPDATE sameteam_deliveries
+				SET status = 'unknown', attempts = attempts + 1, last_error = ?, updated_at = ?
+				WHERE id = ? AND status = 'sending' AND COALESCE(run_id, 0) = ?`),
+				abandonedSending, l.db.Time(now), cur.ID, cur.RunID)
+			if err != nil {
+				return Claim{}, fmt.Errorf("claim %s: record abandoned send: %w", recipient, err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				continue
+			}
+			c.Prior, c.Abandoned, c.Attempts = StatusUnknown, true, cur.Attempts+1
+		}
+
+		if reason := claimable(c.Prior, opts); reason != nil {
+			c.Reason = reason
+			// Commit all the same, to keep an abandoned send recorded.
+			if err := tx.Commit(); err != nil {
+				return Claim{}, fmt.Errorf("claim %s: commit: %w", recipient, err)
+			}
+			return c, nil
+		}
+
+		// Compare-and-set on the state just read: on PostgreSQL a concurrent
+		// winner's UPDATE holds the row until it commits, after which this
+		// WHERE no longer matches and no row comes back.
+		prior, priorRun := string(c.Prior), cur.RunID
+		var attempts int
+		err := tx.GetContext(ctx, &attempts, l.q(`UPDATE sameteam_deliveries
+			SET status = 'sending', run_id = ?, message_id = ?, updated_at = ?
+			WHERE id = ? AND status = ? AND COALESCE(run_id, 0) = ?
+			RETURNING attempts`),
+			runID, messageID, l.db.Time(now), cur.ID, prior, priorRun)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return Claim{}, fmt.Errorf("claim %s: %w", recipient, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return Claim{}, fmt.Errorf("claim %s: commit: %w", recipient, err)
+		}
+		c.Claimed, c.Attempts = true, attempts
+		if inserted == 1 {
+			c.Prior = ""
+		}
+		return c, nil
+	}
+	c.Reason = ErrInProgress
+	return c, nil
+}
+
+// MarkSent records that the server accepted the claimed message, with its
+// reply. It is accepted also when the row was meanwhile recorded as unknown
+// (the run was taken for dead while it sent): the ledger then learns the
+// truth. ErrClaimLost means another run has claimed the row since.
+func (l *Ledger) MarkSent(ctx context.Context, c Claim, response string) error {
+	return l.mark(ctx, c, StatusSent, response, "")
+}
+
+// MarkFailed records a failed send of the claimed message: failed_temporary
+// (retried by the next claim), failed_permanent or unknown (the connection
+// dropped after DATA).
+func (l *Ledger) MarkFailed(ctx context.Context, c Claim, status Status, errText string) error {
+	switch status {
+	case StatusFailedTemporary, StatusFailedPermanent, StatusUnknown:
+	default:
+		return fmt.Errorf("mark %s: %w: status %q is not a failure", c.Recipient, ErrInvalid, status)
+	}
+	return l.mark(ctx, c, status, "", errText)
+}
+
+func (l *Ledger) mark(ctx context.Context, c Claim, status Status, response, errText string) error {
+	if !c.Claimed {
+		return fmt.Errorf("mark %s %s: %w: the delivery was not claimed", c.Recipient, status, ErrInvalid)
+	}
+	now := l.clock()
+	tx, err := l.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("mark %s %s: begin: %w", c.Recipient, status, err)
+	}
+	defer tx.Rollback()
+	// Renew the run's lease, but record the outcome even when the run was
+	// taken for dead meanwhile: what the server said is the truth.
+	if _, _, err := l.renew(ctx, tx, c.RunID, false); err != nil && !errors.Is(err, ErrRunNotRunning) {
+		return fmt.Errorf("mark %s %s: %w", c.Recipient, status, err)
+	}
+	// NULL leaves a column as it was: a sent row keeps the previous
+	// failure's text ("sent on the third attempt, after 451 …"), and a failed
+	// forced resend keeps the first send's time and reply.
+	var sentAt, resp, lastErr any
+	if status == StatusSent {
+		sentAt, resp = l.db.Time(now), response
+	} else {
+		lastErr = errText
+	}
+	res, err := tx.ExecContext(ctx, l.q(`UPDATE sameteam_deliveries
+		SET status = ?, attempts = attempts + 1, updated_at = ?,
+		    sent_at = COALESCE(?, sent_at), response = COALESCE(?, response),
+		    last_error = COALESCE(?, last_error)
+		WHERE id = ? AND run_id = ? AND status IN ('sending', 'unknown')`),
+		string(status), l.db.Time(now), sentAt, resp, lastErr, c.ID, c.RunID)
+	if err != nil {
+		return fmt.Errorf("mark %s %s: %w", c.Recipient, status, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("mark %s %s: %w", c.Recipient, status, ErrClaimLost)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("mark %s %s: commit: %w", c.Recipient, status, err)
+	}
+	return nil
+}
+
+type deliveryRow struct {
+	ID        int64         `db:"id"`
+	Report    string        `db:"report"`
+	Period    string        `db:"period"`
+	Recipient string        `db:"recipient"`
+	MessageID string        `db:"message_id"`
+	Status    string        `db:"status"`
+	Attempts  int           `db:"attempts"`
+	LastError string        `db:"last_error"`
+	Response  string        `db:"response"`
+	RunID     sql.NullInt64 `db:"run_id"`
+	UpdatedAt db.NullTime   `db:"updated_at"`
+	SentAt    db.NullTime   `db:"sent_at"`
+}
+
+// Deliveries lists the deliveries of one (report, period) by recipient.
+func (l *Ledger) Deliveries(ctx context.Context, report, period string) ([]Delivery, error) {
+	var rows []deliveryRow
+	if err := l.db.SelectContext(ctx, &rows, l.q(`SELECT id, report, period, recipient, message_id, status,
+		       attempts, last_error, response, run_id, updated_at, sent_at
+		FROM sameteam_deliveries WHERE report = ? AND period = ?
+		ORDER BY recipient`), report, period); err != nil {
+		return nil, fmt.Errorf("list deliveries of %s %s: %w", report, period, err)
+	}
+	out := make([]Delivery, len(rows))
+	for i, r := range rows {
+		out[i] = Delivery{
+			ID: r.ID, Report: r.Report, Period: r.Period, Recipient: r.Recipient,
+			MessageID: r.MessageID, Status: Status(r.Status), Attempts: r.Attempts,
+			LastError: r.LastError, Response: r.Response, RunID: r.RunID.Int64,
+			UpdatedAt: utc(r.UpdatedAt), SentAt: utc(r.SentAt),
+		}
+	}
+	return out, nil
+}

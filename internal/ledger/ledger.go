@@ -1,0 +1,484 @@
+// Package ledger records sameteam's runs and deliveries in the state database
+// (PostgreSQL or SQLite) and decides, per (report, period, recipient), whether
+// a message may be sent: the effectively-once rule of DESIGN.md.
+//
+// A run goes StartRun → Claim → send → MarkSent or MarkFailed for each
+// recipient → FinishRun. The guarantee rests on the database, not on locks:
+// a unique key per (report, period, recipient) and a conditional UPDATE that
+// moves a row to sending, so two runs can never both claim one recipient,
+// and a partial unique index that allows one live run per (report, period).
+// Lock (an advisory lock on PostgreSQL, a lease row on SQLite) only spares
+// the loser the work of rendering a report it will not send.
+//
+// The row is in sending from before the message's DATA until the outcome is
+// written. A process killed in between leaves it there; the next run (or
+// ResolveStale) records it as unknown, because SMTP cannot tell whether it
+// arrived, and unknown is resent only on request.
+package ledger
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sameteam/sameteam/internal/db"
+)
+
+// Status is the state of one delivery.
+type Status string
+
+// The delivery states. pending and failed_temporary are retried by the next
+// claim; sent, failed_permanent and unknown are final unless the claim asks
+// otherwise (see ClaimOptions).
+const (
+	StatusPending         Status = "pending"
+	StatusSending         Status = "sending"
+	StatusSent            Status = "sent"
+	StatusFailedTemporary Status = "failed_temporary"
+	StatusFailedPermanent Status = "failed_permanent"
+	StatusUnknown         Status = "unknown"
+)
+
+// RunStatus is the state of one run.
+type RunStatus string
+
+// The run states. partial means some recipients were not sent.
+const (
+	RunRunning   RunStatus = "running"
+	RunSucceeded RunStatus = "succeeded"
+	RunPartial   RunStatus = "partial"
+	RunFailed    RunStatus = "failed"
+)
+
+// Trigger tells what started a run.
+type Trigger string
+
+// The triggers.
+const (
+	TriggerScheduled Trigger = "scheduled"
+	TriggerManual    Trigger = "manual"
+	TriggerCatchUp   Trigger = "catch_up"
+)
+
+// RunInfo describes a run about to start.
+type RunInfo struct {
+	Report  string
+	Period  string    // the period's label, e.g. 2026-W47
+	AsOf    time.Time // the instant the figures describe; zero if not known yet
+	Trigger Trigger
+}
+
+// Counts are a run's delivery outcomes. Failed counts both temporary and
+// permanent failures; Skipped counts recipients whose claim was refused.
+type Counts struct {
+	Sent    int
+	Failed  int
+	Unknown int
+	Skipped int
+}
+
+// Run is one row of the run ledger. Zero times mean "not set".
+type Run struct {
+	ID         int64
+	Report     string
+	Period     string
+	AsOf       time.Time
+	Status     RunStatus
+	Trigger    Trigger
+	Owner      string // host:pid of the process that ran it
+	StartedAt  time.Time
+	LeaseUntil time.Time
+	FinishedAt time.Time
+	Error      string
+	Counts     Counts
+}
+
+// Options tune a Ledger. Zero values take the defaults.
+type Options struct {
+	// Now is the clock; default time.Now. Leases are compared with it, so
+	// processes sharing a ledger need clocks within a fraction of a lease.
+	Now func() time.Time
+	// RunLease is how long a run stays alive without a claim, mark or
+	// Heartbeat; past it the run is taken for dead. Default 10 minutes.
+	RunLease time.Duration
+	// LockLease is the lease of a SQLite lock row, renewed every third of
+	// it while held. Default 1 minute.
+	LockLease time.Duration
+	// Owner names this process in runs and lock rows; default host:pid.
+	Owner string
+}
+
+// Ledger reads and writes the run and delivery ledger.
+type Ledger struct {
+	db        *db.DB
+	now       func() time.Time
+	runLease  time.Duration
+	lockLease time.Duration
+	owner     string
+}
+
+// New returns a Ledger on d with default options. Call Migrate first.
+func New(d *db.DB) *Ledger { return NewWithOptions(d, Options{}) }
+
+// NewWithOptions returns a Ledger on d.
+func NewWithOptions(d *db.DB, o Options) *Ledger {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.RunLease <= 0 {
+		o.RunLease = 10 * time.Minute
+	}
+	if o.LockLease <= 0 {
+		o.LockLease = time.Minute
+	}
+	if o.Owner == "" {
+		host, _ := os.Hostname()
+		o.Owner = cmp.Or(host, "localhost") + ":" + strconv.Itoa(os.Getpid())
+	}
+	return &Ledger{db: d, now: o.Now, runLease: o.RunLease, lockLease: o.LockLease, owner: o.Owner}
+}
+
+// clock is the current instant at the precision both engines store
+// (microseconds), so that what is written reads back equal.
+func (l *Ledger) clock() time.Time { return l.now().UTC().Truncate(time.Microsecond) }
+
+// q rebinds a query written with ? to the engine's placeholders.
+func (l *Ledger) q(query string) string { return l.db.Rebind(query) }
+
+// nullTime binds t, or NULL for the zero time.
+func (l *Ledger) nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return l.db.Time(t.UTC().Truncate(time.Microsecond))
+}
+
+const runColumns = `id, report, period, as_of, status, "trigger", owner, started_at,
+	lease_until, finished_at, error, sent_count, failed_count, unknown_count, skipped_count`
+
+type runRow struct {
+	ID         int64       `db:"id"`
+	Report     string      `db:"report"`
+	Period     string      `db:"period"`
+	AsOf       db.NullTime `db:"as_of"`
+	Status     string      `db:"status"`
+	Trigger    string      `db:"trigger"`
+	Owner      string      `db:"owner"`
+	StartedAt  db.NullTime `db:"started_at"`
+	LeaseUntil db.NullTime `db:"lease_until"`
+	FinishedAt db.NullTime `db:"finished_at"`
+	Error      string      `db:"error"`
+	Sent       int         `db:"sent_count"`
+	Failed     int         `db:"failed_count"`
+	Unknown    int         `db:"unknown_count"`
+	Skipped    int         `db:"skipped_count"`
+}
+
+func (r runRow) run() Run {
+	return Run{
+		ID: r.ID, Report: r.Report, Period: r.Period, AsOf: utc(r.AsOf),
+		Status: RunStatus(r.Status), Trigger: Trigger(r.Trigger), Owner: r.Owner,
+		StartedAt: utc(r.StartedAt), LeaseUntil: utc(r.LeaseUntil), FinishedAt: utc(r.FinishedAt),
+		Error:  r.Error,
+		Counts: Counts{Sent: r.Sent, Failed: r.Failed, Unknown: r.Unknown, Skipped: r.Skipped},
+	}
+}
+
+// utc reads both engines' timestamps in one location, so that runs read from
+// PostgreSQL and SQLite compare and print the same.
+func utc(t db.NullTime) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// Messages written into the ledger when a process is found dead.
+const (
+	abandonedRunError = "abandoned: the run's lease expired before it finished (the process stopped or lost the database)"
+	abandonedSending  = "the run ended while sending: the message may or may not have arrived"
+)
+
+// StartRun records a new running run and returns its ID. Runs of the same
+// (report, period) whose lease has expired are first recorded as failed, and
+// their deliveries left in sending as unknown. If another live run holds the
+// (report, period), StartRun returns ErrRunInProgress: the trigger is a
+// duplicate (two cron jobs, two replicas) and the caller skips.
+func (l *Ledger) StartRun(ctx context.Context, info RunInfo) (int64, error) {
+	if info.Report == "" || info.Period == "" {
+		return 0, fmt.Errorf("start run: %w: report and period are required", ErrInvalid)
+	}
+	switch info.Trigger {
+	case TriggerScheduled, TriggerManual, TriggerCatchUp:
+	default:
+		return 0, fmt.Errorf("start run: %w: trigger %q", ErrInvalid, info.Trigger)
+	}
+	now := l.clock()
+	tx, err := l.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("start run: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := l.abandon(ctx, tx, now, info.Report, info.Period); err != nil {
+		return 0, fmt.Errorf("start run: %w", err)
+	}
+	// The partial unique index on (report, period) WHERE status = 'running'
+	// turns a second live run into a conflict: no row comes back.
+	var id int64
+	err = tx.GetContext(ctx, &id, l.q(`INSERT INTO sameteam_runs
+		(report, period, as_of, status, "trigger", owner, started_at, lease_until)
+		VALUES (?, ?, ?, 'running', ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING
+		RETURNING id`),
+		info.Report, info.Period, l.nullTime(info.AsOf), string(info.Trigger), l.owner,
+		l.db.Time(now), l.db.Time(now.Add(l.runLease)))
+	if errors.Is(err, sql.ErrNoRows) {
+		var holder runRow
+		herr := tx.GetContext(ctx, &holder, l.q(`SELECT `+runColumns+` FROM sameteam_runs
+			WHERE report = ? AND period = ? AND status = 'running'`), info.Report, info.Period)
+		if herr != nil {
+			return 0, fmt.Errorf("start run %s %s: %w", info.Report, info.Period, ErrRunInProgress)
+		}
+		return 0, fmt.Errorf("start run %s %s: %w (run %d by %s since %s)", info.Report, info.Period,
+			ErrRunInProgress, holder.ID, holder.Owner, utc(holder.StartedAt).Format(time.RFC3339))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("start run: insert: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("start run: commit: %w", err)
+	}
+	return id, nil
+}
+
+// Stale counts what ResolveStale recorded.
+type Stale struct {
+	Runs       int // running runs past their lease, now failed
+	Deliveries int // rows left in sending by a finished or dead run, now unknown
+}
+
+// ResolveStale records every running run whose lease has expired as failed,
+// and every delivery left in sending by a run that is no longer alive as
+// unknown (with one more attempt). Call it when a process starts, and before
+// reading the ledger for an alert, so that nothing stays in sending; StartRun
+// does the same for its own (report, period).
+func (l *Ledger) ResolveStale(ctx context.Context) (Stale, error) {
+	now := l.clock()
+	tx, err := l.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return Stale{}, fmt.Errorf("resolve stale: begin: %w", err)
+	}
+	defer tx.Rollback()
+	s, err := l.abandon(ctx, tx, now, "", "")
+	if err != nil {
+		return Stale{}, fmt.Errorf("resolve stale: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Stale{}, fmt.Errorf("resolve stale: commit: %w", err)
+	}
+	return s, nil
+}
+
+// abandon does ResolveStale's work inside tx, for one (report, period) or,
+// with empty strings, for all. Runs are updated before deliveries, the order
+// every transaction of the ledger takes, so that two never deadlock.
+func (l *Ledger) abandon(ctx context.Context, tx *sqlx.Tx, now time.Time, report, period string) (Stale, error) {
+	scope, args := "", []any{}
+	if report != "" {
+		scope, args = ` AND report = ? AND period = ?`, []any{report, period}
+	}
+	res, err := tx.ExecContext(ctx, l.q(`UPDATE sameteam_runs
+		SET status = 'failed', finished_at = ?, error = ?
+		WHERE status = 'running' AND lease_until < ?`+scope),
+		append([]any{l.db.Time(now), abandonedRunError, l.db.Time(now)}, args...)...)
+	if err != nil {
+		return Stale{}, fmt.Errorf("abandon expired runs: %w", err)
+	}
+	runs, _ := res.RowsAffected()
+	// A row in sending whose run is not alive (finished, abandoned, or past
+	// its lease) was being sent when its process stopped.
+	res, err = tx.ExecContext(ctx, l.q(`UPDATE sameteam_deliveries
+		SET status = 'unknown', attempts = attempts + 1, last_error = ?, updated_at = ?
+		WHERE status = 'sending'
+		  AND NOT EXISTS (SELECT 1 FROM sameteam_runs r
+		                  WHERE r.id = sameteam_deliveries.run_id
+		                    AND r.status = 'running' AND r.lease_until >= ?)`+scope),
+		append([]any{abandonedSending, l.db.Time(now), l.db.Time(now)}, args...)...)
+	if err != nil {
+		return Stale{}, fmt.Errorf("resolve abandoned deliveries: %w", err)
+	}
+	dels, _ := res.RowsAffected()
+	return Stale{Runs: int(runs), Deliveries: int(dels)}, nil
+}
+
+// Heartbeat renews a running run's lease, for a run that works a long time
+// between claims (rendering a large workbook). ErrRunNotRunning means another
+// process took the run for dead: stop sending.
+func (l *Ledger) Heartbeat(ctx context.Context, runID int64) error {
+	if _, _, err := l.renew(ctx, l.db, runID, true); err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	return nil
+}
+
+// execer is what renew needs from a database or a transaction.
+type execer interface {
+	sqlx.ExecerContext
+	sqlx.QueryerContext
+}
+
+// renew checks that runID is running and extends its lease, and says why
+// not otherwise. It returns the run's report and period. Unless always is
+// set, a lease renewed within the last tenth of its length is left alone:
+// that spares the claims of one run from queuing on the run's row, and is
+// safe because a run is only taken for dead once its lease has passed.
+func (l *Ledger) renew(ctx context.Context, x execer, runID int64, always bool) (report, period string, err error) {
+	now := l.clock()
+	if !always {
+		var r runRow
+		err := sqlx.GetContext(ctx, x, &r, l.q(`SELECT `+runColumns+` FROM sameteam_runs WHERE id = ?`), runID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", "", fmt.Errorf("run %d: %w", runID, ErrNoRun)
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("read run %d: %w", runID, err)
+		}
+		if r.Status != string(RunRunning) {
+			return "", "", notRunning(r)
+		}
+		if r.LeaseUntil.After(now.Add(l.runLease - l.runLease/10)) {
+			return r.Report, r.Period, nil
+		}
+	}
+	var r runRow
+	err = sqlx.GetContext(ctx, x, &r, l.q(`UPDATE sameteam_runs SET lease_until = ?
+		WHERE id = ? AND status = 'running'
+		RETURNING `+runColumns), l.db.Time(now.Add(l.runLease)), runID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", l.whyNotRunning(ctx, x, runID)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("renew lease of run %d: %w", runID, err)
+	}
+	return r.Report, r.Period, nil
+}
+
+// whyNotRunning explains why runID is not a running run.
+func (l *Ledger) whyNotRunning(ctx context.Context, x sqlx.QueryerContext, runID int64) error {
+	var r runRow
+	err := sqlx.GetContext(ctx, x, &r, l.q(`SELECT `+runColumns+` FROM sameteam_runs WHERE id = ?`), runID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("run %d: %w", runID, ErrNoRun)
+	}
+	if err != nil {
+		return fmt.Errorf("read run %d: %w", runID, err)
+	}
+	return notRunning(r)
+}
+
+// notRunning is the error for a run that is not running.
+func notRunning(r runRow) error {
+	if r.Error != "" {
+		return fmt.Errorf("run %d is %s (%s): %w", r.ID, r.Status, r.Error, ErrRunNotRunning)
+	}
+	return fmt.Errorf("run %d is %s: %w", r.ID, r.Status, ErrRunNotRunning)
+}
+
+// FinishRun records the end of a run: its status (succeeded, partial or
+// failed), an error text for failures, and its counts. Deliveries the run
+// left in sending (a send whose outcome it never recorded) become unknown in
+// the same transaction, so a finished run leaves nothing in sending.
+func (l *Ledger) FinishRun(ctx context.Context, runID int64, status RunStatus, errText string, counts Counts) error {
+	switch status {
+	case RunSucceeded, RunPartial, RunFailed:
+	default:
+		return fmt.Errorf("finish run %d: %w: status %q", runID, ErrInvalid, status)
+	}
+	now := l.clock()
+	tx, err := l.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("finish run %d: begin: %w", runID, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, l.q(`UPDATE sameteam_runs
+		SET status = ?, finished_at = ?, error = ?,
+		    sent_count = ?, failed_count = ?, unknown_count = ?, skipped_count = ?
+		WHERE id = ? AND status = 'running'`),
+		string(status), l.db.Time(now), errText,
+		counts.Sent, counts.Failed, counts.Unknown, counts.Skipped, runID)
+	if err != nil {
+		return fmt.Errorf("finish run %d: %w", runID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("finish run: %w", l.whyNotRunning(ctx, tx, runID))
+	}
+	if _, err := tx.ExecContext(ctx, l.q(`UPDATE sameteam_deliveries
+		SET status = 'unknown', attempts = attempts + 1, last_error = ?, updated_at = ?
+		WHERE run_id = ? AND status = 'sending'`),
+		abandonedSending, l.db.Time(now), runID); err != nil {
+		return fmt.Errorf("finish run %d: resolve its sending rows: %w", runID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("finish run %d: commit: %w", runID, err)
+	}
+	return nil
+}
+
+// Runs lists the latest runs of report (of every report if it is empty),
+// newest first, at most limit (default 50).
+func (l *Ledger) Runs(ctx context.Context, report string, limit int) ([]Run, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	where, args := "", []any{}
+	if report != "" {
+		where, args = `WHERE report = ?`, []any{report}
+	}
+	var rows []runRow
+	if err := l.db.SelectContext(ctx, &rows, l.q(`SELECT `+runColumns+` FROM sameteam_runs `+where+`
+		ORDER BY started_at DESC, id DESC LIMIT ?`), append(args, limit)...); err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	out := make([]Run, len(rows))
+	for i, r := range rows {
+		out[i] = r.run()
+	}
+	return out, nil
+}
+
+// LastSuccess returns the run of report that most recently finished with
+// status succeeded, and false if there is none. A partial run does not count:
+// some of its recipients are still owed the report.
+func (l *Ledger) LastSuccess(ctx context.Context, report string) (Run, bool, error) {
+	var r runRow
+	err := l.db.GetContext(ctx, &r, l.q(`SELECT `+runColumns+` FROM sameteam_runs
+		WHERE report = ? AND status = 'succeeded'
+		ORDER BY finished_at DESC, id DESC LIMIT 1`), report)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Run{}, false, nil
+	}
+	if err != nil {
+		return Run{}, false, fmt.Errorf("last success of %s: %w", report, err)
+	}
+	return r.run(), true, nil
+}
+
+// Run returns one run by ID, or ErrNoRun.
+func (l *Ledger) Run(ctx context.Context, runID int64) (Run, error) {
+	var r runRow
+	err := l.db.GetContext(ctx, &r, l.q(`SELECT `+runColumns+` FROM sameteam_runs WHERE id = ?`), runID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Run{}, fmt.Errorf("run %d: %w", runID, ErrNoRun)
+	}
+	if err != nil {
+		return Run{}, fmt.Errorf("read run %d: %w", runID, err)
+	}
+	return r.run(), nil
+}

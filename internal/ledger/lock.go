@@ -1,0 +1,198 @@
+package ledger
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/db"
+)
+
+// unlockTimeout bounds the release of a lock. Release runs on a context of
+// its own, never the caller's: a run cancelled by SIGTERM must still free its
+// lock for the next replica.
+const unlockTimeout = 5 * time.Second
+
+// RunLockKey is the key Lock takes for one (report, period).
+func RunLockKey(report, period string) string { return fmt.Sprintf("run %q %q", report, period) }
+
+// Lock takes the lock of one (report, period) for the length of a run, so
+// that a second process (replica, overlapping cron job) skips instead of
+// preparing a report it will not send. It returns ErrLocked when another
+// process holds it. Always call unlock, which is safe to call more than once;
+// it reports ErrLockLost if the lock was lost while held.
+//
+// The lock is an optimisation, never the guarantee: Claim keeps a recipient
+// from being sent twice even when two runs get past it.
+func (l *Ledger) Lock(ctx context.Context, report, period string) (unlock func() error, err error) {
+	if report == "" || period == "" {
+		return nil, fmt.Errorf("lock: %w: report and period are required", ErrInvalid)
+	}
+	return l.LockKey(ctx, RunLockKey(report, period))
+}
+
+// LockKey takes the lock named key, as Lock does; it serves lockers keyed by
+// something else than a run, such as a scheduler's job name.
+//
+// On PostgreSQL it is a session advisory lock held on a connection set
+// aside for it until unlock (keep the pool larger than the number of locks
+// held at once). The key is hashed with the current schema, so two sameteam
+// installations in two schemas of one database do not block each other. A
+// dropped connection releases the lock at once. Session locks do not survive
+// PgBouncer's transaction pooling, and must be taken on the primary.
+//
+// On SQLite it is a row in sameteam_locks with a lease (Options.LockLease),
+// renewed in the background while held; a row past its lease belongs to a
+// dead process and is taken over.
+func (l *Ledger) LockKey(ctx context.Context, key string) (unlock func() error, err error) {
+	if key == "" {
+		return nil, fmt.Errorf("lock: %w: empty key", ErrInvalid)
+	}
+	switch l.db.Engine {
+	case db.Postgres:
+		return l.pgLock(ctx, key)
+	case db.SQLite:
+		return l.sqliteLock(ctx, key)
+	}
+	return nil, fmt.Errorf("lock %q: %w: engine %q", key, ErrInvalid, l.db.Engine)
+}
+
+const pgLockHash = `hashtextextended(COALESCE(current_schema(), '') || ':sameteam:' || $1, 0)`
+
+func (l *Ledger) pgLock(ctx context.Context, key string) (func() error, error) {
+	// Session locks belong to a connection: lock and unlock must run on the
+	// same one, so it is taken out of the pool for the lock's lifetime.
+	conn, err := l.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock %q: connect: %w", key, err)
+	}
+	var ok bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(`+pgLockHash+`)`, key).Scan(&ok); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("lock %q: %w", key, err)
+	}
+	if !ok {
+		conn.Close()
+		return nil, fmt.Errorf("lock %q: %w", key, ErrLocked)
+	}
+	base := context.WithoutCancel(ctx)
+	var once sync.Once
+	var uerr error
+	return func() error {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(base, unlockTimeout)
+			defer cancel()
+			var released bool
+			err := conn.QueryRowContext(ctx, `SELECT pg_advisory_unlock(`+pgLockHash+`)`, key).Scan(&released)
+			if err == nil && released {
+				uerr = conn.Close()
+				return
+			}
+			// Whatever the session holds now, it must not go back to the
+			// pool with a lock: discard it, which ends the session.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			conn.Close()
+			if err != nil {
+				uerr = fmt.Errorf("unlock %q: %w: %w", key, ErrLockLost, err)
+			} else {
+				uerr = fmt.Errorf("unlock %q: %w", key, ErrLockLost)
+			}
+		})
+		return uerr
+	}, nil
+}
+
+func (l *Ledger) sqliteLock(ctx context.Context, key string) (func() error, error) {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	token := hex.EncodeToString(b)
+	now := l.clock()
+	// One statement, so atomic: insert the row, or take over one whose lease
+	// has passed. No row back means a live holder.
+	var got string
+	err := l.db.GetContext(ctx, &got, `INSERT INTO sameteam_locks (key, owner, token, acquired_at, expires_at)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (key) DO UPDATE
+		SET owner = excluded.owner, token = excluded.token,
+		    acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+		WHERE sameteam_locks.expires_at <= ?
+		RETURNING token`,
+		key, l.owner, token, l.db.Time(now), l.db.Time(now.Add(l.lockLease)), l.db.Time(now))
+	if errors.Is(err, sql.ErrNoRows) {
+		var holder struct {
+			Owner   string      `db:"owner"`
+			Expires db.NullTime `db:"expires_at"`
+		}
+		if herr := l.db.GetContext(ctx, &holder, `SELECT owner, expires_at FROM sameteam_locks WHERE key = ?`, key); herr != nil {
+			return nil, fmt.Errorf("lock %q: %w", key, ErrLocked)
+		}
+		return nil, fmt.Errorf("lock %q: %w (held by %s until %s)", key, ErrLocked,
+			holder.Owner, utc(holder.Expires).Format(time.RFC3339))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock %q: %w", key, err)
+	}
+
+	base := context.WithoutCancel(ctx)
+	stop, done := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	var lost error
+	go func() {
+		defer close(done)
+		every := l.lockLease / 3
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			rctx, cancel := context.WithTimeout(base, every)
+			res, err := l.db.ExecContext(rctx, `UPDATE sameteam_locks SET expires_at = ? WHERE key = ? AND token = ?`,
+				l.db.Time(l.clock().Add(l.lockLease)), key, token)
+			cancel()
+			if err != nil {
+				// Retried at the next tick; the lease leaves room for one miss.
+				continue
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				mu.Lock()
+				lost = fmt.Errorf("unlock %q: %w: taken over after the lease expired", key, ErrLockLost)
+				mu.Unlock()
+				return
+			}
+		}
+	}()
+
+	var once sync.Once
+	var uerr error
+	return func() error {
+		once.Do(func() {
+			close(stop)
+			<-done
+			ctx, cancel := context.WithTimeout(base, unlockTimeout)
+			defer cancel()
+			res, err := l.db.ExecContext(ctx, `DELETE FROM sameteam_locks WHERE key = ? AND token = ?`, key, token)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				uerr = fmt.Errorf("unlock %q: %w", key, err)
+			case lost != nil:
+				uerr = lost
+			default:
+				if n, _ := res.RowsAffected(); n == 0 {
+					uerr = fmt.Errorf("unlock %q: %w: taken over after the lease expired", key, ErrLockLost)
+				}
+			}
+		})
+		return uerr
+	}, nil
+}
