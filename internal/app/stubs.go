@@ -7,11 +7,7 @@ import (
 
 var errNotYet = errors.New("not available in this build")
 
-func runDemo(context.Context, Env, []string) error   { return errNotYet }
-func runRun(context.Context, Env, []string) error    { return errNotYet }
-func runServe(context.Context, Env, []string) error  { return errNotYet }
-func runRender(context.Context, Env, []string) error { return errNotYet }
-func runCheck(context.Context, Env, []string) error  { return errNotYet }
-func runSeed(context.Context, Env, []string) error   { return errNotYet }
-
-func migrateLedger(context.Context, string) error { return nil }
+func runDemo(context.Context, Env, []string) error  { return errNotYet }
+func runServe(context.Context, Env, []string) error { return errNotYet }
+func runCheck(context.Context, Env, []string) error { return errNotYet }
+func runSeed(context.Context, Env, []string) error  { return errNotYet }

@@ -240,7 +240,13 @@ func (b *builder) build() error {
 			return fmt.Errorf("add sheet %q: %w", n, err)
 		}
 	}
-	for _, k := range kinds {
+	// Summary is first for every audience. SetActiveSheet reads every
+	// worksheet, so it must run before the detail is streamed: reading a
+	// streamed sheet back parses all of its rows into memory.
+	b.f.SetActiveSheet(0)
+	// The detail goes last for the same reason: after a stream is flushed,
+	// nothing may touch every sheet.
+	for _, k := range append(slices.DeleteFunc(slices.Clone(kinds), func(k sheetKind) bool { return k == kindDetail }), kindDetail) {
 		var err error
 		switch k {
 		case kindSummary:
@@ -266,7 +272,6 @@ func (b *builder) build() error {
 			return fmt.Errorf("sheet %q: %w", b.sheetName(k), err)
 		}
 	}
-	b.f.SetActiveSheet(0) // Summary is first for every audience
 	return b.properties()
 }
 

@@ -1,0 +1,128 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/config"
+	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/pipeline"
+)
+
+func runRender(ctx context.Context, env Env, args []string) error {
+	f := newFlags("render", env)
+	var pf periodFlags
+	pf.register(f)
+	report := f.String("report", "", "the report to render")
+	locale := f.String("locale", "", "es or en (default: the report's)")
+	outDir := f.String("out", "", "folder to write NAME-PERIOD.html, .txt, .xlsx and .json into")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if *report == "" || *outDir == "" {
+		return usageError("render: --report and --out are required")
+	}
+	if *locale != "" && *locale != "es" && *locale != "en" {
+		return usageError("render: --locale %q: want es or en", *locale)
+	}
+	cfg, err := f.load(env)
+	if err != nil {
+		return err
+	}
+	r, ok := cfg.Report(*report)
+	if !ok {
+		_, err := selectReports(cfg, *report, false)
+		return err
+	}
+	log, err := newLogger(env.Stderr, "text", config.NewRedactor(cfg))
+	if err != nil {
+		return err
+	}
+	st, err := open(ctx, cfg, log, false, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rep, err := pipelineReport(cfg, r)
+	if err != nil {
+		return err
+	}
+	if pf.slaHours > 0 {
+		rep.SLAHours = pf.slaHours
+	}
+	p, asOf, err := pf.resolve(r.Period, r.TimeZone, time.Now())
+	if err != nil {
+		return err
+	}
+	paths, err := renderFiles(ctx, st.renderer, rep, p, asOf, cmp.Or(*locale, rep.Locale), *outDir)
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		fmt.Fprintln(env.Stdout, p)
+	}
+	return nil
+}
+
+// renderFiles writes a report's four artifacts into dir, each atomically.
+func renderFiles(ctx context.Context, r *pipeline.Renderer, rep pipeline.Report, p period.Period, asOf time.Time, locale, dir string) ([]string, error) {
+	b, err := r.Build(ctx, rep, p, asOf, asOf)
+	if err != nil {
+		return nil, withCode(ExitTempFail, err)
+	}
+	d, err := r.Digest(b, locale, "")
+	if err != nil {
+		return nil, err
+	}
+	wb, err := r.Workbook(b, locale)
+	if err != nil {
+		return nil, err
+	}
+	js, err := pipeline.JSON(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	base := filepath.Join(dir, rep.Name+"-"+p.Label())
+	files := []struct {
+		ext  string
+		data []byte
+	}{{".html", []byte(d.HTML)}, {".txt", []byte(d.Text)}, {".xlsx", wb}, {".json", js}}
+	var paths []string
+	for _, fl := range files {
+		if err := writeFileAtomic(base+fl.ext, fl.data); err != nil {
+			return nil, err
+		}
+		paths = append(paths, base+fl.ext)
+	}
+	return paths, nil
+}
+
+// writeFileAtomic writes through a temporary file and a rename, so a reader
+// never sees half a file.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+

@@ -1,0 +1,183 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/config"
+	"github.com/sameteam/sameteam/internal/delivery"
+	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/pipeline"
+)
+
+func runRun(ctx context.Context, env Env, args []string) error {
+	f := newFlags("run", env)
+	var pf periodFlags
+	pf.register(f)
+	report := f.String("report", "", "the report to run")
+	all := f.Bool("all", false, "run every configured report")
+	dry := f.Bool("dry-run", false, "render everything, send nothing, write nothing to the ledger")
+	to := f.String("to", "", "send one test copy to this address only; nothing is recorded")
+	force := f.Bool("force", false, "send again to recipients the ledger marks sent")
+	resend := f.Bool("resend-unknown", false, "send again where an earlier attempt's outcome is unknown")
+	logFormat := f.String("log-format", "text", "log format: text or json")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if (*report == "") == !*all {
+		return usageError("run: give --report NAME or --all")
+	}
+	if pf.slaHours != 0 {
+		return usageError("run: --sla-hours is set per report in the config")
+	}
+	if *to != "" {
+		if _, err := delivery.ParseAddress(*to); err != nil {
+			return usageError("run: --to: %v", err)
+		}
+	}
+	cfg, err := f.load(env)
+	if err != nil {
+		return err
+	}
+	reports, err := selectReports(cfg, *report, *all)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(env.Stderr, *logFormat, config.NewRedactor(cfg))
+	if err != nil {
+		return err
+	}
+	st, err := open(ctx, cfg, log, !*dry && *to == "", !*dry)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	opts := pipeline.Options{Trigger: ledger.TriggerManual, DryRun: *dry, To: *to, Force: *force, ResendUnknown: *resend}
+	code := ExitOK
+	var firstErr error
+	worse := func(c int, err error) {
+		if rank(c) > rank(code) {
+			code = c
+		}
+		if firstErr == nil && err != nil {
+			firstErr = err
+		}
+	}
+	for _, r := range reports {
+		rep, err := pipelineReport(cfg, r)
+		if err != nil {
+			return err
+		}
+		p, asOf, err := pf.resolve(r.Period, r.TimeZone, time.Now())
+		if err != nil {
+			return err
+		}
+		if pf.asOf != "" {
+			opts.AsOf = asOf
+		}
+		if cfg.BuiltinReports && len(rep.Recipients) == 0 && len(rep.RecipientsFrom) == 0 && *to == "" {
+			// The built-in leadership report has nobody to go to until a
+			// config names its readers; say so instead of failing.
+			fmt.Fprintf(env.Stdout, "%s: no recipients (add the report to a config file with its recipients); not run\n", rep.Name)
+			continue
+		}
+		out, err := st.runner.Run(ctx, rep, p, opts)
+		printOutcome(env, out, *dry)
+		worse(outcomeCode(out, err), err)
+	}
+	if code == ExitOK {
+		return nil
+	}
+	if firstErr == nil {
+		firstErr = errors.New("some deliveries did not go out (see above)")
+	}
+	return withCode(code, firstErr)
+}
+
+func selectReports(cfg *config.Config, name string, all bool) ([]*config.Report, error) {
+	if all {
+		out := make([]*config.Report, len(cfg.Reports))
+		for i := range cfg.Reports {
+			out[i] = &cfg.Reports[i]
+		}
+		return out, nil
+	}
+	r, ok := cfg.Report(name)
+	if !ok {
+		names := ""
+		for i, r := range cfg.Reports {
+			if i > 0 {
+				names += ", "
+			}
+			names += r.Name
+		}
+		return nil, usageError("unknown report %q (configured: %s)", name, names)
+	}
+	return []*config.Report{r}, nil
+}
+
+// rank orders exit codes by how much they ask of the operator: a
+// temporary failure first (a retry will help, and the retry reports what
+// remains), then permanent ones.
+func rank(code int) int {
+	switch code {
+	case ExitOK:
+		return 0
+	case ExitDataErr:
+		return 2
+	case ExitTempFail:
+		return 3
+	case ExitConfig:
+		return 4
+	}
+	return 1
+}
+
+// outcomeCode maps a run's outcome to an exit code.
+func outcomeCode(out *pipeline.Outcome, err error) int {
+	switch {
+	case errors.Is(err, pipeline.ErrNoRecipients):
+		return ExitConfig
+	case errors.Is(err, pipeline.ErrSource), errors.Is(err, ledger.ErrLocked), errors.Is(err, ledger.ErrRunInProgress):
+		return ExitTempFail
+	case err != nil:
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return ExitTempFail
+		}
+		return ExitFailure
+	}
+	switch {
+	case out.Count(string(ledger.StatusFailedTemporary)) > 0:
+		return ExitTempFail
+	case out.Count(string(ledger.StatusFailedPermanent)) > 0, out.Count(string(ledger.StatusUnknown)) > 0:
+		return ExitDataErr
+	}
+	return ExitOK
+}
+
+func printOutcome(env Env, out *pipeline.Outcome, dry bool) {
+	if out == nil {
+		return
+	}
+	fmt.Fprintf(env.Stdout, "%s %s (as of %s):", out.Report, out.Period, out.AsOf.UTC().Format(time.RFC3339))
+	if dry {
+		fmt.Fprintf(env.Stdout, " dry run, %d recipients, nothing sent or recorded\n", len(out.Deliveries))
+		return
+	}
+	fmt.Fprintf(env.Stdout, " %d sent, %d skipped, %d failed (temporary), %d failed (permanent), %d unknown\n",
+		out.Count("sent"), out.Count("skipped"), out.Count("failed_temporary"), out.Count("failed_permanent"), out.Count("unknown"))
+	for _, d := range out.Deliveries {
+		switch d.Status {
+		case "sent", "skipped":
+			continue
+		case "unknown":
+			fmt.Fprintf(env.Stdout, "  unknown  %s: %s (check the mailbox; resend with --resend-unknown)\n", d.Recipient, d.Detail)
+		default:
+			fmt.Fprintf(env.Stdout, "  %s  %s: %s\n", d.Status, d.Recipient, d.Detail)
+		}
+	}
+}
+

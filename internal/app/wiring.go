@@ -1,0 +1,172 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/config"
+	"github.com/sameteam/sameteam/internal/db"
+	"github.com/sameteam/sameteam/internal/delivery"
+	"github.com/sameteam/sameteam/internal/digest"
+	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/pipeline"
+	"github.com/sameteam/sameteam/templates"
+)
+
+// pipelineReport turns a configured report into the pipeline's form.
+func pipelineReport(cfg *config.Config, r *config.Report) (pipeline.Report, error) {
+	loc, err := time.LoadLocation(r.TimeZone)
+	if err != nil {
+		return pipeline.Report{}, withCode(ExitConfig, fmt.Errorf("reports %s: time_zone: %w", r.Name, err))
+	}
+	kind, err := period.ParseKind(r.Period)
+	if err != nil {
+		return pipeline.Report{}, withCode(ExitConfig, err)
+	}
+	rep := pipeline.Report{
+		Name: r.Name, Audience: r.Audience, Kind: kind, Location: loc, Locale: r.Locale,
+		SLAHours: r.SLAHours, MQLTarget: cfg.MQLTarget(r.Period),
+	}
+	for _, rc := range r.Recipients {
+		rep.Recipients = append(rep.Recipients, pipeline.Recipient{Email: rc.Email, Locale: rc.Locale})
+	}
+	if r.RecipientsFrom != "" {
+		for _, part := range strings.Split(r.RecipientsFrom, ",") {
+			rep.RecipientsFrom = append(rep.RecipientsFrom, strings.TrimPrefix(strings.TrimSpace(part), "team:"))
+		}
+	}
+	return rep, nil
+}
+
+// newLogger makes the process logger: text or JSON on w.
+func newLogger(w io.Writer, format string, redact *config.Redactor) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			// A last guard: no secret of the configuration reaches a log
+			// line, whatever a driver or server put in an error.
+			if a.Value.Kind() == slog.KindAny {
+				if err, ok := a.Value.Any().(error); ok {
+					return slog.String(a.Key, redact.Redact(err.Error()))
+				}
+			}
+			if a.Value.Kind() == slog.KindString {
+				return slog.String(a.Key, redact.Redact(a.Value.String()))
+			}
+			return a
+		},
+	}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, usageError("--log-format %q: want text or json", format)
+}
+
+// newSender returns the SMTP sender, or the outbox when no host is set, and
+// a line that says which.
+func newSender(cfg *config.Config) (pipeline.Sender, string, error) {
+	if cfg.SMTP.Host == "" {
+		o, err := delivery.NewOutbox(cfg.Outbox)
+		if err != nil {
+			return nil, "", withCode(ExitConfig, fmt.Errorf("outbox: %w", err))
+		}
+		return o, "outbox " + cfg.Outbox, nil
+	}
+	s, err := delivery.NewSMTP(delivery.SMTPConfig{
+		Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS, AllowInsecure: cfg.SMTP.AllowInsecure,
+		Auth: cfg.SMTP.Auth, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password,
+		From: cfg.SMTP.From, ReplyTo: cfg.SMTP.ReplyTo, HELO: cfg.SMTP.HELO, Timeout: cfg.SMTP.Timeout.D(),
+	})
+	if err != nil {
+		return nil, "", withCode(ExitConfig, err)
+	}
+	return s, fmt.Sprintf("smtp %s:%d", cfg.SMTP.Host, cfg.SMTP.Port), nil
+}
+
+// stack is the opened databases and the pipeline built on them.
+type stack struct {
+	cfg      *config.Config
+	source   *db.DB
+	state    *db.DB
+	ledger   *ledger.Ledger
+	renderer *pipeline.Renderer
+	runner   *pipeline.Runner
+	log      *slog.Logger
+}
+
+func (s *stack) Close() {
+	if s.state != nil && s.state != s.source {
+		s.state.Close()
+	}
+	if s.source != nil {
+		s.source.Close()
+	}
+}
+
+// open builds the stack; withLedger also opens (and migrates) the state
+// database, withSender the transport.
+func open(ctx context.Context, cfg *config.Config, log *slog.Logger, withLedger, withSender bool) (*stack, error) {
+	st := &stack{cfg: cfg, log: log}
+	d, src, err := newSource(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	st.source = d
+	digests, err := digest.New(templates.FS)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	st.renderer = &pipeline.Renderer{Source: src, Digests: digests, Currency: cfg.Currency}
+	st.runner = &pipeline.Runner{
+		Renderer: st.renderer, From: cfg.SMTP.From, ReplyTo: cfg.SMTP.ReplyTo,
+		AllowedDomains: cfg.AllowedDomains, MaxMessageBytes: int(cfg.MaxAttachmentMB * 1e6),
+		PublicURL: cfg.Server.PublicURL, LinkKey: []byte(cfg.Server.LinkKey), LinkTTL: cfg.Server.LinkTTL.D(),
+		Logger: log,
+	}
+	if st.runner.From == "" {
+		st.runner.From = "sameteam <sameteam@localhost.localdomain>"
+	}
+	if withLedger {
+		st.state = d
+		if cfg.StateURL() != cfg.Source.URL {
+			st.state, err = openDB(ctx, cfg.StateURL(), "state")
+			if err != nil {
+				st.Close()
+				return nil, err
+			}
+		}
+		if err := ledger.Migrate(ctx, st.state); err != nil {
+			st.Close()
+			return nil, withCode(ExitTempFail, err)
+		}
+		st.ledger = ledger.New(st.state)
+		st.runner.Ledger = st.ledger
+	}
+	if withSender {
+		sender, _, err := newSender(cfg)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		st.runner.Sender = sender
+	}
+	return st, nil
+}
+
+func migrateLedger(ctx context.Context, url string) error {
+	d, err := openDB(ctx, url, "state")
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return ledger.Migrate(ctx, d)
+}
+

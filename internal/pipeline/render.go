@@ -1,0 +1,154 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/digest"
+	"github.com/sameteam/sameteam/internal/metrics"
+	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/workbook"
+)
+
+// Report is one configured digest, as the pipeline needs it.
+type Report struct {
+	Name       string
+	Audience   string // leadership, sales, marketing
+	Kind       period.Kind
+	Location   *time.Location
+	Locale     string // es, en: the report's, for recipients without one
+	SLAHours   float64
+	MQLTarget  *int
+	Recipients []Recipient
+	// RecipientsFrom names teams whose active members with an email
+	// receive the report (sales, marketing).
+	RecipientsFrom []string
+}
+
+// Recipient is an address and its language ("" for the report's).
+type Recipient struct {
+	Email  string
+	Locale string
+}
+
+// DigestRenderer renders one snapshot for one audience and language;
+// *digest.Renderer is one.
+type DigestRenderer interface {
+	Render(s *metrics.Snapshot, opts digest.Options) (*digest.Digest, error)
+}
+
+// Renderer makes every artifact of a report from one snapshot.
+type Renderer struct {
+	Source   FactSource
+	Digests  DigestRenderer
+	Currency string
+	TmpDir   string
+	// DefinitionsURL, when set, is linked from every digest.
+	DefinitionsURL string
+}
+
+// Build is the snapshot of one report and period with what it was made
+// from; every artifact of a run is rendered from it.
+type Build struct {
+	Report   Report
+	Snapshot *metrics.Snapshot
+	Members  []metrics.Member
+	Made     time.Time
+}
+
+// Input is the engine's input for a report, period and as_of.
+func (rep Report) Input(p period.Period, asOf time.Time) metrics.Input {
+	return metrics.Input{Period: p, AsOf: asOf, SLAHours: rep.SLAHours, MQLTarget: rep.MQLTarget}
+}
+
+// Build reads the facts and computes the snapshot of rep for p at asOf.
+func (r *Renderer) Build(ctx context.Context, rep Report, p period.Period, asOf, now time.Time) (*Build, error) {
+	in := rep.Input(p, asOf)
+	facts, err := r.Source.Load(ctx, metrics.Plan(in))
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s %s: %w", rep.Name, p.Label(), err)
+	}
+	return &Build{Report: rep, Snapshot: metrics.Compute(in, facts), Members: facts.Members, Made: now}, nil
+}
+
+// Digest renders the digest of b in locale; workbookURL, when set, is the
+// download link that replaces an attachment that was too large.
+func (r *Renderer) Digest(b *Build, locale, workbookURL string) (*digest.Digest, error) {
+	aud, err := digest.ParseAudience(b.Report.Audience)
+	if err != nil {
+		return nil, err
+	}
+	d, err := r.Digests.Render(b.Snapshot, digest.Options{
+		Audience:       aud,
+		Locale:         locale,
+		Currency:       r.Currency,
+		ReportName:     b.Report.Name,
+		DefinitionsURL: r.DefinitionsURL,
+		WorkbookURL:    workbookURL,
+		GeneratedAt:    b.Made,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("render %s digest (%s): %w", b.Report.Name, locale, err)
+	}
+	return d, nil
+}
+
+// Workbook writes the workbook of b in locale.
+func (r *Renderer) Workbook(b *Build, locale string) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := r.WriteWorkbook(&buf, b, locale); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteWorkbook writes the workbook of b in locale to w.
+func (r *Renderer) WriteWorkbook(w interface{ Write([]byte) (int, error) }, b *Build, locale string) error {
+	err := workbook.Write(w, b.Snapshot, workbook.Options{
+		Audience:    b.Report.Audience,
+		Locale:      locale,
+		Currency:    r.Currency,
+		ReportName:  b.Report.Name,
+		GeneratedAt: b.Made,
+		TmpDir:      r.TmpDir,
+	})
+	if err != nil {
+		return fmt.Errorf("write %s workbook (%s): %w", b.Report.Name, locale, err)
+	}
+	return nil
+}
+
+// JSON is the snapshot of b as METRICS.md writes it.
+func JSON(b *Build) ([]byte, error) {
+	out, err := json.MarshalIndent(b.Snapshot, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
+}
+
+// Recipients resolves the report's recipients: its list, then the active
+// members with an email of each team in RecipientsFrom, in order.
+// Validation and de-duplication are the caller's.
+func (b *Build) Recipients() iter.Seq[Recipient] {
+	return func(yield func(Recipient) bool) {
+		for _, rc := range b.Report.Recipients {
+			if !yield(rc) {
+				return
+			}
+		}
+		for _, team := range b.Report.RecipientsFrom {
+			for _, m := range b.Members {
+				if m.Active && m.Email != "" && metrics.Normalize(m.Team) == team {
+					if !yield(Recipient{Email: m.Email}) {
+						return
+					}
+				}
+			}
+		}
+	}
+}

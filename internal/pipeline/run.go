@@ -1,0 +1,407 @@
+package pipeline
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/delivery"
+	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/signedlink"
+)
+
+// Ledger is what a run needs of the delivery ledger; *ledger.Ledger is one.
+type Ledger interface {
+	Lock(ctx context.Context, report, period string) (unlock func() error, err error)
+	StartRun(ctx context.Context, info ledger.RunInfo) (int64, error)
+	FinishRun(ctx context.Context, runID int64, status ledger.RunStatus, errText string, counts ledger.Counts) error
+	Claim(ctx context.Context, report, period, recipient, messageID string, runID int64, opts ledger.ClaimOptions) (ledger.Claim, error)
+	MarkSent(ctx context.Context, c ledger.Claim, response string) error
+	MarkFailed(ctx context.Context, c ledger.Claim, status ledger.Status, errText string) error
+}
+
+// Sender delivers one message; delivery.SMTP and delivery.Outbox are two.
+type Sender interface {
+	Send(ctx context.Context, m delivery.Message) delivery.Result
+}
+
+// Observer is told about runs and deliveries (telemetry); optional.
+type Observer interface {
+	RunFinished(report, status string, d time.Duration)
+	Delivery(report, status string)
+}
+
+// Runner computes, renders and delivers reports: the one code path of
+// `run`, the scheduler and catch-up.
+type Runner struct {
+	Renderer *Renderer
+	Ledger   Ledger
+	Sender   Sender
+	From     string
+	ReplyTo  string
+	// AllowedDomains limits recipients' domains when not empty.
+	AllowedDomains []string
+	// MaxMessageBytes is the largest encoded message; a larger one has its
+	// workbook replaced by a signed link (when PublicURL and LinkKey are
+	// set) or fails permanently with the reason.
+	MaxMessageBytes int
+	PublicURL       string
+	LinkKey         []byte
+	LinkTTL         time.Duration
+	Now             func() time.Time
+	Logger          *slog.Logger
+	Observer        Observer
+}
+
+// Options are the flags of one run.
+type Options struct {
+	AsOf          time.Time // zero: now
+	Trigger       ledger.Trigger
+	DryRun        bool   // render everything, send nothing, write nothing
+	To            string // send one test copy here, record nothing
+	Force         bool   // send again to recipients the ledger marks sent
+	ResendUnknown bool   // send again where an earlier outcome is unknown
+}
+
+// Outcome is what a run did, recipient by recipient.
+type Outcome struct {
+	Report     string
+	Period     string
+	AsOf       time.Time
+	RunID      int64
+	Deliveries []DeliveryOutcome
+	Artifacts  map[string]int // artifact name → size in bytes, for dry runs
+}
+
+// DeliveryOutcome is one recipient's result.
+type DeliveryOutcome struct {
+	Recipient string
+	Status    string // sent, skipped, failed_temporary, failed_permanent, unknown
+	Detail    string
+}
+
+// Count returns how many deliveries ended in status.
+func (o *Outcome) Count(status string) int {
+	n := 0
+	for _, d := range o.Deliveries {
+		if d.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+// Errors of a run.
+var (
+	// ErrSource wraps failures to read the source: temporary by nature.
+	ErrSource = errors.New("pipeline: source unavailable")
+	// ErrNoRecipients is returned when a report resolves to nobody.
+	ErrNoRecipients = errors.New("pipeline: no recipients")
+)
+
+// Status names of DeliveryOutcome beyond the ledger's.
+const statusSkipped = "skipped"
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Run delivers rep for p. A dry run or a test copy (opts.To) writes nothing
+// to the ledger. The error is for the run as a whole (source down, lock
+// held); per-recipient failures are in the outcome.
+func (r *Runner) Run(ctx context.Context, rep Report, p period.Period, opts Options) (*Outcome, error) {
+	start := r.now()
+	asOf := opts.AsOf
+	if asOf.IsZero() {
+		asOf = start
+	}
+	out := &Outcome{Report: rep.Name, Period: p.Label(), AsOf: asOf}
+	log := r.logger().With("report", rep.Name, "period", p.Label())
+	record := !opts.DryRun && opts.To == ""
+
+	if record {
+		unlock, err := r.Ledger.Lock(ctx, rep.Name, p.Label())
+		if err != nil {
+			return out, fmt.Errorf("lock %s %s: %w", rep.Name, p.Label(), err)
+		}
+		defer func() {
+			if err := unlock(); err != nil {
+				log.Warn("release run lock", slog.Any("error", err))
+			}
+		}()
+		// Nothing below is abandoned half-way by a cancelled context: a
+		// claimed delivery is always marked (see deliver).
+		id, err := r.Ledger.StartRun(ctx, ledger.RunInfo{Report: rep.Name, Period: p.Label(), AsOf: asOf, Trigger: opts.Trigger})
+		if err != nil {
+			return out, fmt.Errorf("start run: %w", err)
+		}
+		out.RunID = id
+		log = log.With("run_id", id)
+	}
+	err := r.run(ctx, rep, p, asOf, opts, out, log)
+	if record {
+		status, text := finalStatus(out, err)
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		var c ledger.Counts
+		for _, d := range out.Deliveries {
+			switch d.Status {
+			case string(ledger.StatusSent):
+				c.Sent++
+			case statusSkipped:
+				c.Skipped++
+			case string(ledger.StatusUnknown):
+				c.Unknown++
+			default:
+				c.Failed++
+			}
+		}
+		if ferr := r.Ledger.FinishRun(fctx, out.RunID, status, text, c); ferr != nil {
+			log.Error("record the end of the run", slog.Any("error", ferr))
+		}
+		if r.Observer != nil {
+			r.Observer.RunFinished(rep.Name, string(status), r.now().Sub(start))
+		}
+	}
+	log.Info("run finished", "sent", out.Count("sent"), "skipped", out.Count(statusSkipped),
+		"failed_temporary", out.Count("failed_temporary"), "failed_permanent", out.Count("failed_permanent"),
+		"unknown", out.Count("unknown"), "duration_ms", r.now().Sub(start).Milliseconds(), slog.Any("error", err))
+	return out, err
+}
+
+func finalStatus(out *Outcome, err error) (ledger.RunStatus, string) {
+	if err != nil {
+		return ledger.RunFailed, err.Error()
+	}
+	bad := len(out.Deliveries) - out.Count("sent") - out.Count(statusSkipped)
+	switch {
+	case bad == 0:
+		return ledger.RunSucceeded, ""
+	case bad == len(out.Deliveries):
+		return ledger.RunFailed, fmt.Sprintf("%d deliveries failed", bad)
+	}
+	return ledger.RunPartial, fmt.Sprintf("%d of %d deliveries failed", bad, len(out.Deliveries))
+}
+
+func (r *Runner) run(ctx context.Context, rep Report, p period.Period, asOf time.Time, opts Options, out *Outcome, log *slog.Logger) error {
+	b, err := r.Renderer.Build(ctx, rep, p, asOf, r.now())
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrSource, err)
+	}
+	var rcpts []Recipient
+	if opts.To != "" {
+		rcpts = []Recipient{{Email: opts.To}}
+	} else {
+		rcpts = r.recipients(b, out, log)
+	}
+	if len(rcpts) == 0 && len(out.Deliveries) == 0 {
+		return fmt.Errorf("%w: %s has no recipients (set recipients or recipients_from)", ErrNoRecipients, rep.Name)
+	}
+
+	// One rendering per language, shared by every recipient who reads it.
+	arts := map[string]*rendered{}
+	for _, rc := range rcpts {
+		loc := cmp.Or(rc.Locale, rep.Locale)
+		if arts[loc] != nil {
+			continue
+		}
+		a, err := r.render(b, loc)
+		if err != nil {
+			return err
+		}
+		arts[loc] = a
+	}
+	if opts.DryRun {
+		out.Artifacts = map[string]int{}
+		for loc, a := range arts {
+			out.Artifacts["html."+loc] = len(a.digest.HTML)
+			out.Artifacts["txt."+loc] = len(a.digest.Text)
+			out.Artifacts["xlsx."+loc] = len(a.workbook)
+		}
+		for _, rc := range rcpts {
+			out.Deliveries = append(out.Deliveries, DeliveryOutcome{Recipient: rc.Email, Status: statusSkipped, Detail: "dry run"})
+		}
+		return nil
+	}
+	for _, rc := range rcpts {
+		loc := cmp.Or(rc.Locale, rep.Locale)
+		out.Deliveries = append(out.Deliveries, r.deliver(ctx, b, rc, arts[loc], loc, opts, out.RunID, log))
+	}
+	return nil
+}
+
+// recipients validates and de-duplicates the report's recipients; invalid
+// ones are recorded as permanent failures so they are seen.
+func (r *Runner) recipients(b *Build, out *Outcome, log *slog.Logger) []Recipient {
+	var raw []string
+	locales := map[string]string{}
+	for rc := range b.Recipients() {
+		raw = append(raw, rc.Email)
+		k := strings.ToLower(strings.TrimSpace(rc.Email))
+		if _, ok := locales[k]; !ok {
+			locales[k] = rc.Locale
+		}
+	}
+	valid, errs := delivery.Recipients(raw, r.AllowedDomains)
+	for _, err := range errs {
+		log.Warn("recipient refused", slog.Any("error", err))
+		out.Deliveries = append(out.Deliveries, DeliveryOutcome{Recipient: "", Status: string(ledger.StatusFailedPermanent), Detail: err.Error()})
+	}
+	rcpts := make([]Recipient, len(valid))
+	for i, addr := range valid {
+		rcpts[i] = Recipient{Email: addr, Locale: locales[strings.ToLower(addr)]}
+	}
+	return rcpts
+}
+
+// rendered is one language's digest and workbook.
+type rendered struct {
+	digest   digestText
+	workbook []byte
+	b        *Build
+	locale   string
+}
+
+type digestText struct{ Subject, HTML, Text string }
+
+func (r *Runner) render(b *Build, locale string) (*rendered, error) {
+	d, err := r.Renderer.Digest(b, locale, "")
+	if err != nil {
+		return nil, err
+	}
+	wb, err := r.Renderer.Workbook(b, locale)
+	if err != nil {
+		return nil, err
+	}
+	return &rendered{digest: digestText{d.Subject, d.HTML, d.Text}, workbook: wb, b: b, locale: locale}, nil
+}
+
+// deliver sends one recipient's copy under a ledger claim.
+func (r *Runner) deliver(ctx context.Context, b *Build, rc Recipient, a *rendered, locale string, opts Options, runID int64, log *slog.Logger) DeliveryOutcome {
+	rep, label := b.Report.Name, b.Snapshot.Period.Label
+	domain, _ := delivery.Domain(r.From)
+	msgID := delivery.MessageID(rep, label, rc.Email, cmp.Or(domain, "sameteam.invalid"))
+	if opts.To != "" {
+		// A test copy must never be mistaken for the real one.
+		msgID = "test." + fmt.Sprint(r.now().UnixNano()) + "." + msgID
+	}
+	res := DeliveryOutcome{Recipient: rc.Email}
+	log = log.With("recipient", rc.Email)
+
+	var claim ledger.Claim
+	record := opts.To == ""
+	if record {
+		var err error
+		claim, err = r.Ledger.Claim(ctx, rep, label, rc.Email, msgID, runID, ledger.ClaimOptions{Force: opts.Force, ResendUnknown: opts.ResendUnknown})
+		if err != nil {
+			res.Status, res.Detail = string(ledger.StatusFailedTemporary), "ledger: "+err.Error()
+			return res
+		}
+		if !claim.Claimed {
+			res.Status = statusSkipped
+			switch {
+			case errors.Is(claim.Reason, ledger.ErrUnknownOutcome):
+				// Held back on purpose: SMTP cannot tell whether the earlier
+				// attempt arrived, and a silent duplicate is worse.
+				res.Status = string(ledger.StatusUnknown)
+			case errors.Is(claim.Reason, ledger.ErrFailedPermanent):
+				// Still failed: reported on every run until someone acts.
+				res.Status = string(ledger.StatusFailedPermanent)
+			}
+			res.Detail = claim.Reason.Error()
+			return res
+		}
+	}
+	// From here the claim is always resolved, even if ctx is cancelled
+	// (shutdown): a delivery is never left in "sending" by a live process.
+	mctx := context.WithoutCancel(ctx)
+	mark := func(status ledger.Status, detail string) DeliveryOutcome {
+		res.Status, res.Detail = string(status), detail
+		if record {
+			var err error
+			if status == ledger.StatusSent {
+				err = r.Ledger.MarkSent(mctx, claim, detail)
+			} else {
+				err = r.Ledger.MarkFailed(mctx, claim, status, detail)
+			}
+			if err != nil {
+				log.Error("record delivery", slog.Any("error", err), "status", status)
+			}
+		}
+		if r.Observer != nil {
+			r.Observer.Delivery(rep, string(status))
+		}
+		return res
+	}
+
+	msg := delivery.Message{
+		From: r.From, ReplyTo: r.ReplyTo, To: rc.Email,
+		Subject: a.digest.Subject, Text: a.digest.Text, HTML: a.digest.HTML,
+		Attachment: &delivery.Attachment{Name: rep + "-" + label + ".xlsx", ContentType: delivery.ContentTypeXLSX, Data: a.workbook},
+		MessageID:  msgID,
+		Date:       r.now(),
+		Headers:    map[string]string{"X-Sameteam-Report": rep, "X-Sameteam-Period": label},
+	}
+	if r.MaxMessageBytes > 0 {
+		size, err := delivery.EncodedSize(msg)
+		if err != nil {
+			return mark(ledger.StatusFailedPermanent, "build message: "+err.Error())
+		}
+		if size > r.MaxMessageBytes {
+			link, err := r.workbookLink(rep, label)
+			if err != nil {
+				return mark(ledger.StatusFailedPermanent, fmt.Sprintf("the message is %.1f MB, over max_attachment_mb (%.1f MB), and %v",
+					float64(size)/1e6, float64(r.MaxMessageBytes)/1e6, err))
+			}
+			d, err := r.Renderer.Digest(b, locale, link)
+			if err != nil {
+				return mark(ledger.StatusFailedPermanent, err.Error())
+			}
+			msg.Subject, msg.Text, msg.HTML, msg.Attachment = d.Subject, d.Text, d.HTML, nil
+			log.Info("workbook replaced by a download link", "bytes", size)
+		}
+	}
+	result := r.Sender.Send(ctx, msg)
+	detail := result.Response
+	if result.Err != nil {
+		detail = result.Err.Error()
+	}
+	switch result.Status {
+	case delivery.StatusSent:
+		return mark(ledger.StatusSent, detail)
+	case delivery.StatusFailedPermanent:
+		return mark(ledger.StatusFailedPermanent, detail)
+	case delivery.StatusUnknown:
+		return mark(ledger.StatusUnknown, detail)
+	}
+	return mark(ledger.StatusFailedTemporary, detail)
+}
+
+// workbookLink signs a download link to the report's workbook.
+func (r *Runner) workbookLink(report, label string) (string, error) {
+	if r.PublicURL == "" || len(r.LinkKey) == 0 {
+		return "", errors.New("server.public_url is not set, so it cannot be replaced by a download link")
+	}
+	path := "/reports/" + url.PathEscape(report) + "/" + url.PathEscape(label) + ".xlsx"
+	signed, err := signedlink.Sign(r.LinkKey, path, r.now().Add(cmp.Or(r.LinkTTL, signedlink.MaxTTL)))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(r.PublicURL, "/") + signed, nil
+}
