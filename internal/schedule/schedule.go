@@ -1,0 +1,312 @@
+// Package schedule runs each report on its cron schedule, in its own time
+// zone, on gocron v2. It is only an adapter: every scheduled run and every
+// catch-up calls the same RunFunc that the one-shot `run` command calls, with
+// the period already decided, so the two can never compute different things.
+//
+// Which period a run covers: the last complete period of the report's kind
+// in its zone at the moment the schedule fires (a Monday 08:00 weekly run
+// reports on the week that ended at Sunday midnight).
+//
+// DST: a fire time in a spring-forward gap runs once, just after the jump; a
+// fire time in a fall-back overlap runs once, at its first occurrence (see
+// DSTWarnings). Exactly-once per period is the ledger's job, behind RunFunc;
+// the scheduler makes sure each period gets at least its one attempt, and on
+// start catches up a period whose fire time passed while it was down.
+//
+// Several replicas: pass a Locker (AdvisoryLocker on PostgreSQL) so that only
+// one replica runs a given report at a time.
+package schedule
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
+
+	"github.com/sameteam/sameteam/internal/period"
+)
+
+// Triggers, passed to RunFunc, tell why a run happened. `run` uses its own
+// ("manual").
+const (
+	TriggerSchedule = "schedule"
+	TriggerCatchUp  = "catch-up"
+)
+
+// DefaultStopTimeout is how long Shutdown waits for a run in flight: below
+// Kubernetes' default 30 s termination grace period, so the process still
+// closes HTTP and the database before it is killed.
+const DefaultStopTimeout = 25 * time.Second
+
+// RunFunc runs one report for one period. ctx is cancelled when the
+// scheduler shuts down; a run should stop at a safe point (between
+// recipients) and return.
+type RunFunc func(ctx context.Context, report string, p period.Period, trigger string) error
+
+// SucceededFunc reports whether the ledger holds a successful run of report
+// for p.
+type SucceededFunc func(ctx context.Context, report string, p period.Period) (bool, error)
+
+// Job is one report's schedule.
+type Job struct {
+	// Name is the report name; also gocron's job name and the lock key.
+	Name string
+	// Cron is a five-field expression or a descriptor (@daily, @weekly…),
+	// read on the wall clock of Location.
+	Cron     string
+	Location *time.Location
+	// Kind is the length of the period each run reports on.
+	Kind period.Kind
+	// CatchUp bounds how long after a missed fire time the start-up
+	// catch-up still runs it: 0 means one period of Kind, negative never.
+	CatchUp time.Duration
+}
+
+// Options configures a Scheduler.
+type Options struct {
+	Jobs []Job
+	// Run is called for every scheduled and catch-up run. Required.
+	Run RunFunc
+	// Succeeded enables the catch-up on start; nil disables it.
+	Succeeded SucceededFunc
+	// Locker, when set, makes replicas take turns: a run starts only after
+	// Lock(ctx, report) succeeds.
+	Locker gocron.Locker
+	// Monitor receives gocron's per-execution counts and timings.
+	Monitor gocron.MonitorStatus
+	// Clock is gocron's clock (a clockwork.FakeClock in tests); default real.
+	Clock clockwork.Clock
+	// Logger gets run failures, panics and lock skips; default discard.
+	Logger *slog.Logger
+	// StopTimeout bounds how long Shutdown waits for runs in flight;
+	// default DefaultStopTimeout.
+	StopTimeout time.Duration
+}
+
+// Scheduler runs the jobs. Create it with New, then Start and Shutdown.
+type Scheduler struct {
+	s         gocron.Scheduler
+	clock     clockwork.Clock
+	log       *slog.Logger
+	jobs      []Job
+	crons     map[string]*zonedCron
+	run       RunFunc
+	succeeded SucceededFunc
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+
+// catchUpTag marks the one-time catch-up jobs, which NextRuns leaves out.
+const catchUpTag = "catch-up"
+
+// New validates the jobs and builds the scheduler; nothing runs until Start.
+func New(opts Options) (*Scheduler, error) {
+	if opts.Run == nil {
+		return nil, fmt.Errorf("%w: no run function", ErrJob)
+	}
+	s := &Scheduler{
+		clock:     opts.Clock,
+		log:       opts.Logger,
+		jobs:      opts.Jobs,
+		crons:     make(map[string]*zonedCron, len(opts.Jobs)),
+		run:       opts.Run,
+		succeeded: opts.Succeeded,
+	}
+	if s.clock == nil {
+		s.clock = clockwork.NewRealClock()
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	var errs []error
+	for i, j := range opts.Jobs {
+		if !nameRE.MatchString(j.Name) {
+			errs = append(errs, fmt.Errorf("%w: jobs[%d]: name %q: use a-z, 0-9 and -", ErrJob, i, j.Name))
+			continue
+		}
+		if _, dup := s.crons[j.Name]; dup {
+			errs = append(errs, fmt.Errorf("%w: jobs[%d]: name %q repeated", ErrJob, i, j.Name))
+			continue
+		}
+		if _, err := period.ParseKind(string(j.Kind)); err != nil {
+			errs = append(errs, fmt.Errorf("%w: jobs[%d] %s: %w", ErrJob, i, j.Name, err))
+		}
+		z, err := parseCron(j.Cron, j.Location)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("jobs[%d] %s: %w", i, j.Name, err))
+			continue
+		}
+		s.crons[j.Name] = z
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+
+	sopts := []gocron.SchedulerOption{
+		// Each job's zone lives in its own Cron; the scheduler's location only
+		// matters to gocron's fall-back de-duplication, which UTC never needs.
+		gocron.WithLocation(time.UTC),
+		gocron.WithClock(s.clock),
+		gocron.WithLogger(s.log),
+		gocron.WithStopTimeout(cmp.Or(opts.StopTimeout, DefaultStopTimeout)),
+	}
+	if opts.Locker != nil {
+		sopts = append(sopts, gocron.WithDistributedLocker(opts.Locker))
+	}
+	if opts.Monitor != nil {
+		sopts = append(sopts, gocron.WithMonitor(opts.Monitor), gocron.WithMonitorStatus(opts.Monitor))
+	}
+	gs, err := gocron.NewScheduler(sopts...)
+	if err != nil {
+		return nil, fmt.Errorf("new scheduler: %w", err)
+	}
+	s.s = gs
+	for _, j := range opts.Jobs {
+		_, err := gs.NewJob(
+			gocron.CronJob(j.Cron, false),
+			gocron.NewTask(s.scheduledTask(j)),
+			append(s.jobOptions(j.Name), gocron.WithCronImplementation(s.crons[j.Name]))...,
+		)
+		if err != nil {
+			_ = gs.Shutdown()
+			return nil, fmt.Errorf("schedule %s: %w", j.Name, err)
+		}
+	}
+	return s, nil
+}
+
+// jobOptions are the options of every job of report name, scheduled or
+// catch-up. Listeners are single slots in gocron, so they are set per job.
+func (s *Scheduler) jobOptions(name string) []gocron.JobOption {
+	return []gocron.JobOption{
+		gocron.WithName(name),
+		// A run still going when the next fire time comes is not doubled; the
+		// skipped fire's period is the next catch-up's or the ledger's concern.
+		gocron.WithSingletonMode(gocron.LimitModeReschedule),
+		gocron.WithEventListeners(
+			gocron.AfterJobRunsWithError(func(_ uuid.UUID, name string, err error) {
+				s.log.Error("report run failed", "report", name, slog.Any("error", err))
+			}),
+			// Registering a panic listener is what makes gocron recover a
+			// panicking run instead of letting it kill the process.
+			gocron.AfterJobRunsWithPanic(func(_ uuid.UUID, name string, recovered any) {
+				s.log.Error("report run panicked", "report", name, "panic", fmt.Sprint(recovered))
+			}),
+			gocron.AfterLockError(func(_ uuid.UUID, name string, err error) {
+				if errors.Is(err, ErrLocked) {
+					s.log.Info("report run skipped: another replica holds its lock", "report", name)
+					return
+				}
+				s.log.Warn("report run skipped: cannot take its lock", "report", name, slog.Any("error", err))
+			}),
+		),
+	}
+}
+
+func (s *Scheduler) scheduledTask(j Job) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		// gocron's clock stands at the fire time (give or take timer latency),
+		// so the period is the one that had ended when the schedule fired.
+		p := period.LastComplete(j.Kind, s.clock.Now(), j.Location)
+		s.log.Info("scheduled run", "report", j.Name, "period", p.Label(), "trigger", TriggerSchedule)
+		return s.run(ctx, j.Name, p, TriggerSchedule)
+	}
+}
+
+// Start starts the timers and, when catch-up is enabled, one catch-up run
+// for every report whose latest fire time within its catch-up window has
+// passed. The catch-up asks Succeeded first and runs only a period that has
+// no successful run, so a restart does not resend anything.
+func (s *Scheduler) Start() {
+	if s.succeeded != nil {
+		now := s.clock.Now()
+		for _, j := range s.jobs {
+			fired, ok := s.lastFire(j, now)
+			if !ok {
+				continue
+			}
+			p := period.LastComplete(j.Kind, fired, j.Location)
+			_, err := s.s.NewJob(
+				gocron.OneTimeJob(gocron.OneTimeJobStartImmediately()),
+				gocron.NewTask(s.catchUpTask(j.Name, p)),
+				append(s.jobOptions(j.Name), gocron.WithTags(catchUpTag))...,
+			)
+			if err != nil {
+				s.log.Error("catch-up not scheduled", "report", j.Name, "period", p.Label(), slog.Any("error", err))
+			}
+		}
+	}
+	s.s.Start()
+}
+
+func (s *Scheduler) catchUpTask(name string, p period.Period) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		done, err := s.succeeded(ctx, name, p)
+		if err != nil {
+			return fmt.Errorf("catch-up %s %s: %w", name, p.Label(), err)
+		}
+		if done {
+			s.log.Debug("nothing to catch up", "report", name, "period", p.Label())
+			return nil
+		}
+		s.log.Info("catching up a missed run", "report", name, "period", p.Label(), "trigger", TriggerCatchUp)
+		return s.run(ctx, name, p, TriggerCatchUp)
+	}
+}
+
+// lastFire is the latest fire time of j at or before now and within its
+// catch-up window.
+func (s *Scheduler) lastFire(j Job, now time.Time) (time.Time, bool) {
+	window := j.CatchUp
+	if window < 0 {
+		return time.Time{}, false
+	}
+	if window == 0 {
+		window = period.Containing(j.Kind, now, j.Location).Previous().Duration()
+	}
+	z := s.crons[j.Name]
+	var last time.Time
+	// Minute-level schedules over a quarter are ~130k steps: cheap once at
+	// start, and the bound keeps a pathological one from stalling it.
+	for t, n := z.Next(now.Add(-window)), 0; !t.IsZero() && !t.After(now) && n < 200_000; t, n = z.Next(t), n+1 {
+		last = t
+	}
+	return last, !last.IsZero()
+}
+
+// Shutdown stops the timers, cancels the context of runs in flight and waits
+// for them to return, up to the stop timeout or ctx, whichever ends first.
+func (s *Scheduler) Shutdown(ctx context.Context) error {
+	if err := s.s.ShutdownWithContext(ctx); err != nil {
+		return fmt.Errorf("stop scheduler: %w", err)
+	}
+	return nil
+}
+
+// NextRuns is each report's next fire time, in its zone (zero before Start).
+func (s *Scheduler) NextRuns() map[string]time.Time {
+	out := make(map[string]time.Time, len(s.jobs))
+	for _, j := range s.s.Jobs() {
+		if slices.Contains(j.Tags(), catchUpTag) {
+			continue
+		}
+		t, err := j.NextRun()
+		if err != nil {
+			continue
+		}
+		if z, ok := s.crons[j.Name()]; ok && !t.IsZero() {
+			t = t.In(z.loc)
+		}
+		out[j.Name()] = t
+	}
+	return out
+}
+
