@@ -3,11 +3,15 @@ package app
 import (
 	"context"
 	"errors"
+	"log/slog"
+
+	"github.com/sameteam/sameteam/internal/config"
 )
 
 var errNotYet = errors.New("not available in this build")
 
-func runDemo(context.Context, Env, []string) error  { return errNotYet }
 func runServe(context.Context, Env, []string) error { return errNotYet }
 func runCheck(context.Context, Env, []string) error { return errNotYet }
-func runSeed(context.Context, Env, []string) error  { return errNotYet }
+func serveDemo(context.Context, Env, *config.Config, *stack, string, *slog.Logger) error {
+	return errNotYet
+}

@@ -1,0 +1,147 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/config"
+	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/locale"
+	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/pipeline"
+	"github.com/sameteam/sameteam/internal/seed"
+)
+
+// The demo's data: a quarter of a mid-sized B2B company, the same on every
+// run of the same day.
+const (
+	demoLeads  = 3000
+	demoZone   = "Europe/Madrid"
+	demoTarget = 100 // weekly MQL target
+)
+
+func runDemo(ctx context.Context, env Env, args []string) error {
+	f := newFlags("demo", env)
+	dir := f.String("dir", "sameteam-demo", "folder for the demo database, outbox and previews")
+	serve := f.Bool("serve", false, "then serve the previews on 127.0.0.1:8080 (no token; loopback only)")
+	listen := f.String("listen", "127.0.0.1:8080", "address for --serve; must be a loopback address")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	start := time.Now()
+	cfg, err := demoConfig(*dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	dbPath := filepath.Join(*dir, "sameteam.db")
+	_, statErr := os.Stat(dbPath)
+	fresh := errors.Is(statErr, os.ErrNotExist)
+	if fresh {
+		fmt.Fprintf(env.Stdout, "Seeding %s with a synthetic quarter (%d leads)…\n", dbPath, demoLeads)
+		d, err := openDB(ctx, cfg.Source.URL, "demo")
+		if err != nil {
+			return err
+		}
+		today := time.Now().UTC().Truncate(24 * time.Hour)
+		err = seedInto(ctx, d, seed.Options{Leads: demoLeads, Seed: seed.DefaultSeed, End: today.Add(6 * time.Hour), Span: 92 * 24 * time.Hour})
+		d.Close()
+		if err != nil {
+			os.Remove(dbPath)
+			return err
+		}
+	} else {
+		fmt.Fprintf(env.Stdout, "Using the existing %s (delete it for fresh data).\n", dbPath)
+	}
+
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	st, err := open(ctx, cfg, log, true, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	loc, _ := time.LoadLocation(demoZone)
+	now := time.Now()
+	p := period.LastComplete(period.Week, now, loc)
+	reportsDir := filepath.Join(*dir, "reports")
+	var previews []string
+	var first *pipeline.Build
+	for i := range cfg.Reports {
+		rep, err := pipelineReport(cfg, &cfg.Reports[i])
+		if err != nil {
+			return err
+		}
+		// The demo may be run again and again: resend into the outbox
+		// (the same file is overwritten, never duplicated).
+		out, err := st.runner.Run(ctx, rep, p, pipeline.Options{AsOf: now, Trigger: ledger.TriggerManual, Force: true})
+		if err != nil {
+			return err
+		}
+		if n := len(out.Deliveries) - out.Count("sent"); n > 0 {
+			return fmt.Errorf("demo: %d deliveries of %s did not go out", n, rep.Name)
+		}
+		paths, err := renderFiles(ctx, st.renderer, rep, p, now, rep.Locale, reportsDir)
+		if err != nil {
+			return err
+		}
+		previews = append(previews, paths...)
+		if first == nil {
+			if first, err = st.renderer.Build(ctx, rep, p, now, now); err != nil {
+				return err
+			}
+		}
+	}
+	printDemo(env.Stdout, first, *dir, previews, time.Since(start))
+	if *serve {
+		return serveDemo(ctx, env, cfg, st, *listen, log)
+	}
+	return nil
+}
+
+// demoConfig is the configuration the demo runs with: SQLite in dir, the
+// outbox, the three weekly reports, Spanish, Madrid.
+func demoConfig(dir string) (*config.Config, error) {
+	cfg := config.Default()
+	cfg.TimeZone = demoZone
+	cfg.Source.URL = "sqlite:" + filepath.Join(dir, "sameteam.db")
+	cfg.Outbox = filepath.Join(dir, "outbox")
+	cfg.SMTP.From = "sameteam <sameteam@example.com>"
+	cfg.Targets = map[string]config.Target{"week": {MQLs: demoTarget}}
+	cfg.Reports = config.BuiltinReports()
+	cfg.Reports[0].Recipients = []config.Recipient{{Email: "ceo@example.com"}, {Email: "cmo@example.com"}, {Email: "cro@example.com", Locale: "en"}}
+	probs := &config.Problems{}
+	cfg.Validate(probs)
+	if len(probs.List) > 0 {
+		return nil, probs
+	}
+	return cfg, nil
+}
+
+func printDemo(w io.Writer, b *pipeline.Build, dir string, previews []string, took time.Duration) {
+	s := b.Snapshot
+	h := s.Headline
+	es, _ := locale.Get("es")
+	fmt.Fprintf(w, "\nWeek %s (%s) · as of %s\n", s.Period.Label, s.Period.TimeZone, s.AsOf.Time().Format(time.RFC3339))
+	fmt.Fprintf(w, "  alignment score     %s\n", es.Score(h.AlignmentScore))
+	fmt.Fprintf(w, "  MQLs                %d (target %d)\n", h.MQLs, demoTarget)
+	fmt.Fprintf(w, "  SLA compliance      %s\n", es.Percent(h.SLACompliance))
+	fmt.Fprintf(w, "  acceptance rate     %s\n", es.Percent(h.AcceptanceRate))
+	fmt.Fprintf(w, "  pipeline created    %s\n", es.Money(h.PipelineCreated.Total, "EUR"))
+	fmt.Fprintf(w, "  won revenue         %s\n", es.Money(h.WonRevenue.Total, "EUR"))
+	fmt.Fprintf(w, "  follow-up backlog   %d MQLs without an answer\n", len(s.FollowupBacklog))
+	fmt.Fprintf(w, "\nEmails (.eml with the workbook attached): %s\n", filepath.Join(dir, "outbox"))
+	fmt.Fprintf(w, "Previews:\n")
+	for _, p := range previews {
+		fmt.Fprintf(w, "  %s\n", p)
+	}
+	fmt.Fprintf(w, "Done in %s.\n", took.Round(time.Millisecond))
+}
