@@ -180,4 +180,3 @@ func printOutcome(env Env, out *pipeline.Outcome, dry bool) {
 		}
 	}
 }
-

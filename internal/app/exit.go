@@ -11,12 +11,12 @@ import (
 // Exit codes, from sysexits, so that cron and a CronJob's podFailurePolicy
 // can act on them.
 const (
-	ExitOK          = 0
-	ExitFailure     = 1  // anything else
-	ExitUsage       = 64 // bad command line, unknown report
-	ExitDataErr     = 65 // some recipients failed permanently: retrying will not help
-	ExitTempFail    = 75 // database or SMTP unreachable, 4xx: a retry may succeed
-	ExitConfig      = 78 // configuration error
+	ExitOK       = 0
+	ExitFailure  = 1  // anything else
+	ExitUsage    = 64 // bad command line, unknown report
+	ExitDataErr  = 65 // some recipients failed permanently: retrying will not help
+	ExitTempFail = 75 // database or SMTP unreachable, 4xx: a retry may succeed
+	ExitConfig   = 78 // configuration error
 )
 
 // exitError carries an exit code with its cause.

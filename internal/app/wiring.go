@@ -169,4 +169,3 @@ func migrateLedger(ctx context.Context, url string) error {
 	defer d.Close()
 	return ledger.Migrate(ctx, d)
 }
-
