@@ -165,7 +165,7 @@ func (g *generator) activities(i int, s *story) {
 		if c < 0 {
 			break
 		}
-		at := workTime(s.created-r.between(0, 7*day), r)
+		at := max(workTime(s.created-r.between(0, 7*day), r), g.campaigns[c].launch)
 		g.add(activity{at: at, team: "marketing", actor: g.marketers[g.campaigns[c].owner].idv,
 			kind: g.v.broadcastKinds[r.intn(len(g.v.broadcastKinds))], lead: leadNone, campaign: c})
 	}

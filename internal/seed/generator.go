@@ -67,15 +67,18 @@ type generator struct {
 	row    []any
 	buf    []byte
 
-	progressDone, progressTotal int
+	progressDone, progressTotal, sinceReport int
 }
 
 // Weights of the three per-lead passes in progress units, roughly their
-// share of the time.
+// share of the time when a database takes the rows: the activities pass
+// writes ten rows a lead, the others one or fewer.
 const (
 	leadsWork      = 1
-	activitiesWork = 6
+	activitiesWork = 8
 	oppsWork       = 1
+	// reportEvery is how many leads go by between two progress reports.
+	reportEvery = 4096
 )
 
 func newGenerator(opts Options) *generator {
@@ -117,10 +120,13 @@ func (g *generator) run(sink Sink) error {
 	return nil
 }
 
-// progress adds work and reports it every few thousand leads.
+// progress adds one lead's work in a pass and reports every few thousand
+// leads, and at the very end (flush).
 func (g *generator) progress(work int, flush bool) {
 	g.progressDone += work
-	if g.opts.Progress != nil && (flush || g.progressDone%(4096*leadsWork) < work) {
+	g.sinceReport++
+	if g.opts.Progress != nil && (flush || g.sinceReport >= reportEvery) {
+		g.sinceReport = 0
 		g.opts.Progress(g.progressDone, g.progressTotal)
 	}
 }

@@ -250,7 +250,7 @@ func (g *generator) opportunity(r *rng, s *story) {
 	switch u := r.float(); {
 	case u < 0.012:
 		s.oppNullAmount = true
-	case u < 0.015:
+	case u < 0.018:
 		s.oppAmount = -metrics.Money(r.between(1, 8) * 250 * 100)
 	case u < 0.03:
 		// Someone typed the amount by hand.

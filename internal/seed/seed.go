@@ -39,14 +39,18 @@ type Options struct {
 	// Leads is the number of leads (default 2000).
 	Leads int
 	// Seed selects the data set (default 1): the same options give the same
-	// rows, byte for byte, on every run and platform.
+	// rows on every run. The generator uses no map order, clock or global
+	// random source; only floating-point rounding on CPUs other than amd64
+	// could, rarely, differ.
 	Seed int64
 	// End is the data's "now": activity runs up to here, except a few rows
 	// deliberately stamped in the future (default: the start of the current
 	// UTC hour, which makes the run depend on the clock).
 	End time.Time
 	// Span is how far before End the first lead is created (default a quarter
-	// up to 20,000 leads, a year above).
+	// up to 20,000 leads, a year above). The data set starts empty, so what
+	// lags creation (MQLs, deals, won revenue) ramps up over the first weeks
+	// to two months: make Span that much longer than the window to be shown.
 	Span time.Duration
 	// Reps is the number of active sales reps (default one per 5,000 leads,
 	// at least 5 and at most 200). A few inactive reps come on top.
