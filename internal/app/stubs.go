@@ -11,7 +11,6 @@ import (
 var errNotYet = errors.New("not available in this build")
 
 func runServe(context.Context, Env, []string) error { return errNotYet }
-func runCheck(context.Context, Env, []string) error { return errNotYet }
 func serveDemo(context.Context, Env, *config.Config, *stack, string, *slog.Logger) error {
 	return errNotYet
 }

@@ -229,15 +229,9 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 	asOf := r.t(w.AsOf)
 
 	r.each("members", func(rows *sql.Rows) error {
-		var m metrics.Member
-		var email sql.NullString
-		var active sql.NullBool
-		if err := rows.Scan(&m.ID, &m.Name, &email, &m.Team, &active); err != nil {
-			return err
-		}
-		m.Email, m.Active = email.String, active.Bool
+		m, err := scanMember(rows)
 		f.Members = append(f.Members, m)
-		return nil
+		return err
 	})
 
 	lifetime := map[string]int{}
@@ -407,4 +401,27 @@ func (n *nullMoney) Scan(src any) error {
 		err = fmt.Errorf("source: cannot read %T as an amount", src)
 	}
 	return err
+}
+
+// Members reads the team members alone (to resolve recipients_from).
+func (s *Source) Members(ctx context.Context) ([]metrics.Member, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
+	defer cancel()
+	r := &reader{s: s, tx: s.db, ctx: ctx}
+	var out []metrics.Member
+	r.each("members", func(rows *sql.Rows) error {
+		m, err := scanMember(rows)
+		out = append(out, m)
+		return err
+	})
+	return out, r.err
+}
+
+func scanMember(rows *sql.Rows) (metrics.Member, error) {
+	var m metrics.Member
+	var email sql.NullString
+	var active sql.NullBool
+	err := rows.Scan(&m.ID, &m.Name, &email, &m.Team, &active)
+	m.Email, m.Active = email.String, active.Bool
+	return m, err
 }

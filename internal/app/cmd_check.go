@@ -1,0 +1,221 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/config"
+	"github.com/sameteam/sameteam/internal/db"
+	"github.com/sameteam/sameteam/internal/delivery"
+	"github.com/sameteam/sameteam/internal/metrics"
+	"github.com/sameteam/sameteam/internal/schedule"
+)
+
+// checker prints one line per check and remembers the worst outcome.
+type checker struct {
+	env    Env
+	redact *config.Redactor
+	code   int
+}
+
+func (c *checker) ok(format string, args ...any) {
+	fmt.Fprintf(c.env.Stdout, "ok    %s\n", c.redact.Redact(fmt.Sprintf(format, args...)))
+}
+
+func (c *checker) warn(format string, args ...any) {
+	fmt.Fprintf(c.env.Stdout, "warn  %s\n", c.redact.Redact(fmt.Sprintf(format, args...)))
+}
+
+func (c *checker) fail(code int, format string, args ...any) {
+	fmt.Fprintf(c.env.Stdout, "FAIL  %s\n", c.redact.Redact(fmt.Sprintf(format, args...)))
+	if rank(code) > rank(c.code) {
+		c.code = code
+	}
+}
+
+func runCheck(ctx context.Context, env Env, args []string) error {
+	f := newFlags("check", env)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	c := &checker{env: env}
+	cfg, err := f.load(env)
+	if err != nil {
+		var probs *config.Problems
+		if errors.As(err, &probs) {
+			for _, p := range probs.List {
+				c.fail(ExitConfig, "config %s", p)
+			}
+		} else {
+			c.fail(ExitConfig, "config: %v", err)
+		}
+		return withCode(ExitConfig, errors.New("the configuration is not valid"))
+	}
+	c.redact = config.NewRedactor(cfg)
+	where := f.config
+	if where == "" {
+		where = config.DefaultPath
+		if _, err := os.Stat(where); err != nil {
+			where = "no file, environment only"
+		}
+	}
+	c.ok("config %s: %d reports", where, len(cfg.Reports))
+
+	c.checkSchedules(cfg)
+	members := c.checkSource(ctx, cfg)
+	c.checkRecipients(cfg, members)
+	c.checkState(ctx, cfg)
+	c.checkTransport(ctx, cfg)
+
+	if c.code != ExitOK {
+		return withCode(c.code, errors.New("some checks failed"))
+	}
+	return nil
+}
+
+func (c *checker) checkSchedules(cfg *config.Config) {
+	for _, r := range cfg.Reports {
+		loc, err := time.LoadLocation(r.TimeZone)
+		if err != nil {
+			c.fail(ExitConfig, "schedule %s: %v", r.Name, err)
+			continue
+		}
+		if r.Schedule == "" {
+			c.ok("schedule %s: none (run it with 'sameteam run')", r.Name)
+			continue
+		}
+		if err := schedule.Validate(r.Schedule, loc); err != nil {
+			c.fail(ExitConfig, "schedule %s: %v", r.Name, err)
+			continue
+		}
+		warnings := schedule.DSTWarnings(r.Schedule, loc, time.Now())
+		for _, w := range warnings {
+			c.warn("schedule %s: %s", r.Name, w)
+		}
+		if len(warnings) == 0 {
+			c.ok("schedule %s: %q in %s, a %s report", r.Name, r.Schedule, r.TimeZone, r.Period)
+		}
+	}
+}
+
+func (c *checker) checkSource(ctx context.Context, cfg *config.Config) []metrics.Member {
+	d, src, err := newSource(ctx, cfg)
+	if err != nil {
+		c.fail(ExitTempFail, "source: %v", err)
+		return nil
+	}
+	defer d.Close()
+	c.ok("source %s (%s) answers", db.Redact(cfg.Source.URL), d.Engine)
+	checks, err := src.Verify(ctx)
+	if err != nil {
+		c.fail(ExitConfig, "source.tables: %v", err)
+		return nil
+	}
+	for _, rc := range checks {
+		if len(rc.Problems) == 0 {
+			c.ok("relation %s (%s) has the contract's columns", rc.Relation, rc.Mapped)
+			continue
+		}
+		for _, p := range rc.Problems {
+			c.fail(ExitConfig, "relation %s (%s): %s", rc.Relation, rc.Mapped, p)
+		}
+	}
+	members, err := src.Members(ctx)
+	if err != nil {
+		c.fail(ExitConfig, "relation team_members: %v", err)
+	}
+	return members
+}
+
+func (c *checker) checkRecipients(cfg *config.Config, members []metrics.Member) {
+	for _, r := range cfg.Reports {
+		rep, err := pipelineReport(cfg, &r)
+		if err != nil {
+			continue
+		}
+		var raw []string
+		for _, rc := range rep.Recipients {
+			raw = append(raw, rc.Email)
+		}
+		for _, team := range rep.RecipientsFrom {
+			for _, m := range members {
+				if m.Active && m.Email != "" && metrics.Normalize(m.Team) == team {
+					raw = append(raw, m.Email)
+				}
+			}
+		}
+		valid, errs := delivery.Recipients(raw, cfg.AllowedDomains)
+		for _, err := range errs {
+			c.fail(ExitDataErr, "recipients %s: %v", r.Name, err)
+		}
+		if len(valid) == 0 {
+			c.warn("recipients %s: nobody to send to", r.Name)
+		} else {
+			c.ok("recipients %s: %d", r.Name, len(valid))
+		}
+	}
+}
+
+func (c *checker) checkState(ctx context.Context, cfg *config.Config) {
+	d, err := openDB(ctx, cfg.StateURL(), "state")
+	if err != nil {
+		c.fail(ExitTempFail, "state: %v", err)
+		return
+	}
+	defer d.Close()
+	// A write that changes nothing: the privilege and the write lock are
+	// checked, the ledger stays as it is.
+	tx, err := d.BeginTxx(ctx, nil)
+	if err != nil {
+		c.fail(ExitTempFail, "state %s: cannot write: %v", db.Redact(cfg.StateURL()), err)
+		return
+	}
+	defer tx.Rollback()
+	for _, table := range []string{"sameteam_runs", "sameteam_deliveries"} {
+		if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET status = status WHERE 1 = 0"); err != nil {
+			c.fail(ExitConfig, "state %s: %s: %v (run 'sameteam init-db', and grant writes on the ledger tables)", db.Redact(cfg.StateURL()), table, err)
+			return
+		}
+	}
+	c.ok("state %s: ledger tables writable", db.Redact(cfg.StateURL()))
+}
+
+func (c *checker) checkTransport(ctx context.Context, cfg *config.Config) {
+	if cfg.SMTP.Host == "" {
+		if err := os.MkdirAll(cfg.Outbox, 0o755); err != nil {
+			c.fail(ExitConfig, "outbox %s: %v", cfg.Outbox, err)
+			return
+		}
+		tmp, err := os.CreateTemp(cfg.Outbox, ".check-*")
+		if err != nil {
+			c.fail(ExitConfig, "outbox %s: not writable: %v", cfg.Outbox, err)
+			return
+		}
+		tmp.Close()
+		os.Remove(tmp.Name())
+		c.ok("outbox %s: writable (no smtp.host: messages are written as .eml files)", cfg.Outbox)
+		return
+	}
+	sender, desc, err := newSender(cfg)
+	if err != nil {
+		c.fail(ExitConfig, "smtp: %v", err)
+		return
+	}
+	smtp := sender.(*delivery.SMTP)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := smtp.Verify(ctx); err != nil {
+		code := ExitTempFail
+		if errors.Is(err, delivery.ErrAuth) || errors.Is(err, delivery.ErrTLS) {
+			code = ExitConfig
+		}
+		c.fail(code, "%s: %v", desc, err)
+		return
+	}
+	c.ok("%s: connected, TLS %s, auth %s; nothing sent", desc, cfg.SMTP.TLS, cmp.Or(cfg.SMTP.Auth, "none"))
+}
+
