@@ -1,0 +1,201 @@
+package digest
+
+import (
+	"math"
+	"sort"
+
+	"github.com/sameteam/sameteam/internal/metrics"
+)
+
+// Thresholds for a move worth a callout: METRICS.md rates are fractions,
+// so 0.05 is five percentage points.
+const (
+	rateMove  = 0.05
+	countMove = 0.20
+	scoreMove = 5.0
+	// maxCallouts keeps the digest's summary to what a reader takes in.
+	maxCallouts = 3
+)
+
+// candidate is one possible callout with how much it matters.
+type candidate struct {
+	score float64
+	text  string
+}
+
+// callouts picks the two or three largest moves among the metrics the
+// audience owns or depends on, plus SLA breaches and the overdue backlog,
+// and writes them as sentences. Each move is scored against its threshold
+// (a 10-point rate move scores 2), so rates and counts compete fairly;
+// sales sees its own breaches and backlog first because they are its
+// to-do list.
+func (b *builder) callouts() []string {
+	h, p := &b.s.Headline, &b.s.Previous.Headline
+	var cs []candidate
+	add := func(c candidate, ok bool) {
+		if ok {
+			cs = append(cs, c)
+		}
+	}
+	rate := func(key string, cur, prev *float64) { add(b.rateMove(key, cur, prev)) }
+	count := func(key string, cur, prev int, f func(int) string) {
+		add(b.countMove(key, float64(cur), float64(prev), f(cur), f(prev)))
+	}
+	money := func(key string, cur, prev metrics.Money) {
+		add(b.countMove(key, cur.Float(), prev.Float(), b.l.Money(cur, b.cur), b.l.Money(prev, b.cur)))
+	}
+	mins := func(key string, cur, prev *float64) {
+		if cur != nil && prev != nil {
+			add(b.countMove(key, *cur, *prev, b.l.Minutes(cur), b.l.Minutes(prev)))
+		}
+	}
+	urgent := 1.0
+	if b.aud == Sales {
+		urgent = 3
+	}
+	breaches := func() { add(b.breaches(urgent)) }
+	overdue := func() { add(b.overdueCallout(urgent)) }
+
+	switch b.aud {
+	case Sales:
+		overdue()
+		breaches()
+		rate("sla_compliance", h.SLACompliance, p.SLACompliance)
+		mins("response_minutes_median", h.ResponseMinutesMedian, p.ResponseMinutesMedian)
+		rate("decision_rate", h.DecisionRate, p.DecisionRate)
+		count("mqls", h.MQLs, p.MQLs, b.l.Int)
+		rate("acceptance_rate", h.AcceptanceRate, p.AcceptanceRate)
+		count("untouched_mqls", h.UntouchedMQLs, p.UntouchedMQLs, b.l.Int)
+	case Marketing:
+		count("mqls", h.MQLs, p.MQLs, b.l.Int)
+		rate("acceptance_rate", h.AcceptanceRate, p.AcceptanceRate)
+		money("pipeline_created", h.PipelineCreated.Total, p.PipelineCreated.Total)
+		rate("marketing_sourced_share", h.MarketingSourcedShare, p.MarketingSourcedShare)
+		money("marketing_influenced_pipeline", h.MarketingInfluencedPipeline, p.MarketingInfluencedPipeline)
+		rate("mql_to_sql_rate", h.MQLToSQLRate, p.MQLToSQLRate)
+		rate("sla_compliance", h.SLACompliance, p.SLACompliance)
+		breaches()
+	default:
+		add(b.scoreMove(h.AlignmentScore, p.AlignmentScore))
+		money("pipeline_created", h.PipelineCreated.Total, p.PipelineCreated.Total)
+		money("won_revenue", h.WonRevenue.Total, p.WonRevenue.Total)
+		rate("win_rate", h.WinRate.Total, p.WinRate.Total)
+		count("mqls", h.MQLs, p.MQLs, b.l.Int)
+		rate("sla_compliance", h.SLACompliance, p.SLACompliance)
+		rate("acceptance_rate", h.AcceptanceRate, p.AcceptanceRate)
+		rate("decision_rate", h.DecisionRate, p.DecisionRate)
+		overdue()
+	}
+	// Stable: equal scores keep the audience's order of importance.
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].score > cs[j].score })
+	if len(cs) > maxCallouts {
+		cs = cs[:maxCallouts]
+	}
+	if len(cs) == 0 {
+		return []string{b.l.Tf("callout.calm", b.prev)}
+	}
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.text
+	}
+	return out
+}
+
+// verb picks the sentence for a subject's direction and grammatical
+// number: callout.<kind>.<up|down>.<sg|pl>.
+func (b *builder) phrase(kind, key string, up bool, args ...any) string {
+	s := b.l.Subject(key)
+	dir, num := "down", "sg"
+	if up {
+		dir = "up"
+	}
+	if s.Plural {
+		num = "pl"
+	}
+	return b.l.Tf("callout."+kind+"."+dir+"."+num, append([]any{s.Text}, args...)...)
+}
+
+func (b *builder) rateMove(key string, cur, prev *float64) (candidate, bool) {
+	if cur == nil || prev == nil {
+		return candidate{}, false
+	}
+	d := *cur - *prev
+	if math.Abs(d) < rateMove {
+		return candidate{}, false
+	}
+	text := b.phrase("rate", key, d > 0, b.l.Points(math.Abs(d) * 100)[1:], b.l.PercentOf(*prev), b.l.PercentOf(*cur))
+	return candidate{score: math.Abs(d) / rateMove, text: text}, true
+}
+
+func (b *builder) scoreMove(cur, prev *float64) (candidate, bool) {
+	if cur == nil || prev == nil {
+		return candidate{}, false
+	}
+	d := *cur - *prev
+	if math.Abs(d) < scoreMove {
+		return candidate{}, false
+	}
+	text := b.phrase("rate", "alignment_score", d > 0, b.l.Points(math.Abs(d))[1:], b.l.Score(prev), b.l.Score(cur))
+	return candidate{score: math.Abs(d) / scoreMove, text: text}, true
+}
+
+// countMove scores a relative change; changes beyond 200 % score as 200 %
+// so that a jump from 1 to 5 does not drown every other move.
+func (b *builder) countMove(key string, cur, prev float64, curText, prevText string) (candidate, bool) {
+	switch {
+	case cur == prev:
+		return candidate{}, false
+	case prev <= 0:
+		if cur <= 0 {
+			return candidate{}, false
+		}
+		return candidate{score: 1.5, text: b.phrase("from", key, true, prevText, curText)}, true
+	}
+	rel := (cur - prev) / prev
+	if math.Abs(rel) < countMove {
+		return candidate{}, false
+	}
+	text := b.phrase("count", key, rel > 0, b.l.PercentOf(math.Abs(rel)), prevText, curText)
+	return candidate{score: min(math.Abs(rel), 2) / countMove, text: text}, true
+}
+
+// breaches reports the period's MQLs that nobody answered within the SLA.
+func (b *builder) breaches(weight float64) (candidate, bool) {
+	h := &b.s.Headline
+	if h.SLABreached == 0 {
+		return candidate{}, false
+	}
+	key := "callout.breached.pl"
+	if h.SLABreached == 1 {
+		key = "callout.breached.sg"
+	}
+	share := float64(h.SLABreached) / float64(h.SLABreached+h.SLAMet)
+	return candidate{
+		score: weight * (1 + 4*share),
+		text:  b.l.Tf(key, b.l.Int(h.SLABreached), b.l.Hours(b.s.SLAHours)),
+	}, true
+}
+
+// overdueCallout reports the backlog past the SLA and its oldest lead.
+func (b *builder) overdueCallout(weight float64) (candidate, bool) {
+	n := b.overdue()
+	if n == 0 {
+		return candidate{}, false
+	}
+	oldest := b.s.FollowupBacklog[0]
+	owner := b.l.T("backlog.unassigned")
+	if oldest.OwnerID != nil && *oldest.OwnerID != "" {
+		owner = clean(*oldest.OwnerID)
+		if name, ok := b.owners()[*oldest.OwnerID]; ok {
+			owner = name
+		}
+	}
+	key := "callout.overdue.pl"
+	if n == 1 {
+		key = "callout.overdue.sg"
+	}
+	return candidate{
+		score: weight * (1 + min(float64(n), 20)/5),
+		text:  b.l.Tf(key, b.l.Int(n), b.l.Hours(oldest.AgeHours), clean(oldest.LeadID), owner),
+	}, true
+}

@@ -1,0 +1,821 @@
+package digest
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/sameteam/sameteam/internal/locale"
+	"github.com/sameteam/sameteam/internal/metrics"
+	"github.com/sameteam/sameteam/internal/period"
+)
+
+// view is everything a template prints, already formatted. Templates only
+// lay it out, so the HTML and the text alternative cannot disagree on a
+// number and the formatting rules live in Go, where they are tested.
+type view struct {
+	Lang     string
+	Audience Audience
+
+	Subject   string
+	Preheader string
+	Product   string // "Marketing y ventas"
+	Title     string // "Resumen semanal para ventas"
+	Period    string // "semana 47"
+	Heading   string // "Semana 47"
+	Dates     string // "16–22 nov 2026"
+	Previous  string // "semana 46"
+	AsOf      string
+	Zone      string
+	Generated string
+	Report    string
+
+	Tiles     []tile
+	Callouts  []string
+	Commit    commitments
+	Trend     trend
+	Backlog   backlog
+	Reps      table
+	Campaigns table
+	Reasons   table
+	Feedback  []line
+	Follow    []line
+	Sources   table
+	Influence []line
+	Funnel    []bar
+	Deals     []line
+	Health    table
+	HealthOK  bool
+
+	DefinitionsURL string
+	WorkbookURL    string
+
+	// T is the locale's vocabulary, for headings and fixed sentences.
+	T map[string]string
+}
+
+// tile is one headline number with its change.
+type tile struct {
+	Key, Fmt string // where the number comes from, for the tie-out test
+	Label    string
+	Value    string
+	Suffix   string
+	Note     string
+	Delta    delta
+}
+
+// delta is a change against the previous period: an arrow and words
+// ("▲ +5,2 pts vs semana 46") and a tone for colour, which only repeats
+// what the words say.
+type delta struct {
+	Text string
+	Tone string // good, bad or flat
+}
+
+// line is one labelled number in a list (commitments, feedback).
+type line struct {
+	Key, Fmt string
+	Label    string
+	Value    string
+	Suffix   string
+	Note     string
+	Delta    delta
+	Star     bool // a component of the alignment score
+}
+
+// commitments puts both teams' promises side by side.
+type commitments struct {
+	Marketing []line
+	Sales     []line
+	Shared    []line
+}
+
+// cell is one table cell. Key and Fmt name the snapshot value it shows.
+type cell struct {
+	Key, Fmt string
+	Text     string
+	Num      bool // right-aligned
+	Tone     string
+}
+
+// table is a titled grid of cells.
+type table struct {
+	Headers []string
+	Num     []bool
+	Rows    [][]cell
+	Foot    []cell
+	More    string // "…and 4 more in the workbook"
+}
+
+// bar is one labelled horizontal bar.
+type bar struct {
+	Key, Fmt string
+	Label    string
+	Value    string
+	Width    int // percent of the track
+}
+
+// trend is the 12-period chart: one row per period, a bar made of one or
+// two segments.
+type trend struct {
+	Title  string
+	Legend []legend
+	Rows   []trendRow
+}
+
+type legend struct {
+	Tone  string // a or b
+	Label string
+}
+
+type trendRow struct {
+	Label   string
+	Value   string
+	Current bool
+	Segs    []seg
+	Rest    int
+}
+
+type seg struct {
+	Tone  string
+	Width int
+}
+
+// backlog is the sales team's to-do list: who must call whom.
+type backlog struct {
+	Total   int
+	Overdue int
+	Summary string
+	Table   table
+}
+
+// maxBacklogRows keeps the email short; the workbook has every row.
+const maxBacklogRows = 15
+
+// maxText is the longest CRM text printed in a digest, in characters.
+const maxText = 80
+
+// clean makes CRM text safe to lay out: valid UTF-8 (html/template passes
+// invalid bytes through), no control characters that would break the
+// plain-text layout, and a bounded length. Escaping is html/template's job.
+func clean(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > maxText {
+		s = string([]rune(s)[:maxText-1]) + "…"
+	}
+	return s
+}
+
+// builder carries what every formatting helper needs.
+type builder struct {
+	s    *metrics.Snapshot
+	span period.Period
+	l    *locale.Locale
+	cur  string
+	aud  Audience
+	prev string
+}
+
+func build(s *metrics.Snapshot, span period.Period, l *locale.Locale, opts Options) *view {
+	b := &builder{s: s, span: span, l: l, cur: opts.Currency, aud: opts.Audience,
+		prev: l.PeriodName(span.Previous())}
+	v := &view{
+		Lang:           l.Tag(),
+		Audience:       opts.Audience,
+		Product:        l.T("product"),
+		Title:          l.Tf("title."+string(opts.Audience), l.T("cadence."+string(span.Kind))),
+		Period:         l.PeriodName(span),
+		Heading:        capitalize(l.PeriodName(span)),
+		Dates:          l.DateRange(span),
+		Previous:       b.prev,
+		AsOf:           l.DateTime(s.AsOf.Time().In(span.Location())),
+		Zone:           s.Period.TimeZone,
+		Report:         clean(opts.ReportName),
+		DefinitionsURL: opts.DefinitionsURL,
+		WorkbookURL:    opts.WorkbookURL,
+		T:              words(l),
+	}
+	if !opts.GeneratedAt.IsZero() {
+		v.Generated = l.DateTime(opts.GeneratedAt.In(span.Location()))
+	}
+	v.Subject = b.subject(v)
+	v.Preheader = b.preheader()
+	v.Tiles = b.tiles()
+	v.Callouts = b.callouts()
+	v.Commit = b.commitments()
+	v.Trend = b.trend()
+	v.Backlog = b.backlog()
+	v.Reps = b.reps()
+	v.Campaigns = b.campaigns()
+	v.Reasons = b.reasons()
+	v.Feedback = b.feedback()
+	v.Follow = b.follow()
+	v.Sources = b.sources()
+	v.Influence = b.influence()
+	v.Funnel = b.funnel()
+	v.Deals = b.deals()
+	v.Health, v.HealthOK = b.health()
+	return v
+}
+
+// words exposes the vocabulary to templates as a map, so a template reads
+// {{.T.key}}; a missing key prints the ⟦key⟧ marker tests look for.
+func words(l *locale.Locale) map[string]string {
+	m := make(map[string]string)
+	for _, k := range l.Keys() {
+		m[k] = l.T(k)
+	}
+	return m
+}
+
+func (b *builder) subject(v *view) string {
+	l, h := b.l, &b.s.Headline
+	var key string
+	switch b.aud {
+	case Sales:
+		key = l.Tf("subject.sales", l.Percent(h.SLACompliance), l.Int(b.overdue()))
+	case Marketing:
+		if h.MQLTarget != nil {
+			key = l.Tf("subject.marketing.target", l.Int(h.MQLs), l.Int(*h.MQLTarget), l.Percent(h.AcceptanceRate))
+		} else {
+			key = l.Tf("subject.marketing", l.Int(h.MQLs), l.Percent(h.AcceptanceRate))
+		}
+	default:
+		key = l.Tf("subject.leadership", l.Score(h.AlignmentScore))
+	}
+	return fmt.Sprintf("%s · %s · %s (%s) · %s", v.Product, l.T("audience."+string(b.aud)), v.Period, v.Dates, key)
+}
+
+// preheader is the line mail clients show after the subject in the inbox.
+func (b *builder) preheader() string {
+	l, h := b.l, &b.s.Headline
+	return l.Tf("preheader", l.Score(h.AlignmentScore), l.Percent(h.SLACompliance), l.Int(h.MQLs),
+		l.Money(h.PipelineCreated.Total, b.cur))
+}
+
+// overdue counts backlog leads already past the SLA.
+func (b *builder) overdue() int {
+	n := 0
+	for _, it := range b.s.FollowupBacklog {
+		if it.SLABreached {
+			n++
+		}
+	}
+	return n
+}
+
+// Deltas. better is +1 when up is good, -1 when down is good, 0 neutral.
+
+func (b *builder) vs(text string, diff float64, better int) delta {
+	arrow, tone := "=", "flat"
+	switch {
+	case diff > 0:
+		arrow = "▲"
+	case diff < 0:
+		arrow = "▼"
+	}
+	if diff != 0 && better != 0 {
+		if (diff > 0) == (better > 0) {
+			tone = "good"
+		} else {
+			tone = "bad"
+		}
+	}
+	if diff == 0 {
+		return delta{Text: b.l.Tf("delta.same", b.prev), Tone: tone}
+	}
+	return delta{Text: arrow + " " + text + " " + b.l.Tf("delta.vs", b.prev), Tone: tone}
+}
+
+func (b *builder) none() delta {
+	return delta{Text: b.l.Tf("delta.none", b.prev), Tone: "flat"}
+}
+
+func (b *builder) rateDelta(cur, prev *float64, better int) delta {
+	if cur == nil || prev == nil {
+		return b.none()
+	}
+	pts := (*cur - *prev) * 100
+	if math.Round(math.Abs(pts)*10) == 0 {
+		return b.vs("", 0, better)
+	}
+	return b.vs(b.l.Points(pts), pts, better)
+}
+
+func (b *builder) scoreDelta(cur, prev *float64) delta {
+	if cur == nil || prev == nil {
+		return b.none()
+	}
+	d := *cur - *prev
+	if math.Round(math.Abs(d)*10) == 0 {
+		return b.vs("", 0, 1)
+	}
+	return b.vs(b.l.Points(d), d, 1)
+}
+
+func (b *builder) countDelta(cur, prev int, better int) delta {
+	d := cur - prev
+	if d == 0 {
+		return b.vs("", 0, better)
+	}
+	text := b.l.SignedInt(d)
+	if prev > 0 {
+		text += " (" + b.l.SignedPercent(float64(d)/float64(prev)) + ")"
+	}
+	return b.vs(text, float64(d), better)
+}
+
+func (b *builder) moneyDelta(cur, prev metrics.Money, better int) delta {
+	d := cur - prev
+	if d == 0 {
+		return b.vs("", 0, better)
+	}
+	text := b.l.SignedMoney(d, b.cur)
+	if prev > 0 {
+		text += " (" + b.l.SignedPercent(float64(d)/float64(prev)) + ")"
+	}
+	return b.vs(text, float64(d), better)
+}
+
+func (b *builder) minutesDelta(cur, prev *float64, better int) delta {
+	if cur == nil || prev == nil {
+		return b.none()
+	}
+	d := *cur - *prev
+	if math.Round(math.Abs(d)) == 0 {
+		return b.vs("", 0, better)
+	}
+	text := b.l.Hours(math.Abs(d) / 60)
+	if d > 0 {
+		text = "+" + text
+	} else {
+		text = "-" + text
+	}
+	return b.vs(text, d, better)
+}
+
+// Formatted values and their keys.
+
+func (b *builder) targetNote() string {
+	h := &b.s.Headline
+	if h.MQLTarget == nil {
+		return b.l.T("note.no_target")
+	}
+	return b.l.Tf("note.target", b.l.Int(*h.MQLTarget), b.l.Percent(h.MQLTargetAttainment))
+}
+
+func (b *builder) tiles() []tile {
+	l, h, p := b.l, &b.s.Headline, &b.s.Previous.Headline
+	mqls := tile{Key: "headline.mqls", Fmt: "int", Label: l.T("m.mqls.delivered"), Value: l.Int(h.MQLs),
+		Note: b.targetNote(), Delta: b.countDelta(h.MQLs, p.MQLs, 1)}
+	sla := tile{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", l.Hours(b.s.SLAHours)),
+		Value: l.Percent(h.SLACompliance),
+		Note:  l.Tf("note.sla", l.Int(h.SLAMet), l.Int(h.SLABreached), l.Int(h.SLAPending)),
+		Delta: b.rateDelta(h.SLACompliance, p.SLACompliance, 1)}
+	resp := tile{Key: "headline.response_minutes_median", Fmt: "minutes", Label: l.T("m.response_median"),
+		Value: l.Minutes(h.ResponseMinutesMedian),
+		Note:  l.Tf("note.p90", l.Minutes(h.ResponseMinutesP90)),
+		Delta: b.minutesDelta(h.ResponseMinutesMedian, p.ResponseMinutesMedian, -1)}
+	switch b.aud {
+	case Sales:
+		acc := tile{Key: "headline.accepted", Fmt: "int", Label: l.T("m.accepted"), Value: l.Int(h.Accepted),
+			Note:  l.Tf("note.decisions", l.Int(h.Rejected), l.Int(h.DecisionPending)),
+			Delta: b.countDelta(h.Accepted, p.Accepted, 1)}
+		return []tile{mqls, acc, sla, resp}
+	case Marketing:
+		acc := tile{Key: "headline.acceptance_rate", Fmt: "pct", Label: l.T("m.acceptance_rate"),
+			Value: l.Percent(h.AcceptanceRate),
+			Note:  l.Tf("note.accepted_of", l.Int(h.Accepted), l.Int(h.Rejected)),
+			Delta: b.rateDelta(h.AcceptanceRate, p.AcceptanceRate, 1)}
+		src := tile{Key: "headline.pipeline_created.marketing", Fmt: "money", Label: l.T("m.pipeline_sourced"),
+			Value: l.Money(h.PipelineCreated.Marketing, b.cur),
+			Note:  l.Tf("note.share_of", l.Percent(h.MarketingSourcedShare), l.Money(h.PipelineCreated.Total, b.cur)),
+			Delta: b.moneyDelta(h.PipelineCreated.Marketing, p.PipelineCreated.Marketing, 1)}
+		return []tile{mqls, acc, src, resp}
+	}
+	score := tile{Key: "headline.alignment_score", Fmt: "score", Label: l.T("m.alignment_score"),
+		Value: l.Score(h.AlignmentScore), Suffix: "/100", Note: l.T("note.score"),
+		Delta: b.scoreDelta(h.AlignmentScore, p.AlignmentScore)}
+	pipe := tile{Key: "headline.pipeline_created.total", Fmt: "money", Label: l.T("m.pipeline_created"),
+		Value: l.Money(h.PipelineCreated.Total, b.cur),
+		Note:  l.Tf("note.sourced", l.Percent(h.MarketingSourcedShare), l.Int(h.OpportunitiesCreated)),
+		Delta: b.moneyDelta(h.PipelineCreated.Total, p.PipelineCreated.Total, 1)}
+	won := tile{Key: "headline.won_revenue.total", Fmt: "money", Label: l.T("m.won_revenue"),
+		Value: l.Money(h.WonRevenue.Total, b.cur),
+		Note:  l.Tf("note.won", l.Int(h.WonDeals), l.MoneyPtr(h.AvgDealSize, b.cur)),
+		Delta: b.moneyDelta(h.WonRevenue.Total, p.WonRevenue.Total, 1)}
+	win := tile{Key: "headline.win_rate.total", Fmt: "pct", Label: l.T("m.win_rate"),
+		Value: l.Percent(h.WinRate.Total),
+		Note:  l.Tf("note.win", l.Int(h.WonDeals), l.Int(h.LostDeals)),
+		Delta: b.rateDelta(h.WinRate.Total, p.WinRate.Total, 1)}
+	return []tile{score, pipe, won, win}
+}
+
+func (b *builder) commitments() commitments {
+	l, h, p := b.l, &b.s.Headline, &b.s.Previous.Headline
+	var c commitments
+	c.Marketing = []line{
+		{Key: "headline.mqls", Fmt: "int", Label: l.T("m.mqls"), Value: l.Int(h.MQLs), Note: b.targetNote(),
+			Delta: b.countDelta(h.MQLs, p.MQLs, 1), Star: h.MQLTarget != nil},
+		{Key: "headline.acceptance_rate", Fmt: "pct", Label: l.T("m.acceptance_rate"), Value: l.Percent(h.AcceptanceRate),
+			Note:  l.Tf("note.accepted_of", l.Int(h.Accepted), l.Int(h.Rejected)),
+			Delta: b.rateDelta(h.AcceptanceRate, p.AcceptanceRate, 1), Star: true},
+	}
+	c.Sales = []line{
+		{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", l.Hours(b.s.SLAHours)),
+			Value: l.Percent(h.SLACompliance), Note: l.Tf("note.sla", l.Int(h.SLAMet), l.Int(h.SLABreached), l.Int(h.SLAPending)),
+			Delta: b.rateDelta(h.SLACompliance, p.SLACompliance, 1), Star: true},
+		{Key: "headline.decision_rate", Fmt: "pct", Label: l.T("m.decision_rate"), Value: l.Percent(h.DecisionRate),
+			Note:  l.Tf("note.decided", l.Int(h.Accepted+h.Rejected), l.Int(h.MQLs)),
+			Delta: b.rateDelta(h.DecisionRate, p.DecisionRate, 1), Star: true},
+		{Key: "headline.untouched_mqls", Fmt: "int", Label: l.T("m.untouched_mqls"), Value: l.Int(h.UntouchedMQLs),
+			Note: l.T("note.untouched"), Delta: b.countDelta(h.UntouchedMQLs, p.UntouchedMQLs, -1)},
+	}
+	c.Shared = []line{
+		{Key: "headline.alignment_score", Fmt: "score", Label: l.T("m.alignment_score"), Value: l.Score(h.AlignmentScore),
+			Suffix: "/100", Delta: b.scoreDelta(h.AlignmentScore, p.AlignmentScore)},
+		{Key: "headline.pipeline_created.total", Fmt: "money", Label: l.T("m.pipeline_created"),
+			Value: l.Money(h.PipelineCreated.Total, b.cur), Delta: b.moneyDelta(h.PipelineCreated.Total, p.PipelineCreated.Total, 1)},
+		{Key: "headline.won_revenue.total", Fmt: "money", Label: l.T("m.won_revenue"),
+			Value: l.Money(h.WonRevenue.Total, b.cur), Delta: b.moneyDelta(h.WonRevenue.Total, p.WonRevenue.Total, 1)},
+	}
+	return c
+}
+
+// trend draws the audience's 12-period series: SLA compliance for sales,
+// MQLs for marketing, pipeline created (marketing-sourced part first) for
+// leadership.
+func (b *builder) trend() trend {
+	l := b.l
+	n := len(b.s.Trend)
+	t := trend{}
+	unit := l.T("periods." + string(b.span.Kind))
+	label := func(i int) string {
+		if p, err := period.Parse(b.s.Trend[i].Label, b.span.Location()); err == nil {
+			return l.PeriodShort(p)
+		}
+		return clean(b.s.Trend[i].Label)
+	}
+	switch b.aud {
+	case Sales:
+		t.Title = l.Tf("trend.sla", n, unit)
+		t.Legend = []legend{{"a", l.T("m.sla_compliance")}}
+		for i, p := range b.s.Trend {
+			r := trendRow{Label: label(i), Value: l.Percent(p.SLACompliance), Current: i == n-1}
+			if p.SLACompliance != nil {
+				r.Segs = segs([]float64{*p.SLACompliance}, 1)
+			}
+			t.Rows = append(t.Rows, r)
+		}
+	case Marketing:
+		t.Title = l.Tf("trend.mqls", n, unit)
+		t.Legend = []legend{{"a", l.T("m.mqls")}}
+		top := 0.0
+		for _, p := range b.s.Trend {
+			top = max(top, float64(p.MQLs))
+		}
+		if h := b.s.Headline.MQLTarget; h != nil {
+			top = max(top, float64(*h))
+			t.Title = l.Tf("trend.mqls.target", n, unit, l.Int(*h))
+		}
+		for i, p := range b.s.Trend {
+			r := trendRow{Label: label(i), Value: l.Int(p.MQLs), Current: i == n-1,
+				Segs: segs([]float64{float64(p.MQLs)}, top)}
+			t.Rows = append(t.Rows, r)
+		}
+	default:
+		t.Title = l.Tf("trend.pipeline", n, unit)
+		t.Legend = []legend{{"a", l.T("source.marketing")}, {"b", l.T("source.rest")}}
+		top := 0.0
+		for _, p := range b.s.Trend {
+			top = max(top, p.PipelineCreatedTotal.Float())
+		}
+		for i, p := range b.s.Trend {
+			mk := p.PipelineCreatedMarketing.Float()
+			rest := max(p.PipelineCreatedTotal.Float()-mk, 0)
+			r := trendRow{Label: label(i), Value: l.Money(p.PipelineCreatedTotal, b.cur), Current: i == n-1,
+				Segs: segs([]float64{mk, rest}, top)}
+			t.Rows = append(t.Rows, r)
+		}
+	}
+	for i := range t.Rows {
+		used := 0
+		for _, s := range t.Rows[i].Segs {
+			used += s.Width
+		}
+		t.Rows[i].Rest = 100 - used
+	}
+	return t
+}
+
+// segs turns values into bar segments in whole percent of top. A value
+// that is not zero gets at least 1 % so that it stays visible; the widths
+// never add up to more than 100.
+func segs(vals []float64, top float64) []seg {
+	if top <= 0 {
+		return nil
+	}
+	tones := []string{"a", "b"}
+	var out []seg
+	used := 0
+	for i, v := range vals {
+		if v <= 0 {
+			continue
+		}
+		w := int(math.Round(v / top * 100))
+		w = max(w, 1)
+		w = min(w, 100-used)
+		if w <= 0 {
+			continue
+		}
+		used += w
+		out = append(out, seg{Tone: tones[i%2], Width: w})
+	}
+	return out
+}
+
+// owners maps sales reps' ids to their names.
+func (b *builder) owners() map[string]string {
+	m := make(map[string]string, len(b.s.ByRep))
+	for _, r := range b.s.ByRep {
+		if name := clean(r.Name); name != "" {
+			m[r.RepID] = name
+		}
+	}
+	return m
+}
+
+func (b *builder) backlog() backlog {
+	l := b.l
+	names := b.owners()
+	bl := backlog{Total: len(b.s.FollowupBacklog), Overdue: b.overdue()}
+	bl.Summary = l.Tf("backlog.summary", l.Int(bl.Total), l.Int(bl.Overdue))
+	bl.Table.Headers = []string{l.T("col.owner"), l.T("col.lead"), l.T("col.mql_at"), l.T("col.waiting"), l.T("col.sla")}
+	bl.Table.Num = []bool{false, false, false, true, false}
+	for i, it := range b.s.FollowupBacklog {
+		if i == maxBacklogRows {
+			bl.Table.More = l.Tf("more.backlog", l.Int(bl.Total-maxBacklogRows))
+			break
+		}
+		owner := l.T("backlog.unassigned")
+		if it.OwnerID != nil && strings.TrimSpace(*it.OwnerID) != "" {
+			owner = clean(*it.OwnerID)
+			if n, ok := names[*it.OwnerID]; ok {
+				owner = n
+			}
+		}
+		status, tone := l.T("backlog.in_time"), "flat"
+		if it.SLABreached {
+			status, tone = l.T("backlog.overdue"), "bad"
+		}
+		bl.Table.Rows = append(bl.Table.Rows, []cell{
+			{Text: owner},
+			{Key: fmt.Sprintf("followup_backlog.%d.lead_id", i), Fmt: "text", Text: clean(it.LeadID)},
+			{Text: l.DateTime(it.MQLAt.Time().In(b.span.Location()))},
+			{Key: fmt.Sprintf("followup_backlog.%d.age_hours", i), Fmt: "hours", Text: l.Hours(it.AgeHours), Num: true},
+			{Text: status, Tone: tone},
+		})
+	}
+	return bl
+}
+
+func (b *builder) reps() table {
+	l := b.l
+	t := table{
+		Headers: []string{l.T("col.rep"), l.T("col.mqls"), l.T("col.sla"), l.T("col.response"), l.T("col.decisions"),
+			l.T("col.activities"), l.T("col.pipeline"), l.T("col.won")},
+		Num: []bool{false, true, true, true, true, true, true, true},
+	}
+	for i, r := range b.s.ByRep {
+		k := func(f string) string { return fmt.Sprintf("by_rep.%d.%s", i, f) }
+		name := clean(r.Name)
+		if name == "" {
+			name = clean(r.RepID)
+		}
+		t.Rows = append(t.Rows, []cell{
+			{Text: name},
+			{Key: k("mqls_assigned"), Fmt: "int", Text: l.Int(r.MQLsAssigned), Num: true},
+			{Key: k("sla_compliance"), Fmt: "pct", Text: l.Percent(r.SLACompliance), Num: true},
+			{Key: k("response_minutes_median"), Fmt: "minutes", Text: l.Minutes(r.ResponseMinutesMedian), Num: true},
+			{Text: l.Int(r.Accepted) + " / " + l.Int(r.Rejected), Num: true},
+			{Key: k("activities"), Fmt: "int", Text: l.Int(r.Activities), Num: true},
+			{Key: k("pipeline_created"), Fmt: "money", Text: l.Money(r.PipelineCreated, b.cur), Num: true},
+			{Key: k("won_revenue"), Fmt: "money", Text: l.Money(r.WonRevenue, b.cur), Num: true},
+		})
+	}
+	return t
+}
+
+func (b *builder) campaigns() table {
+	l := b.l
+	t := table{
+		Headers: []string{l.T("col.campaign"), l.T("col.mqls"), l.T("col.pipeline"), l.T("col.won"), l.T("col.cost"), l.T("col.roi")},
+		Num:     []bool{false, true, true, true, true, true},
+	}
+	for i, c := range b.s.ByCampaign {
+		k := func(f string) string { return fmt.Sprintf("by_campaign.%d.%s", i, f) }
+		name := clean(c.Name)
+		if name == "" {
+			name = clean(c.CampaignID)
+		}
+		channel := clean(c.Channel)
+		if w := "channel." + channel; l.Has(w) {
+			channel = l.T(w)
+		}
+		roiTone := "flat"
+		if c.ROI != nil {
+			roiTone = map[bool]string{true: "good", false: "bad"}[*c.ROI >= 0]
+		}
+		t.Rows = append(t.Rows, []cell{
+			{Key: k("name"), Fmt: "text", Text: name + " · " + channel},
+			{Key: k("mqls"), Fmt: "int", Text: l.Int(c.MQLs), Num: true},
+			{Key: k("pipeline_created"), Fmt: "money", Text: l.Money(c.PipelineCreated, b.cur), Num: true},
+			{Key: k("won_revenue"), Fmt: "money", Text: l.Money(c.WonRevenue, b.cur), Num: true},
+			{Key: k("cost"), Fmt: "money", Text: l.MoneyPtr(c.Cost, b.cur), Num: true},
+			{Key: k("roi"), Fmt: "pct", Text: l.Percent(c.ROI), Num: true, Tone: roiTone},
+		})
+	}
+	return t
+}
+
+func (b *builder) reasons() table {
+	l := b.l
+	t := table{Headers: []string{l.T("col.reason"), l.T("col.count")}, Num: []bool{false, true}}
+	for i, r := range b.s.RejectionReasons {
+		reason := clean(r.Reason)
+		if r.Reason == "unspecified" {
+			reason = l.T("reason.unspecified")
+		}
+		t.Rows = append(t.Rows, []cell{
+			{Text: reason},
+			{Key: fmt.Sprintf("rejection_reasons.%d.count", i), Fmt: "int", Text: l.Int(r.Count), Num: true},
+		})
+	}
+	return t
+}
+
+// feedback is sales' verdict on marketing's MQLs.
+func (b *builder) feedback() []line {
+	l, h, p := b.l, &b.s.Headline, &b.s.Previous.Headline
+	return []line{
+		{Key: "headline.accepted", Fmt: "int", Label: l.T("m.accepted"), Value: l.Int(h.Accepted), Delta: b.countDelta(h.Accepted, p.Accepted, 1)},
+		{Key: "headline.rejected", Fmt: "int", Label: l.T("m.rejected"), Value: l.Int(h.Rejected), Delta: b.countDelta(h.Rejected, p.Rejected, -1)},
+		{Key: "headline.decision_pending", Fmt: "int", Label: l.T("m.decision_pending"), Value: l.Int(h.DecisionPending), Delta: b.countDelta(h.DecisionPending, p.DecisionPending, 0)},
+		{Key: "headline.mql_to_sql_rate", Fmt: "pct", Label: l.T("m.mql_to_sql_rate"), Value: l.Percent(h.MQLToSQLRate), Delta: b.rateDelta(h.MQLToSQLRate, p.MQLToSQLRate, 1)},
+	}
+}
+
+// follow is how quickly sales followed up marketing's MQLs.
+func (b *builder) follow() []line {
+	l, h, p := b.l, &b.s.Headline, &b.s.Previous.Headline
+	return []line{
+		{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", l.Hours(b.s.SLAHours)), Value: l.Percent(h.SLACompliance),
+			Note: l.Tf("note.sla", l.Int(h.SLAMet), l.Int(h.SLABreached), l.Int(h.SLAPending)), Delta: b.rateDelta(h.SLACompliance, p.SLACompliance, 1)},
+		{Key: "headline.response_minutes_median", Fmt: "minutes", Label: l.T("m.response_median"), Value: l.Minutes(h.ResponseMinutesMedian),
+			Delta: b.minutesDelta(h.ResponseMinutesMedian, p.ResponseMinutesMedian, -1)},
+		{Key: "headline.response_minutes_p90", Fmt: "minutes", Label: l.T("m.response_p90"), Value: l.Minutes(h.ResponseMinutesP90),
+			Delta: b.minutesDelta(h.ResponseMinutesP90, p.ResponseMinutesP90, -1)},
+		{Key: "headline.untouched_mqls", Fmt: "int", Label: l.T("m.untouched_mqls"), Value: l.Int(h.UntouchedMQLs),
+			Note: l.T("note.untouched"), Delta: b.countDelta(h.UntouchedMQLs, p.UntouchedMQLs, -1)},
+	}
+}
+
+// sources is pipeline, revenue and win rate by source.
+func (b *builder) sources() table {
+	l, h := b.l, &b.s.Headline
+	t := table{
+		Headers: []string{l.T("col.source"), l.T("col.leads"), l.T("col.pipeline"), l.T("col.won"), l.T("col.win_rate")},
+		Num:     []bool{false, true, true, true, true},
+	}
+	row := func(name, key string, leads int, pipe, won metrics.Money, rate *float64) []cell {
+		return []cell{
+			{Text: l.T("source." + name)},
+			{Key: "headline.leads_by_source." + key, Fmt: "int", Text: l.Int(leads), Num: true},
+			{Key: "headline.pipeline_created." + key, Fmt: "money", Text: l.Money(pipe, b.cur), Num: true},
+			{Key: "headline.won_revenue." + key, Fmt: "money", Text: l.Money(won, b.cur), Num: true},
+			{Key: "headline.win_rate." + key, Fmt: "pct", Text: l.Percent(rate), Num: true},
+		}
+	}
+	t.Rows = [][]cell{
+		row("marketing", "marketing", h.LeadsBySource.Marketing, h.PipelineCreated.Marketing, h.WonRevenue.Marketing, h.WinRate.Marketing),
+		row("sales", "sales", h.LeadsBySource.Sales, h.PipelineCreated.Sales, h.WonRevenue.Sales, h.WinRate.Sales),
+		row("other", "other", h.LeadsBySource.Other, h.PipelineCreated.Other, h.WonRevenue.Other, h.WinRate.Other),
+	}
+	t.Foot = []cell{
+		{Text: l.T("source.total")},
+		{Key: "headline.leads_created", Fmt: "int", Text: l.Int(h.LeadsCreated), Num: true},
+		{Key: "headline.pipeline_created.total", Fmt: "money", Text: l.Money(h.PipelineCreated.Total, b.cur), Num: true},
+		{Key: "headline.won_revenue.total", Fmt: "money", Text: l.Money(h.WonRevenue.Total, b.cur), Num: true},
+		{Key: "headline.win_rate.total", Fmt: "pct", Text: l.Percent(h.WinRate.Total), Num: true},
+	}
+	return t
+}
+
+// influence is marketing-sourced against marketing-influenced pipeline.
+func (b *builder) influence() []line {
+	l, h, p := b.l, &b.s.Headline, &b.s.Previous.Headline
+	return []line{
+		{Key: "headline.pipeline_created.marketing", Fmt: "money", Label: l.T("m.pipeline_sourced"),
+			Value: l.Money(h.PipelineCreated.Marketing, b.cur), Note: l.Tf("note.share", l.Percent(h.MarketingSourcedShare)),
+			Delta: b.moneyDelta(h.PipelineCreated.Marketing, p.PipelineCreated.Marketing, 1)},
+		{Key: "headline.marketing_influenced_pipeline", Fmt: "money", Label: l.T("m.pipeline_influenced"),
+			Value: l.Money(h.MarketingInfluencedPipeline, b.cur), Note: l.T("note.influenced"),
+			Delta: b.moneyDelta(h.MarketingInfluencedPipeline, p.MarketingInfluencedPipeline, 1)},
+		{Key: "headline.pipeline_created.total", Fmt: "money", Label: l.T("m.pipeline_created"),
+			Value: l.Money(h.PipelineCreated.Total, b.cur), Note: l.Tf("note.opps", l.Int(h.OpportunitiesCreated)),
+			Delta: b.moneyDelta(h.PipelineCreated.Total, p.PipelineCreated.Total, 1)},
+	}
+}
+
+// funnel is the period's stage counts. They count events of the period,
+// not one cohort moving down, so no stage-to-stage rate is implied.
+func (b *builder) funnel() []bar {
+	l, h := b.l, &b.s.Headline
+	steps := []struct {
+		key, word string
+		n         int
+	}{
+		{"leads_created", "m.leads_created", h.LeadsCreated},
+		{"mqls", "m.mqls", h.MQLs},
+		{"accepted", "m.accepted", h.Accepted},
+		{"sqls", "m.sqls", h.SQLs},
+		{"opportunities_created", "m.opportunities_created", h.OpportunitiesCreated},
+		{"won_deals", "m.won_deals", h.WonDeals},
+	}
+	top := 0
+	for _, s := range steps {
+		top = max(top, s.n)
+	}
+	out := make([]bar, 0, len(steps))
+	for _, s := range steps {
+		w := 0
+		if top > 0 && s.n > 0 {
+			w = max(1, int(math.Round(float64(s.n)/float64(top)*100)))
+		}
+		out = append(out, bar{Key: "headline." + s.key, Fmt: "int", Label: l.T(s.word), Value: l.Int(s.n), Width: w})
+	}
+	return out
+}
+
+// deals is the rest of the sales outcome for leadership.
+func (b *builder) deals() []line {
+	l, h, p := b.l, &b.s.Headline, &b.s.Previous.Headline
+	return []line{
+		{Key: "headline.avg_deal_size", Fmt: "money", Label: l.T("m.avg_deal_size"), Value: l.MoneyPtr(h.AvgDealSize, b.cur), Delta: b.moneyPtrDelta(h.AvgDealSize, p.AvgDealSize)},
+		{Key: "headline.sales_cycle_days_median", Fmt: "days", Label: l.T("m.sales_cycle"), Value: l.Days(h.SalesCycleDaysMedian), Delta: b.none()},
+		{Key: "headline.marketing_influenced_pipeline", Fmt: "money", Label: l.T("m.pipeline_influenced"),
+			Value: l.Money(h.MarketingInfluencedPipeline, b.cur), Delta: b.moneyDelta(h.MarketingInfluencedPipeline, p.MarketingInfluencedPipeline, 1)},
+	}
+}
+
+func (b *builder) moneyPtrDelta(cur, prev *metrics.Money) delta {
+	if cur == nil || prev == nil {
+		return b.none()
+	}
+	return b.moneyDelta(*cur, *prev, 1)
+}
+
+func (b *builder) health() (table, bool) {
+	l, d := b.l, &b.s.DataHealth
+	t := table{Headers: []string{l.T("col.check"), l.T("col.count")}, Num: []bool{false, true}}
+	ok := true
+	for _, c := range []struct {
+		key string
+		n   int
+	}{
+		{"leads_mql_before_created", d.LeadsMQLBeforeCreated},
+		{"activities_unknown_team", d.ActivitiesUnknownTeam},
+		{"activities_unknown_lead", d.ActivitiesUnknownLead},
+		{"opportunities_negative_amount", d.OpportunitiesNegativeAmount},
+		{"future_activities_ignored", d.FutureActivitiesIgnored},
+	} {
+		tone := "flat"
+		if c.n > 0 {
+			ok, tone = false, "bad"
+		}
+		t.Rows = append(t.Rows, []cell{
+			{Text: l.T("health." + c.key)},
+			{Key: "data_health." + c.key, Fmt: "int", Text: l.Int(c.n), Num: true, Tone: tone},
+		})
+	}
+	return t, ok
+}
+
+// capitalize upper-cases the first letter, for a period name that starts
+// a line ("semana 47" → "Semana 47").
+func capitalize(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
+}
