@@ -35,16 +35,14 @@ type story struct {
 	resp           int64
 	respByDecision bool
 	responder      int // rep index of the first touch
-	lateOwner      bool
 
 	opp                   bool
 	oppCreated, oppClosed int64
 	oppWon, oppNoLead     bool
 	oppAmount             metrics.Money
 	oppNullAmount         bool
-	oppSource             string
+	oppSource             any
 	oppOwner              int
-	oppDirect             bool // sales opened it without an MQL
 }
 
 // lead draws lead i's story from its own stream, so every pass gets the same
@@ -127,8 +125,6 @@ func (g *generator) qualify(r *rng, s *story) {
 	if s.owner >= 0 {
 		if m := &g.reps[s.owner]; m.left == 0 || s.mql < m.left {
 			responder = s.owner
-		} else {
-			s.lateOwner = true
 		}
 	}
 	untouched := r.chance(0.055)
@@ -215,7 +211,6 @@ func (g *generator) opportunity(r *rng, s *story) {
 	case s.sql != 0 && r.chance(0.86):
 		s.oppCreated = workTime(s.sql+r.between(hour, 5*day), r)
 	case s.src == srcSales && s.mql == 0 && r.chance(0.07):
-		s.oppDirect = true
 		s.oppCreated = workTime(s.created+r.between(2*day, 30*day), r)
 	default:
 		return

@@ -72,7 +72,7 @@ func (g *generator) team(r *rng) {
 		"á", "a", "é", "e", "í", "i", "ó", "o", "ú", "u", "Á", "a", "É", "e",
 		"Í", "i", "Ó", "o", "Ú", "u", "ñ", "n", "Ñ", "n", "ü", "u")}
 	span := g.end - g.start
-	inactive := max(1, g.opts.Reps/10)
+	inactive := max(2, g.opts.Reps/10)
 	width := max(3, len(strconv.Itoa(g.opts.Reps+inactive)))
 	seen := map[string]int{}
 	email := func(local, id string) string {
