@@ -19,19 +19,17 @@ type calendar struct {
 	cum   []float64
 }
 
-// Weekday weights, Sunday first (time.Weekday order).
-var dayWeight = [7]float64{0.22, 1.0, 1.05, 1.05, 1.0, 0.85, 0.3}
-
-// Hour-of-day weights in UTC; the business day of a CET company.
-var hourWeight = [24]float64{
-	0.12, 0.1, 0.1, 0.1, 0.12, 0.2, 0.45, 0.9, 1.3, 1.4, 1.35, 1.3,
-	1.1, 1.15, 1.25, 1.2, 1.1, 0.9, 0.65, 0.5, 0.4, 0.3, 0.22, 0.15,
-}
-
 // growth is how much busier the last hour is than the first (+45 %).
 const growth = 0.45
 
 func newCalendar(start, end int64) calendar {
+	// Weekday weights, Sunday first (time.Weekday order).
+	dayWeight := [7]float64{0.22, 1.0, 1.05, 1.05, 1.0, 0.85, 0.3}
+	// Hour-of-day weights in UTC: the business day of a CET company.
+	hourWeight := [24]float64{
+		0.12, 0.1, 0.1, 0.1, 0.12, 0.2, 0.45, 0.9, 1.3, 1.4, 1.35, 1.3,
+		1.1, 1.15, 1.25, 1.2, 1.1, 0.9, 0.65, 0.5, 0.4, 0.3, 0.22, 0.15,
+	}
 	c := calendar{first: start - start%hour, start: start, end: end}
 	n := int((end - c.first + hour - 1) / hour)
 	c.cum = make([]float64, n)

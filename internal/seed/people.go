@@ -16,42 +16,46 @@ type member struct {
 	weight          float64
 }
 
-var firstNames = [...]string{
-	"Carlos", "Elena", "Lucía", "Javier", "Sofía", "Ana", "Pablo", "Marta",
-	"Diego", "Laura", "Alejandro", "Carmen", "Daniel", "Paula", "Sergio",
-	"Isabel", "Miguel", "Cristina", "Raúl", "Beatriz", "Andrés", "Nuria",
-	"Jorge", "Irene", "Álvaro", "Rocío", "Fernando", "Alba", "Manuel", "Noelia",
-	"Adrián", "Silvia", "Rubén", "Claudia", "Óscar", "Inés", "Hugo", "Marina",
-	"Iván", "Teresa",
-}
-
-var lastNames = [...]string{
-	"Pérez", "García", "Ortiz", "Romero", "López", "Muñoz", "Navarro",
-	"Martínez", "Sánchez", "Fernández", "González", "Rodríguez", "Gómez",
-	"Díaz", "Moreno", "Álvarez", "Jiménez", "Ruiz", "Hernández", "Torres",
-	"Domínguez", "Vázquez", "Ramos", "Gil", "Ramírez", "Serrano", "Blanco",
-	"Molina", "Morales", "Suárez", "Castro", "Ortega", "Delgado", "Rubio",
-	"Marín", "Sanz", "Iglesias", "Núñez", "Medina", "Garrido",
+// spanishNames are the first names and surnames team members are drawn from.
+func spanishNames() (first, last []string) {
+	first = []string{
+		"Carlos", "Elena", "Lucía", "Javier", "Sofía", "Ana", "Pablo", "Marta",
+		"Diego", "Laura", "Alejandro", "Carmen", "Daniel", "Paula", "Sergio",
+		"Isabel", "Miguel", "Cristina", "Raúl", "Beatriz", "Andrés", "Nuria",
+		"Jorge", "Irene", "Álvaro", "Rocío", "Fernando", "Alba", "Manuel", "Noelia",
+		"Adrián", "Silvia", "Rubén", "Claudia", "Óscar", "Inés", "Hugo", "Marina",
+		"Iván", "Teresa",
+	}
+	last = []string{
+		"Pérez", "García", "Ortiz", "Romero", "López", "Muñoz", "Navarro",
+		"Martínez", "Sánchez", "Fernández", "González", "Rodríguez", "Gómez",
+		"Díaz", "Moreno", "Álvarez", "Jiménez", "Ruiz", "Hernández", "Torres",
+		"Domínguez", "Vázquez", "Ramos", "Gil", "Ramírez", "Serrano", "Blanco",
+		"Molina", "Morales", "Suárez", "Castro", "Ortega", "Delgado", "Rubio",
+		"Marín", "Sanz", "Iglesias", "Núñez", "Medina", "Garrido",
+	}
+	return first, last
 }
 
 // namer hands out distinct Spanish names until the combinations run out, then
 // repeats them.
 type namer struct {
-	r    *rng
-	used map[int]bool
+	r           *rng
+	first, last []string
+	used        map[int]bool
 	// fold maps the accented letters of the name lists to ASCII for
 	// addresses.
 	fold *strings.Replacer
 }
 
 func (n *namer) next() (name, local string) {
-	total := len(firstNames) * len(lastNames)
+	total := len(n.first) * len(n.last)
 	k := n.r.intn(total)
 	for i := 0; n.used[k] && i < total; i++ {
 		k = (k + 1) % total
 	}
 	n.used[k] = true
-	f, l := firstNames[k/len(lastNames)], lastNames[k%len(lastNames)]
+	f, l := n.first[k/len(n.last)], n.last[k%len(n.last)]
 	local = strings.ToLower(n.fold.Replace(f + "." + l))
 	return f + " " + l, local
 }
@@ -68,7 +72,8 @@ func padID(prefix string, n, width int) string {
 // marketers and one partner manager whose team is neither sales nor
 // marketing.
 func (g *generator) team(r *rng) {
-	nm := namer{r: r, used: map[int]bool{}, fold: strings.NewReplacer(
+	first, last := spanishNames()
+	nm := namer{r: r, first: first, last: last, used: map[int]bool{}, fold: strings.NewReplacer(
 		"á", "a", "é", "e", "í", "i", "ó", "o", "ú", "u", "Á", "a", "É", "e",
 		"Í", "i", "Ó", "o", "Ú", "u", "ñ", "n", "Ñ", "n", "ü", "u")}
 	span := g.end - g.start

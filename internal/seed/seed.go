@@ -26,7 +26,9 @@ import (
 // turn (team_members, campaigns, leads, activities, opportunities). Row values
 // are string, nil (NULL), time.Time (UTC, whole seconds), bool, or
 // metrics.Money for amounts and costs. The values slice is reused between
-// calls: a sink that keeps rows must copy it.
+// calls: a sink that keeps rows must copy it. Generate stops at the first
+// error a method returns, which is also how a caller cancels a long run
+// (return ctx.Err() from Row).
 type Sink interface {
 	Begin(table string, columns []string) error
 	Row(values ...any) error
