@@ -18,10 +18,10 @@ import (
 	"github.com/sameteam/sameteam/internal/seed"
 )
 
-// The demo's data: a quarter of a mid-sized B2B company, the same on every
-// run of the same day.
+// The demo's data: half a year of a mid-sized B2B company (enough for a
+// full 12-week trend), the same on every run of the same day.
 const (
-	demoLeads  = 3000
+	demoLeads  = 5000
 	demoZone   = "Europe/Madrid"
 	demoTarget = 100 // weekly MQL target
 )
@@ -46,13 +46,13 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	_, statErr := os.Stat(dbPath)
 	fresh := errors.Is(statErr, os.ErrNotExist)
 	if fresh {
-		fmt.Fprintf(env.Stdout, "Seeding %s with a synthetic quarter (%d leads)…\n", dbPath, demoLeads)
+		fmt.Fprintf(env.Stdout, "Seeding %s with half a year of synthetic activity (%d leads)…\n", dbPath, demoLeads)
 		d, err := openDB(ctx, cfg.Source.URL, "demo")
 		if err != nil {
 			return err
 		}
 		today := time.Now().UTC().Truncate(24 * time.Hour)
-		err = seedInto(ctx, d, seed.Options{Leads: demoLeads, Seed: seed.DefaultSeed, End: today.Add(6 * time.Hour), Span: 92 * 24 * time.Hour})
+		err = seedInto(ctx, d, seed.Options{Leads: demoLeads, Seed: seed.DefaultSeed, End: today.Add(6 * time.Hour), Span: 26 * 7 * 24 * time.Hour})
 		d.Close()
 		if err != nil {
 			os.Remove(dbPath)

@@ -58,6 +58,16 @@ func New(d *db.DB, opts Options) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A query named name@engine replaces name on that engine: the SQL stays
+	// the same in meaning, shaped for that engine's planner.
+	for name, q := range raw {
+		if base, engine, ok := strings.Cut(name, "@"); ok {
+			if engine == string(d.Engine) {
+				raw[base] = q
+			}
+			delete(raw, name)
+		}
+	}
 	qs := make(map[string]string, len(raw))
 	for name, q := range raw {
 		for rel, quoted := range names {

@@ -109,3 +109,43 @@ SELECT count(*) FROM {{activities}} WHERE occurred_at > ?;
 -- name: mql-before-created
 -- params: as_of
 SELECT count(*) FROM {{leads}} WHERE mql_at < created_at AND mql_at <= ?;
+
+-- name: first-touches@postgres
+-- The same as first-touches. LATERAL makes PostgreSQL probe the
+-- (lead_id, occurred_at) index once per MQL instead of hashing the activity
+-- table, which its planner prefers for large windows but which reads every
+-- activity ever logged.
+-- params: as_of, from, to, as_of
+SELECT l.id AS ref, t.team, t.at
+FROM {{leads}} l
+CROSS JOIN LATERAL (
+  SELECT a.team, min(a.occurred_at) AS at
+  FROM {{activities}} a
+  WHERE a.lead_id = l.id AND a.occurred_at >= l.mql_at AND a.occurred_at <= ?
+  GROUP BY a.team
+) t
+WHERE l.mql_at >= ? AND l.mql_at < ? AND l.mql_at <= ?;
+
+-- name: last-touches@postgres
+-- The same as last-touches, probing the activity indexes per opportunity.
+-- params: as_of, from, to, as_of, as_of, from, to, as_of
+SELECT o.id AS ref, t.team, t.at
+FROM {{opportunities}} o
+CROSS JOIN LATERAL (
+  SELECT a.team, max(a.occurred_at) AS at
+  FROM {{activities}} a
+  WHERE a.opportunity_id = o.id AND a.occurred_at <= o.created_at AND a.occurred_at <= ?
+  GROUP BY a.team
+) t
+WHERE o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?
+UNION ALL
+SELECT o.id AS ref, t.team, t.at
+FROM {{opportunities}} o
+CROSS JOIN LATERAL (
+  SELECT a.team, max(a.occurred_at) AS at
+  FROM {{activities}} a
+  WHERE a.lead_id = o.lead_id AND a.occurred_at <= o.created_at AND a.occurred_at <= ?
+  GROUP BY a.team
+) t
+WHERE o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?
+  AND o.lead_id IS NOT NULL AND o.lead_id <> '';
