@@ -218,4 +218,3 @@ func (c *checker) checkTransport(ctx context.Context, cfg *config.Config) {
 	}
 	c.ok("%s: connected, TLS %s, auth %s; nothing sent", desc, cfg.SMTP.TLS, cmp.Or(cfg.SMTP.Auth, "none"))
 }
-
