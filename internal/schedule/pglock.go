@@ -26,8 +26,9 @@ type AdvisoryLockerOptions struct {
 	// and runs the same slot again (gocron issue #841). It must exceed the
 	// clock skew between replicas. Default DefaultMinHold; negative: none.
 	MinHold time.Duration
-	// Namespace prefixes every key, so sameteam's locks cannot collide with
-	// another application's advisory locks on the same database. Default
+	// Namespace prefixes every key. Advisory locks are database-wide (not
+	// per schema), so two sameteam deployments sharing one database, or
+	// another application's locks, need different namespaces. Default
 	// "sameteam/schedule/".
 	Namespace string
 	// Logger gets unlock failures; default discard.

@@ -309,4 +309,3 @@ func (s *Scheduler) NextRuns() map[string]time.Time {
 	}
 	return out
 }
-
