@@ -19,6 +19,7 @@ func runMetrics(ctx context.Context, env Env, args []string) error {
 	f.StringVar(&pf.kind, "kind", "week", "period kind when --period is not given: day, week, month or quarter")
 	target := f.Int("mql-target", -1, "MQL target for the period (default: the config's target for its kind)")
 	format := f.String("format", "table", "output: json (the snapshot of METRICS.md) or table")
+	script := f.Bool("sql", false, "print the fact queries with their parameters, for psql or sqlite3, instead of running them")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -42,7 +43,16 @@ func runMetrics(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer d.Close()
-	snap, err := pipeline.Snapshot(ctx, src, input(cfg, per, asOf, pf.slaHours, t))
+	in := input(cfg, per, asOf, pf.slaHours, t)
+	if *script {
+		text, err := src.Script(ctx, metrics.Plan(in))
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(env.Stdout, text)
+		return err
+	}
+	snap, err := pipeline.Snapshot(ctx, src, in)
 	if err != nil {
 		return withCode(ExitTempFail, err)
 	}
