@@ -43,9 +43,9 @@ type migration struct {
 }
 
 // migrations lists the engine's migrations in version order.
-func migrations(engine db.Engine) ([]migration, error) {
+func migrations(fsys fs.FS, engine db.Engine) ([]migration, error) {
 	dir := path.Join("schema", string(engine))
-	entries, err := fs.ReadDir(schemaFS, dir)
+	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: no schema for engine %q", ErrMigration, engine)
 	}
@@ -62,7 +62,7 @@ func migrations(engine db.Engine) ([]migration, error) {
 		if len(out) > 0 && out[len(out)-1].version == v {
 			return nil, fmt.Errorf("%w: two migrations numbered %d", ErrMigration, v)
 		}
-		b, err := fs.ReadFile(schemaFS, path.Join(dir, e.Name()))
+		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
 		}
@@ -77,8 +77,11 @@ func migrations(engine db.Engine) ([]migration, error) {
 // failed migration leaves the schema as it was. On PostgreSQL a transaction
 // advisory lock makes replicas that start together wait for each other
 // instead of racing on CREATE TABLE.
-func Migrate(ctx context.Context, d *db.DB) error {
-	ms, err := migrations(d.Engine)
+func Migrate(ctx context.Context, d *db.DB) error { return migrate(ctx, d, schemaFS) }
+
+// migrate applies the migrations found in fsys.
+func migrate(ctx context.Context, d *db.DB, fsys fs.FS) error {
+	ms, err := migrations(fsys, d.Engine)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,90 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/fstest"
+
+	"github.com/sameteam/sameteam/internal/db"
+	"github.com/sameteam/sameteam/internal/testdb"
+)
+
+// TestMigrateIsAtomic: a migration that fails leaves no trace of the
+// migrations applied with it, and is retried whole the next time.
+func TestMigrateIsAtomic(t *testing.T) {
+	t.Parallel()
+	testdb.Engines(t, func(t *testing.T, url string) {
+		t.Parallel()
+		ctx := context.Background()
+		d, err := db.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		dir := "schema/" + string(d.Engine) + "/"
+		broken := fstest.MapFS{
+			dir + "0001_a.sql": {Data: []byte(`CREATE TABLE sameteam_test_a (n integer);`)},
+			dir + "0002_b.sql": {Data: []byte(`CREATE TABLE sameteam_test_b (n integer); INSERT INTO no_such_table VALUES (1);`)},
+		}
+		if err := migrate(ctx, d, broken); !errors.Is(err, ErrMigration) {
+			t.Fatalf("broken migration: %v, want ErrMigration", err)
+		}
+		for _, table := range []string{"sameteam_test_a", "sameteam_test_b", "sameteam_schema_migrations"} {
+			if _, err := d.ExecContext(ctx, `SELECT 1 FROM `+table); err == nil {
+				t.Errorf("%s exists after a failed migration", table)
+			}
+		}
+		fixed := fstest.MapFS{
+			dir + "0001_a.sql": broken[dir+"0001_a.sql"],
+			dir + "0002_b.sql": {Data: []byte(`CREATE TABLE sameteam_test_b (n integer);`)},
+		}
+		if err := migrate(ctx, d, fixed); err != nil {
+			t.Fatalf("fixed migration: %v", err)
+		}
+		var versions []int
+		if err := d.SelectContext(ctx, &versions, `SELECT version FROM sameteam_schema_migrations ORDER BY version`); err != nil {
+			t.Fatal(err)
+		}
+		if len(versions) != 2 || versions[0] != 1 || versions[1] != 2 {
+			t.Errorf("applied versions %v, want [1 2]", versions)
+		}
+	})
+}
+
+// TestMigrationFiles: both engines have the same numbered files, and
+// badly named ones are refused.
+func TestMigrationFiles(t *testing.T) {
+	t.Parallel()
+	pg, err := migrations(schemaFS, db.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lite, err := migrations(schemaFS, db.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pg) == 0 || len(pg) != len(lite) {
+		t.Fatalf("%d PostgreSQL and %d SQLite migrations", len(pg), len(lite))
+	}
+	for i := range pg {
+		if pg[i].version != i+1 || pg[i].name != lite[i].name {
+			t.Errorf("migration %d: %s (PostgreSQL) vs %s (SQLite)", i+1, pg[i].name, lite[i].name)
+		}
+	}
+	tests := []struct {
+		name string
+		fsys fstest.MapFS
+	}{
+		{name: "no_number", fsys: fstest.MapFS{"schema/sqlite/init.sql": {}}},
+		{name: "duplicate_number", fsys: fstest.MapFS{"schema/sqlite/0001_a.sql": {}, "schema/sqlite/01_b.sql": {}}},
+		{name: "no_folder", fsys: fstest.MapFS{"schema/postgres/0001_a.sql": {}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := migrations(tt.fsys, db.SQLite); !errors.Is(err, ErrMigration) {
+				t.Errorf("err %v, want ErrMigration", err)
+			}
+		})
+	}
+}

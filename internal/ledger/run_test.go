@@ -1,0 +1,285 @@
+package ledger_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/testdb"
+)
+
+// TestRunLifecycle starts, finishes and lists runs, and reads them back
+// field by field.
+func TestRunLifecycle(t *testing.T) {
+	t.Parallel()
+	testdb.Engines(t, func(t *testing.T, url string) {
+		t.Parallel()
+		l, b := setup(t, url)
+		ctx := context.Background()
+		asOf := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
+
+		if _, ok, err := l.LastSuccess(ctx, "leadership"); err != nil || ok {
+			t.Fatalf("LastSuccess on an empty ledger: %v %v", ok, err)
+		}
+		type step struct {
+			report, period string
+			trigger        ledger.Trigger
+			status         ledger.RunStatus
+			errText        string
+			counts         ledger.Counts
+		}
+		steps := []step{
+			{"leadership", "2026-W45", ledger.TriggerScheduled, ledger.RunSucceeded, "", ledger.Counts{Sent: 3}},
+			{"leadership", "2026-W46", ledger.TriggerCatchUp, ledger.RunSucceeded, "", ledger.Counts{Sent: 2, Skipped: 1}},
+			{"sales", "2026-W46", ledger.TriggerScheduled, ledger.RunSucceeded, "", ledger.Counts{Sent: 9}},
+			{"leadership", "2026-W47", ledger.TriggerManual, ledger.RunPartial, "1 recipient refused", ledger.Counts{Sent: 2, Failed: 1, Unknown: 1}},
+			{"leadership", "2026-W47", ledger.TriggerManual, ledger.RunFailed, "smtp: 535 authentication failed", ledger.Counts{}},
+		}
+		var ids []int64
+		for _, s := range steps {
+			b.clock.Advance(time.Hour)
+			id, err := l.StartRun(ctx, ledger.RunInfo{Report: s.report, Period: s.period, AsOf: asOf, Trigger: s.trigger})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.clock.Advance(time.Minute)
+			if err := l.FinishRun(ctx, id, s.status, s.errText, s.counts); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		b.clock.Advance(time.Hour)
+		running := startRun(t, l, "leadership", "2026-W48")
+
+		runs, err := l.Runs(ctx, "leadership", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantIDs := []int64{running, ids[4], ids[3], ids[1], ids[0]}
+		if len(runs) != len(wantIDs) {
+			t.Fatalf("%d runs, want %d", len(runs), len(wantIDs))
+		}
+		for i, r := range runs {
+			if r.ID != wantIDs[i] {
+				t.Errorf("runs[%d] = run %d, want %d (newest first)", i, r.ID, wantIDs[i])
+			}
+		}
+		now := b.clock.Now().Truncate(time.Microsecond)
+		if r := runs[0]; r.Status != ledger.RunRunning || !r.FinishedAt.IsZero() || !r.StartedAt.Equal(now) ||
+			!r.LeaseUntil.Equal(now.Add(runLease)) || r.Owner != "test-host:1" || !r.AsOf.IsZero() || r.Trigger != ledger.TriggerScheduled {
+			t.Errorf("running run %+v", r)
+		}
+		partial := runs[2]
+		if partial.Status != ledger.RunPartial || partial.Error != "1 recipient refused" ||
+			partial.Counts != (ledger.Counts{Sent: 2, Failed: 1, Unknown: 1}) || partial.Trigger != ledger.TriggerManual ||
+			!partial.AsOf.Equal(asOf) || partial.FinishedAt.Sub(partial.StartedAt) != time.Minute || partial.Period != "2026-W47" {
+			t.Errorf("partial run %+v", partial)
+		}
+		if r, err := l.Run(ctx, partial.ID); err != nil || r != partial {
+			t.Errorf("Run(%d) = %+v, %v; want %+v", partial.ID, r, err, partial)
+		}
+		if two, err := l.Runs(ctx, "leadership", 2); err != nil || len(two) != 2 || two[1].ID != ids[4] {
+			t.Errorf("Runs limit 2: %d runs, %v", len(two), err)
+		}
+		if all, err := l.Runs(ctx, "", 0); err != nil || len(all) != 6 {
+			t.Errorf("Runs of every report: %d runs, %v", len(all), err)
+		}
+
+		last, ok, err := l.LastSuccess(ctx, "leadership")
+		if err != nil || !ok || last.ID != ids[1] || last.Period != "2026-W46" || last.Counts.Skipped != 1 {
+			t.Errorf("LastSuccess = %+v %v %v, want run %d (partial and failed runs do not count)", last, ok, err, ids[1])
+		}
+	})
+}
+
+// TestRunErrors covers refused starts and finishes.
+func TestRunErrors(t *testing.T) {
+	t.Parallel()
+	testdb.Engines(t, func(t *testing.T, url string) {
+		t.Parallel()
+		l, _ := setup(t, url)
+		ctx := context.Background()
+		id := startRun(t, l, rep, per)
+
+		_, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Period: per, Trigger: ledger.TriggerManual})
+		if !errors.Is(err, ledger.ErrRunInProgress) || !strings.Contains(err.Error(), "test-host:1") {
+			t.Errorf("second start: %v, want ErrRunInProgress naming the holder", err)
+		}
+		if _, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Period: per, Trigger: "cron"}); !errors.Is(err, ledger.ErrInvalid) {
+			t.Errorf("bad trigger: %v", err)
+		}
+		if _, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Trigger: ledger.TriggerManual}); !errors.Is(err, ledger.ErrInvalid) {
+			t.Errorf("no period: %v", err)
+		}
+		if err := l.FinishRun(ctx, id, ledger.RunRunning, "", ledger.Counts{}); !errors.Is(err, ledger.ErrInvalid) {
+			t.Errorf("finish as running: %v", err)
+		}
+		if err := l.FinishRun(ctx, 999999, ledger.RunSucceeded, "", ledger.Counts{}); !errors.Is(err, ledger.ErrNoRun) {
+			t.Errorf("finish unknown run: %v", err)
+		}
+		if err := l.FinishRun(ctx, id, ledger.RunSucceeded, "", ledger.Counts{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.FinishRun(ctx, id, ledger.RunFailed, "late", ledger.Counts{}); !errors.Is(err, ledger.ErrRunNotRunning) {
+			t.Errorf("second finish: %v", err)
+		}
+		if err := l.Heartbeat(ctx, id); !errors.Is(err, ledger.ErrRunNotRunning) {
+			t.Errorf("heartbeat of a finished run: %v", err)
+		}
+		if r, _ := l.Run(ctx, id); r.Status != ledger.RunSucceeded || r.Error != "" {
+			t.Errorf("refused finish changed the run: %+v", r)
+		}
+		// Finished, the (report, period) may run again (a forced rerun).
+		startRun(t, l, rep, per)
+	})
+}
+
+// TestFinishResolvesOwnSending: a run that finishes with a delivery still in
+// sending lost track of a send; the row becomes unknown with the finish.
+func TestFinishResolvesOwnSending(t *testing.T) {
+	t.Parallel()
+	testdb.Engines(t, func(t *testing.T, url string) {
+		t.Parallel()
+		l, _ := setup(t, url)
+		ctx := context.Background()
+		id := startRun(t, l, rep, per)
+		sent := claim(t, l, id, rep, per, "sent@example.com", ledger.ClaimOptions{})
+		if err := l.MarkSent(ctx, sent, "250 ok"); err != nil {
+			t.Fatal(err)
+		}
+		claim(t, l, id, rep, per, "lost@example.com", ledger.ClaimOptions{})
+		if err := l.FinishRun(ctx, id, ledger.RunFailed, "context canceled", ledger.Counts{Sent: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if d := delivery(t, l, rep, per, "lost@example.com"); d.Status != ledger.StatusUnknown || d.Attempts != 1 || d.LastError == "" {
+			t.Errorf("lost send after finish: %+v", d)
+		}
+		if d := delivery(t, l, rep, per, "sent@example.com"); d.Status != ledger.StatusSent || d.Attempts != 1 {
+			t.Errorf("sent row changed by finish: %+v", d)
+		}
+	})
+}
+
+// TestCrashedRun is RELIABILITY S2/E5: a run dies with one recipient in
+// sending. After its lease the next run takes over; the sent recipients are
+// not resent, the one in sending is unknown and held, the rest are sent.
+func TestCrashedRun(t *testing.T) {
+	t.Parallel()
+	testdb.Engines(t, func(t *testing.T, url string) {
+		t.Parallel()
+		l, b := setup(t, url)
+		ctx := context.Background()
+		recipients := []string{"a@x.com", "b@x.com", "c@x.com", "d@x.com"}
+
+		dead := startRun(t, l, rep, per)
+		for _, r := range recipients[:2] {
+			c := claim(t, l, dead, rep, per, r, ledger.ClaimOptions{})
+			if err := l.MarkSent(ctx, c, "250 ok"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		inFlight := claim(t, l, dead, rep, per, recipients[2], ledger.ClaimOptions{})
+		// The process is killed here. Within the lease, its run still holds
+		// the period.
+		b.clock.Advance(runLease - time.Second)
+		if _, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Period: per, Trigger: ledger.TriggerCatchUp}); !errors.Is(err, ledger.ErrRunInProgress) {
+			t.Fatalf("start within the dead run's lease: %v", err)
+		}
+		b.clock.Advance(2 * time.Second)
+		next, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Period: per, Trigger: ledger.TriggerCatchUp})
+		if err != nil {
+			t.Fatalf("start after the lease: %v", err)
+		}
+		if r, _ := l.Run(ctx, dead); r.Status != ledger.RunFailed || !strings.Contains(r.Error, "abandoned") || r.FinishedAt.IsZero() {
+			t.Errorf("dead run %+v", r)
+		}
+		if d := delivery(t, l, rep, per, recipients[2]); d.Status != ledger.StatusUnknown || d.Attempts != 1 {
+			t.Errorf("in-flight delivery %+v, want unknown after 1 attempt", d)
+		}
+
+		var sent, held int
+		for _, r := range recipients {
+			c := claim(t, l, next, rep, per, r, ledger.ClaimOptions{})
+			switch {
+			case c.Claimed:
+				if err := l.MarkSent(ctx, c, "250 ok"); err != nil {
+					t.Fatal(err)
+				}
+				sent++
+			case errors.Is(c.Reason, ledger.ErrUnknownOutcome):
+				held++
+			}
+		}
+		if sent != 1 || held != 1 {
+			t.Errorf("rerun sent %d and held %d, want 1 and 1", sent, held)
+		}
+		// The dead run comes back to life (a long pause, not a kill): it
+		// may not claim any more, but what it learns is recorded.
+		if _, err := l.Claim(ctx, rep, per, "e@x.com", "<e>", dead, ledger.ClaimOptions{}); !errors.Is(err, ledger.ErrRunNotRunning) {
+			t.Errorf("claim by the abandoned run: %v", err)
+		}
+		if err := l.MarkSent(ctx, inFlight, "250 late"); err != nil {
+			t.Errorf("late mark by the abandoned run: %v", err)
+		}
+		if d := delivery(t, l, rep, per, recipients[2]); d.Status != ledger.StatusSent || d.Response != "250 late" || d.Attempts != 2 {
+			t.Errorf("late-marked delivery %+v", d)
+		}
+		// With --resend-unknown, a rerun would have sent it; and then the
+		// abandoned run's mark is refused: the row is no longer its claim.
+		c := claim(t, l, next, rep, per, recipients[2], ledger.ClaimOptions{Force: true})
+		if !c.Claimed {
+			t.Fatalf("forced claim refused: %v", c.Reason)
+		}
+		if err := l.MarkFailed(ctx, inFlight, ledger.StatusUnknown, "late"); !errors.Is(err, ledger.ErrClaimLost) {
+			t.Errorf("mark by the previous claimant: %v, want ErrClaimLost", err)
+		}
+	})
+}
+
+// TestResolveStale: a process starting up records dead runs and their sends.
+func TestResolveStale(t *testing.T) {
+	t.Parallel()
+	testdb.Engines(t, func(t *testing.T, url string) {
+		t.Parallel()
+		l, b := setup(t, url)
+		ctx := context.Background()
+		dead := startRun(t, l, rep, per)
+		claim(t, l, dead, rep, per, "a@x.com", ledger.ClaimOptions{})
+		claim(t, l, dead, rep, per, "b@x.com", ledger.ClaimOptions{})
+		b.clock.Advance(runLease / 2)
+		alive := startRun(t, l, "sales", per)
+		claim(t, l, alive, "sales", per, "c@x.com", ledger.ClaimOptions{})
+
+		if s, err := l.ResolveStale(ctx); err != nil || s != (ledger.Stale{}) {
+			t.Fatalf("within the lease: %+v %v, want nothing", s, err)
+		}
+		b.clock.Advance(runLease/2 + time.Second)
+		s, err := l.ResolveStale(ctx)
+		if err != nil || s != (ledger.Stale{Runs: 1, Deliveries: 2}) {
+			t.Fatalf("ResolveStale = %+v %v, want 1 run and 2 deliveries", s, err)
+		}
+		for _, r := range []string{"a@x.com", "b@x.com"} {
+			if d := delivery(t, l, rep, per, r); d.Status != ledger.StatusUnknown {
+				t.Errorf("%s is %s", r, d.Status)
+			}
+		}
+		if d := delivery(t, l, "sales", per, "c@x.com"); d.Status != ledger.StatusSending {
+			t.Errorf("the live run's send is %s", d.Status)
+		}
+		if s, err := l.ResolveStale(ctx); err != nil || s != (ledger.Stale{}) {
+			t.Errorf("second ResolveStale = %+v %v, want nothing", s, err)
+		}
+		// Heartbeats keep a slow run alive.
+		b.clock.Advance(runLease - time.Second)
+		if err := l.Heartbeat(ctx, alive); err != nil {
+			t.Fatal(err)
+		}
+		b.clock.Advance(runLease - time.Second)
+		if s, err := l.ResolveStale(ctx); err != nil || s != (ledger.Stale{}) {
+			t.Errorf("after a heartbeat: %+v %v, want nothing", s, err)
+		}
+	})
+}
