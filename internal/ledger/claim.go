@@ -220,6 +220,9 @@ func (l *Ledger) Claim(ctx context.Context, report, period, recipient, messageID
 		return c, nil
 	}
 	c.Reason = ErrInProgress
+	if err := tx.Commit(); err != nil {
+		return Claim{}, fmt.Errorf("claim %s: commit: %w", recipient, err)
+	}
 	return c, nil
 }
 
@@ -319,4 +322,56 @@ func (l *Ledger) Deliveries(ctx context.Context, report, period string) ([]Deliv
 		}
 	}
 	return out, nil
+}
+
+// Planned is one recipient a run means to send to.
+type Planned struct {
+	Recipient string
+	MessageID string
+}
+
+// Plan records, before any send, every recipient of a run as a pending
+// delivery, in one transaction, and returns how many were new. Recipients
+// already in the ledger keep their state. A run that plans first leaves, if
+// it dies, the full list of who is still owed the report, not only of who was
+// tried. Planning is optional: Claim creates a missing row itself.
+func (l *Ledger) Plan(ctx context.Context, runID int64, report, period string, recipients []Planned) (int, error) {
+	now := l.clock()
+	tx, err := l.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("plan: begin: %w", err)
+	}
+	defer tx.Rollback()
+	runReport, runPeriod, err := l.renew(ctx, tx, runID, false)
+	if err != nil {
+		return 0, fmt.Errorf("plan: %w", err)
+	}
+	if runReport != report || runPeriod != period {
+		return 0, fmt.Errorf("plan: run %d is for %s %s: %w", runID, runReport, runPeriod, ErrRunMismatch)
+	}
+	stmt, err := tx.PreparexContext(ctx, l.q(`INSERT INTO sameteam_deliveries
+		(report, period, recipient, message_id, status, attempts, run_id, updated_at)
+		VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)
+		ON CONFLICT (report, period, recipient) DO NOTHING`))
+	if err != nil {
+		return 0, fmt.Errorf("plan: prepare: %w", err)
+	}
+	defer stmt.Close()
+	added := 0
+	for _, p := range recipients {
+		r := NormalizeRecipient(p.Recipient)
+		if r == "" || p.MessageID == "" {
+			return 0, fmt.Errorf("plan: %w: recipient %q needs an address and a Message-ID", ErrInvalid, p.Recipient)
+		}
+		res, err := stmt.ExecContext(ctx, report, period, r, p.MessageID, runID, l.db.Time(now))
+		if err != nil {
+			return 0, fmt.Errorf("plan %s: %w", r, err)
+		}
+		n, _ := res.RowsAffected()
+		added += int(n)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("plan: commit: %w", err)
+	}
+	return added, nil
 }

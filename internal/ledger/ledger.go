@@ -2,11 +2,15 @@
 // (PostgreSQL or SQLite) and decides, per (report, period, recipient), whether
 // a message may be sent: the effectively-once rule of DESIGN.md.
 //
-// A run goes StartRun → Claim → send → MarkSent or MarkFailed for each
-// recipient → FinishRun. The guarantee rests on the database, not on locks:
-// a unique key per (report, period, recipient) and a conditional UPDATE that
-// moves a row to sending, so two runs can never both claim one recipient,
-// and a partial unique index that allows one live run per (report, period).
+// A run goes Lock → StartRun → Plan (optional) → for each recipient Claim,
+// send, MarkSent or MarkFailed → FinishRun → unlock. A process calls
+// ResolveStale when it starts, and LastSuccess and Runs feed catch-up and the
+// index page.
+//
+// The guarantee rests on the database, not on locks: a unique key per
+// (report, period, recipient) and a conditional UPDATE that moves a row to
+// sending, so two runs can never both claim one recipient, and a partial
+// unique index that allows one live run per (report, period).
 // Lock (an advisory lock on PostgreSQL, a lease row on SQLite) only spares
 // the loser the work of rendering a report it will not send.
 //

@@ -283,3 +283,50 @@ func TestResolveStale(t *testing.T) {
 		}
 	})
 }
+
+// TestPlan: planned recipients are pending, once each, before any send, and
+// a later plan leaves their state alone.
+func TestPlan(t *testing.T) {
+	t.Parallel()
+	testdb.Engines(t, func(t *testing.T, url string) {
+		t.Parallel()
+		l, _ := setup(t, url)
+		ctx := context.Background()
+		id := startRun(t, l, rep, per)
+		plan := []ledger.Planned{
+			{Recipient: "Ana@X.com", MessageID: msgID(rep, per, "ana@x.com")},
+			{Recipient: "ana@x.com ", MessageID: msgID(rep, per, "ana@x.com")},
+			{Recipient: "bo@x.com", MessageID: msgID(rep, per, "bo@x.com")},
+		}
+		if n, err := l.Plan(ctx, id, rep, per, plan); err != nil || n != 2 {
+			t.Fatalf("plan: %d new, %v; want 2", n, err)
+		}
+		ds, err := l.Deliveries(ctx, rep, per)
+		if err != nil || len(ds) != 2 || ds[0].Recipient != "ana@x.com" || ds[0].Status != ledger.StatusPending || ds[1].Status != ledger.StatusPending {
+			t.Fatalf("planned deliveries %+v (%v)", ds, err)
+		}
+		c := claim(t, l, id, rep, per, "bo@x.com", ledger.ClaimOptions{})
+		if !c.Claimed || c.Prior != ledger.StatusPending {
+			t.Fatalf("claim of a planned recipient: %+v", c)
+		}
+		if err := l.MarkSent(ctx, c, "250 ok"); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := l.Plan(ctx, id, rep, per, plan); err != nil || n != 0 {
+			t.Errorf("second plan: %d new, %v; want 0", n, err)
+		}
+		if d := delivery(t, l, rep, per, "bo@x.com"); d.Status != ledger.StatusSent {
+			t.Errorf("second plan changed a sent row to %s", d.Status)
+		}
+		bad := []ledger.Planned{{Recipient: "cy@x.com", MessageID: "<c>"}, {Recipient: "dee@x.com"}}
+		if _, err := l.Plan(ctx, id, rep, per, bad); !errors.Is(err, ledger.ErrInvalid) {
+			t.Errorf("plan without a Message-ID: %v", err)
+		}
+		if ds, _ := l.Deliveries(ctx, rep, per); len(ds) != 2 {
+			t.Errorf("a refused plan wrote %d rows, want none (2 in all)", len(ds)-2)
+		}
+		if _, err := l.Plan(ctx, id, rep, "2026-W01", plan); !errors.Is(err, ledger.ErrRunMismatch) {
+			t.Errorf("plan for another period: %v", err)
+		}
+	})
+}
