@@ -63,12 +63,15 @@ func (b *builder) detailSheet(sheet string, cols []column, n int, next func() (m
 	if err := f.AutoFilter(sheet, "A1:"+end, nil); err != nil {
 		return fmt.Errorf("autofilter: %w", err)
 	}
+	if err := b.pageSetup(sheet, true, 1); err != nil {
+		return err
+	}
 	sw, err := f.NewStreamWriter(sheet)
 	if err != nil {
 		return fmt.Errorf("stream: %w", err)
 	}
 	for i, c := range cols {
-		if err := sw.SetColWidth(i+1, i+1, c.width); err != nil {
+		if err := sw.SetColWidth(i+1, i+1, max(c.width, textWidth(c.header)+3)); err != nil {
 			return err
 		}
 		if err := sw.SetColStyle(i+1, i+1, c.style); err != nil {
@@ -83,7 +86,11 @@ func (b *builder) detailSheet(sheet string, cols []column, n int, next func() (m
 	}
 	header := make([]any, len(cols))
 	for i, c := range cols {
-		header[i] = excelize.Cell{StyleID: b.st.header, Value: c.header}
+		style := b.st.headerRight
+		if c.style == b.st.text {
+			style = b.st.header
+		}
+		header[i] = excelize.Cell{StyleID: style, Value: c.header}
 	}
 	if err := sw.SetRow("A1", header); err != nil {
 		return err

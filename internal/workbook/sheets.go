@@ -2,6 +2,7 @@ package workbook
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/xuri/excelize/v2"
 
@@ -66,31 +67,46 @@ func (b *builder) trend() error {
 		}
 		return out
 	}
+	zero, one := 0.0, 1.0
 	charts := []struct {
-		title  string
-		series []excelize.ChartSeries
-		format string
+		title    string
+		series   []excelize.ChartSeries
+		format   string
+		min, max *float64
 	}{
-		{w.chartMQLs, series("B"), "#,##0"},
-		{w.chartRates, series("C", "D"), "0%"},
-		{w.chartMoney, series("E", "F", "G"), "#,##0"},
+		{w.chartMQLs, series("B"), "#,##0", &zero, nil},
+		{w.chartRates, series("C", "D"), "0%", &zero, &one}, // rates on a fixed 0–100 % scale
+		{w.chartMoney, series("E", "F", "G"), "#,##0", &zero, nil},
 	}
+	// Axis labels default to a pale grey that is hard to read in print.
+	axisFont := excelize.Font{Color: "404040", Size: 9, Family: fontFamily}
 	at := last + 2
-	for _, c := range charts {
+	for i, c := range charts {
+		if i == 1 {
+			// On paper the table and the first chart fill a page; the
+			// other two charts go together on the next.
+			if err := b.f.InsertPageBreak(sheet, fmt.Sprintf("A%d", at)); err != nil {
+				return fmt.Errorf("page break: %w", err)
+			}
+		}
 		err := b.f.AddChart(sheet, fmt.Sprintf("A%d", at), &excelize.Chart{
 			Type:      excelize.Line,
 			Series:    c.series,
 			Title:     excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: c.title}}},
 			Legend:    excelize.ChartLegend{Position: "bottom"},
 			Dimension: excelize.ChartDimension{Width: 720, Height: 280},
-			YAxis:     excelize.ChartAxis{MajorGridLines: true, NumFmt: excelize.ChartNumFmt{CustomNumFmt: c.format}},
+			XAxis:     excelize.ChartAxis{Font: axisFont},
+			YAxis: excelize.ChartAxis{
+				MajorGridLines: true, Font: axisFont, Minimum: c.min, Maximum: c.max,
+				NumFmt: excelize.ChartNumFmt{CustomNumFmt: c.format},
+			},
 			// A null rate is a gap in the line, not a drop to zero.
 			ShowBlanksAs: "gap",
 		})
 		if err != nil {
 			return fmt.Errorf("add chart: %w", err)
 		}
-		at += 15 // 280 px at the default 20 px row height, plus a gap
+		at += 18 // 280 px is 14 default rows; readers differ, so leave room
 	}
 	return nil
 }
@@ -257,13 +273,13 @@ func (b *builder) definitions() error {
 		{w.generatedFor, w.audience[b.o.Audience], st.wrap},
 		{w.periodW, s.Period.Label, st.wrap},
 		{w.kind, w.kinds[string(s.Period.Kind)], st.wrap},
-		{w.start, b.when(s.Span.Start), st.dateTime},
-		{w.end, b.when(s.Span.End), st.dateTime},
+		{w.start, b.when(s.Span.Start), st.dateTimeLeft},
+		{w.end, b.when(s.Span.End), st.dateTimeLeft},
 		{w.zone, b.loc.String(), st.wrap},
-		{w.asOfLabel, b.when(s.AsOf.Time()), st.dateTime},
-		{w.slaHours, s.SLAHours, st.decimal},
+		{w.asOfLabel, b.when(s.AsOf.Time()), st.dateTimeLeft},
+		{w.slaHours, s.SLAHours, st.decimalLeft},
 		{w.currency, b.o.Currency, st.wrap},
-		{w.generatedAt, b.when(b.o.GeneratedAt), st.dateTime},
+		{w.generatedAt, b.when(b.o.GeneratedAt), st.dateTimeLeft},
 	}
 	defs := []string{
 		"mql_cohort", "leads_created", "mqls", "mql_target", "unassigned_mqls", "response_time",
@@ -290,6 +306,15 @@ func (b *builder) definitions() error {
 		if err := f.SetCellStyle(sheet, c, c, e.style); err != nil {
 			return err
 		}
+		// Readers do not all grow a row to fit wrapped text (LibreOffice
+		// keeps the default height), so size it from the text.
+		text, _ := e.v.(string)
+		lines := max(lines(e.label, labelWidth), lines(text, defWidth))
+		if lines > 1 {
+			if err := f.SetRowHeight(sheet, row, float64(lines)*lineHeight); err != nil {
+				return err
+			}
+		}
 		row++
 		return nil
 	}
@@ -306,14 +331,46 @@ func (b *builder) definitions() error {
 		return err
 	}
 	for _, k := range defs {
-		if err := put(entry{definitionLabel(w, k), w.defs[k], st.wrap}, st.label); err != nil {
+		if err := put(entry{definitionLabel(w, k), w.defs[k], st.wrap}, st.labelWrap); err != nil {
 			return err
 		}
 	}
-	if err := f.SetColWidth(sheet, "A", "A", 38); err != nil {
+	if err := f.SetColWidth(sheet, "A", "A", labelWidth); err != nil {
 		return err
 	}
-	return f.SetColWidth(sheet, "B", "B", 100)
+	if err := f.SetColWidth(sheet, "B", "B", defWidth); err != nil {
+		return err
+	}
+	return b.pageSetup(sheet, true, 0)
+}
+
+// Layout of the Definitions sheet.
+const (
+	labelWidth = 38
+	defWidth   = 100
+	lineHeight = 15 // points per line of 11-point text
+)
+
+// lines estimates how many lines s wraps to in a column width characters
+// wide, breaking at spaces as a reader does.
+func lines(s string, width float64) int {
+	if s == "" {
+		return 1
+	}
+	n, cur := 1, 0.0
+	for _, word := range strings.Fields(s) {
+		wlen := textWidth(word)
+		switch {
+		case cur == 0:
+			cur = wlen
+		case cur+1+wlen <= width-2: // the indent and cell padding take about two
+			cur += 1 + wlen
+		default:
+			n++
+			cur = wlen
+		}
+	}
+	return n
 }
 
 // definitionLabel names a definition; a few cover a family of metrics.

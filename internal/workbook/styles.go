@@ -6,16 +6,20 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
+// fontFamily is named on every font a style sets: a font without a name
+// falls back to the reader's default, a serif face in LibreOffice.
+const fontFamily = "Calibri"
+
 // styles holds the workbook's cell style ids, created once per file.
 type styles struct {
-	title, subtitle, header, headerWrap, label, note int
-	text, wrap                                       int // free text: always stored and shown as text
-	count, decimal, percent, money, dateTime, score  int
-	changeCount, changeDecimal, changePoints         int
-	changeMoney, changeScore                         int
+	title, subtitle, header, headerRight, label, labelWrap, note               int
+	text, wrap                                                                 int // free text: always stored and shown as text
+	count, decimal, percent, money, dateTime, dateTimeLeft, decimalLeft, score int
+	changeCount, changeDecimal, changePoints                                   int
+	changeMoney, changeScore                                                   int
 }
 
-// currencySymbols are the symbols shown for the currencies a B2B report is
+// currencySymbol is the symbol shown for the currencies a B2B report is
 // most likely to use; any other ISO code is shown as the code itself.
 func currencySymbol(code string) string {
 	switch code {
@@ -60,27 +64,36 @@ func newStyles(f *excelize.File, w *words, locale, currency string) (styles, err
 	custom := func(dst *int, format string) {
 		add(dst, &excelize.Style{CustomNumFmt: &format})
 	}
-	add(&st.title, &excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}, NumFmt: 49})
-	add(&st.subtitle, &excelize.Style{Font: &excelize.Font{Bold: true, Size: 11}, NumFmt: 49})
+	add(&st.title, &excelize.Style{Font: &excelize.Font{Bold: true, Size: 14, Family: fontFamily}, NumFmt: 49})
+	add(&st.subtitle, &excelize.Style{Font: &excelize.Font{Bold: true, Size: 11, Family: fontFamily}, NumFmt: 49})
 	add(&st.header, &excelize.Style{
-		Font: &excelize.Font{Bold: true}, Fill: headerFill, Border: bottom, NumFmt: 49,
-		Alignment: &excelize.Alignment{Vertical: "center"},
+		Font: &excelize.Font{Bold: true, Family: fontFamily}, Fill: headerFill, Border: bottom, NumFmt: 49,
+		Alignment: &excelize.Alignment{Vertical: "center", Horizontal: "left", Indent: 1},
 	})
-	add(&st.headerWrap, &excelize.Style{
-		Font: &excelize.Font{Bold: true}, Fill: headerFill, Border: bottom, NumFmt: 49,
-		Alignment: &excelize.Alignment{Vertical: "center", WrapText: true},
+	add(&st.headerRight, &excelize.Style{
+		Font: &excelize.Font{Bold: true, Family: fontFamily}, Fill: headerFill, Border: bottom, NumFmt: 49,
+		Alignment: &excelize.Alignment{Vertical: "center", Horizontal: "right"},
 	})
-	add(&st.label, &excelize.Style{Font: &excelize.Font{Bold: true}, NumFmt: 49})
-	add(&st.note, &excelize.Style{Font: &excelize.Font{Italic: true, Color: "595959"}, NumFmt: 49})
+	add(&st.label, &excelize.Style{Font: &excelize.Font{Bold: true, Family: fontFamily}, NumFmt: 49})
+	add(&st.labelWrap, &excelize.Style{
+		Font: &excelize.Font{Bold: true, Family: fontFamily}, NumFmt: 49,
+		Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"},
+	})
+	add(&st.note, &excelize.Style{Font: &excelize.Font{Italic: true, Color: "595959", Family: fontFamily}, NumFmt: 49})
 	// NumFmt 49 ("@") keeps a cell text even if someone edits it in Excel
 	// later; without it, F2+Enter on "=HYPERLINK(…)" would make a formula.
-	add(&st.text, &excelize.Style{NumFmt: 49})
-	add(&st.wrap, &excelize.Style{NumFmt: 49, Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}})
+	// Text is indented one step so it never touches a right-aligned
+	// number in the column to its left.
+	add(&st.text, &excelize.Style{NumFmt: 49, Alignment: &excelize.Alignment{Horizontal: "left", Indent: 1}})
+	add(&st.wrap, &excelize.Style{NumFmt: 49, Alignment: &excelize.Alignment{WrapText: true, Vertical: "top", Horizontal: "left", Indent: 1}})
 	custom(&st.count, "#,##0")
 	custom(&st.decimal, "#,##0.0")
 	custom(&st.percent, "0.0%")
 	custom(&st.money, moneyFormat(locale, currency, false))
 	custom(&st.dateTime, w.dateTime)
+	add(&st.dateTimeLeft, &excelize.Style{CustomNumFmt: &w.dateTime, Alignment: &excelize.Alignment{Horizontal: "left", Indent: 1}})
+	decimal := "#,##0.0"
+	add(&st.decimalLeft, &excelize.Style{CustomNumFmt: &decimal, Alignment: &excelize.Alignment{Horizontal: "left", Indent: 1}})
 	custom(&st.score, "0.0")
 	custom(&st.changeCount, "+#,##0;-#,##0;0")
 	custom(&st.changeDecimal, "+#,##0.0;-#,##0.0;0.0")

@@ -265,7 +265,7 @@ func (b *builder) summary() error {
 		{"A1", b.text(title), b.st.title},
 		{"A2", w.generatedFor, b.st.label}, {"B2", w.audience[b.o.Audience], b.st.text},
 		{"A3", w.periodW, b.st.label}, {"B3", s.Period.Label, b.st.text},
-		{"A4", w.asOf, b.st.label}, {"B4", b.when(s.AsOf.Time()), b.st.dateTime},
+		{"A4", w.asOf, b.st.label}, {"B4", b.when(s.AsOf.Time()), b.st.dateTimeLeft},
 	}
 	for _, c := range head {
 		if err := set(c.cell, c.v, c.style); err != nil {
@@ -277,7 +277,11 @@ func (b *builder) summary() error {
 	header := func(first string) error {
 		for i, v := range []string{first, s.Period.Label, s.Previous.Label, w.change} {
 			cell, _ := excelize.CoordinatesToCellName(i+1, row)
-			if err := set(cell, v, b.st.header); err != nil {
+			style := b.st.headerRight
+			if i == 0 {
+				style = b.st.header
+			}
+			if err := set(cell, v, style); err != nil {
 				return err
 			}
 		}
@@ -343,5 +347,8 @@ func (b *builder) summary() error {
 	if err := f.SetColWidth(sheet, "B", "D", widthMoney+1); err != nil {
 		return err
 	}
-	return freezeTop(f, sheet, headerRow)
+	if err := freezeTop(f, sheet, headerRow); err != nil {
+		return err
+	}
+	return b.pageSetup(sheet, false, headerRow)
 }

@@ -17,9 +17,9 @@ type column struct {
 
 // Column widths, in Excel's character units.
 const (
-	widthMin   = 8
+	widthMin   = 11
 	widthMax   = 60
-	widthDate  = 17
+	widthDate  = 19
 	widthMoney = 15
 )
 
@@ -56,9 +56,16 @@ func (b *builder) table(sheet string, cols []column, rows [][]any) error {
 			}
 		}
 	}
-	last, _ := excelize.CoordinatesToCellName(len(cols), 1)
-	if err := f.SetCellStyle(sheet, "A1", last, b.st.header); err != nil {
-		return err
+	// Headers sit over their values: left over text, right over numbers.
+	for i, c := range cols {
+		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
+		style := b.st.headerRight
+		if c.style == b.st.text || c.style == b.st.wrap {
+			style = b.st.header
+		}
+		if err := f.SetCellStyle(sheet, cell, cell, style); err != nil {
+			return err
+		}
 	}
 	for i, wd := range widths {
 		name, _ := excelize.ColumnNumberToName(i + 1)
@@ -75,6 +82,37 @@ func (b *builder) table(sheet string, cols []column, rows [][]any) error {
 	}
 	if err := f.AutoFilter(sheet, "A1:"+end, nil); err != nil {
 		return fmt.Errorf("autofilter: %w", err)
+	}
+	return b.pageSetup(sheet, len(cols) > 4, 1)
+}
+
+// pageSetup makes a sheet print (and convert to PDF) one page wide, with
+// its header rows repeated on every page. It must follow AutoFilter, which
+// replaces the sheet properties.
+func (b *builder) pageSetup(sheet string, landscape bool, headerRows int) error {
+	orientation := "portrait"
+	if landscape {
+		orientation = "landscape"
+	}
+	one, zero, fit := 1, 0, true
+	if err := b.f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
+		return fmt.Errorf("sheet properties: %w", err)
+	}
+	if err := b.f.SetPageLayout(sheet, &excelize.PageLayoutOptions{
+		Orientation: &orientation, FitToWidth: &one, FitToHeight: &zero,
+	}); err != nil {
+		return fmt.Errorf("page layout: %w", err)
+	}
+	if headerRows == 0 {
+		return nil
+	}
+	err := b.f.SetDefinedName(&excelize.DefinedName{
+		Name:     "_xlnm.Print_Titles",
+		RefersTo: fmt.Sprintf("'%s'!$1:$%d", sheet, headerRows),
+		Scope:    sheet,
+	})
+	if err != nil {
+		return fmt.Errorf("print titles: %w", err)
 	}
 	return nil
 }
