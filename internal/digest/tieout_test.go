@@ -1,0 +1,237 @@
+package digest_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+
+	"github.com/sameteam/sameteam/internal/digest"
+	"github.com/sameteam/sameteam/internal/locale"
+	"github.com/sameteam/sameteam/internal/metrics"
+	"github.com/sameteam/sameteam/templates"
+)
+
+// keyed is one number of the HTML digest that names its snapshot key.
+type keyed struct {
+	key, format, text string
+}
+
+// keyedValues parses the HTML and returns every element with a data-k
+// attribute and its text.
+func keyedValues(t *testing.T, doc string) []keyed {
+	t.Helper()
+	root, err := html.Parse(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []keyed
+	for n := range root.Descendants() {
+		if n.Type != html.ElementNode {
+			continue
+		}
+		var k keyed
+		for _, a := range n.Attr {
+			switch a.Key {
+			case "data-k":
+				k.key = a.Val
+			case "data-f":
+				k.format = a.Val
+			}
+		}
+		if k.key != "" {
+			k.text = textOf(n)
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func textOf(n *html.Node) string {
+	var b strings.Builder
+	for d := range n.Descendants() {
+		if d.Type == html.TextNode {
+			b.WriteString(d.Data)
+		}
+	}
+	return b.String()
+}
+
+// lookup resolves a dotted path ("by_rep.0.sla_compliance") in the
+// snapshot's JSON form, the contract METRICS.md defines.
+func lookup(t *testing.T, doc any, path string) any {
+	t.Helper()
+	cur := doc
+	for _, part := range strings.Split(path, ".") {
+		switch v := cur.(type) {
+		case map[string]any:
+			x, ok := v[part]
+			if !ok {
+				t.Fatalf("key %s: no %q in snapshot", path, part)
+			}
+			cur = x
+		case []any:
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(v) {
+				t.Fatalf("key %s: bad index %q", path, part)
+			}
+			cur = v[i]
+		default:
+			t.Fatalf("key %s: cannot descend into %T", path, cur)
+		}
+	}
+	return cur
+}
+
+// format renders a snapshot JSON value the way the digest must show it.
+func format(t *testing.T, l *locale.Locale, currency, kind string, v any) string {
+	t.Helper()
+	if v == nil {
+		return locale.Null
+	}
+	switch kind {
+	case "text":
+		return v.(string)
+	}
+	f, ok := v.(float64)
+	if !ok {
+		t.Fatalf("value %v is %T, want a number", v, v)
+	}
+	switch kind {
+	case "int":
+		return l.Int(int(f))
+	case "pct":
+		return l.PercentOf(f)
+	case "money":
+		return l.Money(metrics.MoneyFromFloat(f), currency)
+	case "minutes":
+		return l.Hours(f / 60)
+	case "hours":
+		return l.Hours(f)
+	case "score":
+		return l.Score(&f)
+	case "days":
+		return l.Days(&f)
+	}
+	t.Fatalf("unknown format %q", kind)
+	return ""
+}
+
+// TestTieOut checks that every number the HTML digest ties to a snapshot
+// key equals that key's value after locale formatting, that the plain
+// text shows the same numbers, and that the numbers every audience must
+// carry are there.
+func TestTieOut(t *testing.T) {
+	t.Parallel()
+	r := renderer(t)
+	s := snapshot(t, "w47-madrid")
+	raw, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"headline.sla_compliance", "headline.mqls", "headline.pipeline_created.total",
+		"headline.alignment_score", "headline.acceptance_rate", "headline.decision_rate"}
+	required := map[digest.Audience][]string{
+		digest.Sales: {"headline.response_minutes_median", "headline.accepted", "headline.untouched_mqls",
+			"followup_backlog.0.lead_id", "followup_backlog.13.age_hours",
+			"by_rep.0.sla_compliance", "by_rep.6.mqls_assigned", "by_rep.4.won_revenue"},
+		digest.Marketing: {"headline.pipeline_created.marketing", "headline.marketing_influenced_pipeline",
+			"headline.rejected", "headline.response_minutes_p90", "rejection_reasons.0.count",
+			"by_campaign.1.pipeline_created", "by_campaign.8.roi", "by_campaign.3.cost"},
+		digest.Leadership: {"headline.won_revenue.total", "headline.win_rate.total", "headline.win_rate.sales",
+			"headline.leads_created", "headline.sqls", "headline.won_deals", "headline.avg_deal_size",
+			"headline.sales_cycle_days_median", "data_health.future_activities_ignored"},
+	}
+	for _, aud := range digest.Audiences() {
+		for _, lang := range []string{"es", "en"} {
+			t.Run(string(aud)+"."+lang, func(t *testing.T) {
+				t.Parallel()
+				l, err := locale.Get(lang)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d, err := r.Render(s, options(aud, lang))
+				if err != nil {
+					t.Fatal(err)
+				}
+				seen := map[string]bool{}
+				for _, k := range keyedValues(t, d.HTML) {
+					want := format(t, l, "EUR", k.format, lookup(t, doc, k.key))
+					got := k.text
+					if k.format == "text" {
+						// Names are shown with their channel: "name · channel".
+						got, _, _ = strings.Cut(got, " · ")
+					}
+					if got != want {
+						t.Errorf("%s shows %q, snapshot says %q", k.key, got, want)
+					}
+					if !strings.Contains(d.Text, want) {
+						t.Errorf("%s: %q is in the HTML but not in the text", k.key, want)
+					}
+					seen[k.key] = true
+				}
+				for _, key := range append(append([]string{}, common...), required[aud]...) {
+					if !seen[key] {
+						t.Errorf("%s is not shown", key)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestTieOutLiterals pins a few numbers as a reader sees them, so that the
+// tie-out cannot pass with a formatter that is wrong in both places.
+func TestTieOutLiterals(t *testing.T) {
+	t.Parallel()
+	r := renderer(t)
+	s := snapshot(t, "w47-madrid")
+	cases := []struct {
+		name string
+		aud  digest.Audience
+		lang string
+		want []string
+	}{
+		{name: "leadership es", aud: digest.Leadership, lang: "es",
+			want: []string{"71,4 %", "128.845,67 €", "71,3", "31", "▲ +2,1 pts vs semana 46", "16–22 nov 2026"}},
+		{name: "leadership en", aud: digest.Leadership, lang: "en",
+			want: []string{"71.4%", "€128,845.67", "71.3", "▲ +2.1 pts vs week 46", "16–22 Nov 2026"}},
+		{name: "sales es", aud: digest.Sales, lang: "es",
+			want: []string{"7 h 49 min", "28 d 22 h", "Javier García", "L00374", "▼ -6,3 pts vs semana 46"}},
+		{name: "marketing en", aud: digest.Marketing, lang: "en",
+			want: []string{"€91,345.68", "60.5%", "1,134.6%", "No reason given", "▲ +13 (+72.2%) vs week 46"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d, err := r.Render(s, options(tc.aud, tc.lang))
+			if err != nil {
+				t.Fatal(err)
+			}
+			shown := visibleText(t, d.HTML)
+			for _, w := range tc.want {
+				if !strings.Contains(shown, w) {
+					t.Errorf("HTML lacks %q", w)
+				}
+				if !strings.Contains(d.Text, w) {
+					t.Errorf("text lacks %q", w)
+				}
+			}
+		})
+	}
+}
+
+func ExampleRenderer_Render() {
+	r, _ := digest.New(templates.FS)
+	s := &metrics.Snapshot{}
+	_, err := r.Render(s, digest.Options{Audience: "finance"})
+	fmt.Println(err)
+	// Output: digest: unknown audience "finance"
+}
