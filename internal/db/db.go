@@ -72,6 +72,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		x, err = sqlx.Open("postgres", dsn)
 		if err == nil {
 			x.SetMaxOpenConns(8)
+			x.SetMaxIdleConns(8)
 			x.SetConnMaxIdleTime(5 * time.Minute)
 		}
 	case SQLite:
