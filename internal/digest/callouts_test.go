@@ -58,16 +58,22 @@ func TestCallouts(t *testing.T) {
 		{name: "nothing moved", aud: digest.Leadership, lang: "es", edit: func(*metrics.Snapshot) {},
 			want: []string{"Sin grandes cambios frente a semana 46: ninguna tasa se movió 5 puntos ni ningún recuento un 20 %."}},
 		{name: "rate under five points", aud: digest.Marketing, lang: "en",
-			edit: func(s *metrics.Snapshot) { s.Previous.Headline.SLACompliance = ptr(0.80); s.Headline.SLACompliance = ptr(0.751) },
+			edit: func(s *metrics.Snapshot) {
+				s.Previous.Headline.SLACompliance = ptr(0.80)
+				s.Headline.SLACompliance = ptr(0.751)
+			},
 			want: []string{"No large moves"}, absent: []string{"SLA compliance fell"}},
 		{name: "rate over five points", aud: digest.Marketing, lang: "en",
-			edit: func(s *metrics.Snapshot) { s.Previous.Headline.SLACompliance = ptr(0.80); s.Headline.SLACompliance = ptr(0.749) },
+			edit: func(s *metrics.Snapshot) {
+				s.Previous.Headline.SLACompliance = ptr(0.80)
+				s.Headline.SLACompliance = ptr(0.749)
+			},
 			want: []string{"SLA compliance fell 5.1 pts, from 80.0% to 74.9%."}},
 		{name: "rate up in spanish", aud: digest.Sales, lang: "es",
 			edit: func(s *metrics.Snapshot) { s.Previous.Headline.DecisionRate = ptr(0.40) },
 			want: []string{"La tasa de decisión subió 14,8 pts, del 40,0 % al 54,8 %."}},
 		{name: "count under twenty percent", aud: digest.Marketing, lang: "en",
-			edit: func(s *metrics.Snapshot) { s.Previous.Headline.MQLs = 26 },
+			edit:   func(s *metrics.Snapshot) { s.Previous.Headline.MQLs = 26 },
 			absent: []string{"MQLs rose"}},
 		{name: "count over twenty percent, plural", aud: digest.Marketing, lang: "es",
 			edit: func(s *metrics.Snapshot) { s.Previous.Headline.MQLs = 25 },
@@ -82,7 +88,10 @@ func TestCallouts(t *testing.T) {
 			edit: func(s *metrics.Snapshot) { s.Previous.Headline.AlignmentScore = ptr(60.0) },
 			want: []string{"The alignment score rose 11.3 pts, from 60.0 to 71.3."}},
 		{name: "null previous is not a move", aud: digest.Leadership, lang: "en",
-			edit: func(s *metrics.Snapshot) { s.Previous.Headline.WinRate.Total = nil; s.Headline.WinRate.Total = ptr(0.9) },
+			edit: func(s *metrics.Snapshot) {
+				s.Previous.Headline.WinRate.Total = nil
+				s.Headline.WinRate.Total = ptr(0.9)
+			},
 			want: []string{"No large moves"}},
 		{name: "breaches and backlog lead for sales", aud: digest.Sales, lang: "es",
 			edit: func(s *metrics.Snapshot) {
