@@ -86,8 +86,8 @@ type links struct {
 }
 
 type indexRun struct {
-	Links                       links
-	Status, Class, Symbol       string
+	Links                      links
+	Status, Class, Symbol      string
 	Trigger, Started, Duration string
 }
 

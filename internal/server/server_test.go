@@ -2,9 +2,9 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -54,7 +54,9 @@ var _ server.ReportLister = (*FakeLister)(nil)
 func (f *FakeLister) Reports(ctx context.Context) ([]server.Report, error) { return f.ReportsFn(ctx) }
 
 // FakePinger is a server.Pinger.
-type FakePinger struct{ PingFn func(ctx context.Context) error }
+type FakePinger struct {
+	PingFn func(ctx context.Context) error
+}
 
 // PingContext calls PingFn.
 func (f *FakePinger) PingContext(ctx context.Context) error { return f.PingFn(ctx) }
