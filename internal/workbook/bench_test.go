@@ -18,7 +18,7 @@ import (
 // detailRows sizes BenchmarkWriteDetail; the default keeps
 // `go test -bench . -benchtime=1x` under a second. Measure a large period
 // with -workbook.rows=1000000.
-var detailRowsFlag = flag.Int("workbook.rows", 20000, "MQL detail rows for BenchmarkWriteDetail")
+var detailRowsFlag = flag.Int("workbook.rows", 5000, "MQL detail rows for BenchmarkWriteDetail")
 
 // syntheticDetail yields n plausible MQL rows without holding them: at a
 // million rows a []MQLRow alone would be about 230 MB, which is the
@@ -119,7 +119,7 @@ func peakRSS() (int64, bool) {
 func TestSaveStreamsToWriter(t *testing.T) {
 	t.Parallel()
 	s, _ := golden(t, "w47-madrid")
-	const n = 60000
+	const n = 30000
 	var cw countingWriter
 	err := Write(&cw, s, Options{TmpDir: t.TempDir(), DetailRows: syntheticDetail(n, s.Span.Start), DetailCount: n})
 	if err != nil {
