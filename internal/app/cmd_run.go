@@ -85,7 +85,7 @@ func runRun(ctx context.Context, env Env, args []string) error {
 			continue
 		}
 		out, err := st.runner.Run(ctx, rep, p, opts)
-		printOutcome(env, out, *dry)
+		printOutcome(env, out, err, *dry)
 		worse(outcomeCode(out, err), err)
 	}
 	if code == ExitOK {
@@ -141,7 +141,12 @@ func outcomeCode(out *pipeline.Outcome, err error) int {
 	switch {
 	case errors.Is(err, pipeline.ErrNoRecipients):
 		return ExitConfig
-	case errors.Is(err, pipeline.ErrSource), errors.Is(err, ledger.ErrLocked), errors.Is(err, ledger.ErrRunInProgress):
+	case errors.Is(err, delivery.ErrAuth), errors.Is(err, delivery.ErrTLS):
+		// A refused password or an untrusted certificate does not fix
+		// itself: retrying only risks locking the account.
+		return ExitConfig
+	case errors.Is(err, pipeline.ErrSource), errors.Is(err, pipeline.ErrTransport),
+		errors.Is(err, ledger.ErrLocked), errors.Is(err, ledger.ErrRunInProgress):
 		return ExitTempFail
 	case err != nil:
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -158,8 +163,9 @@ func outcomeCode(out *pipeline.Outcome, err error) int {
 	return ExitOK
 }
 
-func printOutcome(env Env, out *pipeline.Outcome, dry bool) {
-	if out == nil {
+func printOutcome(env Env, out *pipeline.Outcome, err error, dry bool) {
+	if out == nil || (err != nil && len(out.Deliveries) == 0) {
+		// The run did not get as far as any recipient; the error says why.
 		return
 	}
 	fmt.Fprintf(env.Stdout, "%s %s (as of %s):", out.Report, out.Period, out.AsOf.UTC().Format(time.RFC3339))
@@ -174,7 +180,7 @@ func printOutcome(env Env, out *pipeline.Outcome, dry bool) {
 		case "sent", "skipped":
 			continue
 		case "unknown":
-			fmt.Fprintf(env.Stdout, "  unknown  %s: %s (check the mailbox; resend with --resend-unknown)\n", d.Recipient, d.Detail)
+			fmt.Fprintf(env.Stdout, "  unknown  %s: %s (Message-ID <%s>: check the mailbox; resend with --resend-unknown)\n", d.Recipient, d.Detail, d.MessageID)
 		default:
 			fmt.Fprintf(env.Stdout, "  %s  %s: %s\n", d.Status, d.Recipient, d.Detail)
 		}

@@ -106,3 +106,113 @@ func TestRunClassifiesEachRecipient(t *testing.T) {
 		})
 	}
 }
+
+// A rerun sends only what is missing: nothing again to those sent, the
+// temporary failures again, the unknown ones only on request, everyone
+// only with --force, always under the same Message-ID. A dry run and a test
+// copy leave the ledger as it was.
+func TestRunRerunSendsOnlyWhatIsMissing(t *testing.T) {
+	t.Parallel()
+	const (
+		sent = "sent@example.com"
+		temp = "grey@example.com"
+		unk  = "dropped@example.com"
+		perm = "nobody@example.com"
+		test = "tester@example.com"
+	)
+	b := newBehaviours(map[string]smtptest.Action{temp: smtptest.Reply451, unk: smtptest.DropAfterData, perm: smtptest.Reply550})
+	w := newWorld(t, testdb.PostgresURL(t), worldOptions{
+		recipients: []string{sent, temp, unk, perm},
+		smtp:       smtptest.Options{Behavior: b.act},
+	})
+	// step runs `run` with flags and checks the exit code, which
+	// recipients the server got a new message for, and the ledger.
+	step := func(name string, flags []string, code int, newMsgs []string, want map[string]ledger.Status) map[string]ledger.Delivery {
+		t.Helper()
+		before := received(w.srv)
+		res := w.run(flags...)
+		if res.code != code {
+			t.Errorf("%s: exit %d, want %d\n%s", name, res.code, code, res)
+		}
+		after := received(w.srv)
+		var got []string
+		for rcpt, n := range after {
+			for range n - before[rcpt] {
+				got = append(got, rcpt)
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(newMsgs)
+		if !slices.Equal(got, newMsgs) {
+			t.Errorf("%s: the server got new messages for %v, want %v", name, got, newMsgs)
+		}
+		ds := w.deliveries()
+		for rcpt, st := range want {
+			if ds[rcpt].Status != st {
+				t.Errorf("%s: %s is %q in the ledger, want %q", name, rcpt, ds[rcpt].Status, st)
+			}
+		}
+		if len(ds) != len(want) {
+			t.Errorf("%s: %d ledger rows, want %d", name, len(ds), len(want))
+		}
+		return ds
+	}
+
+	first := step("first run", nil, ExitTempFail, []string{sent, unk}, map[string]ledger.Status{
+		sent: ledger.StatusSent, temp: ledger.StatusFailedTemporary, unk: ledger.StatusUnknown, perm: ledger.StatusFailedPermanent})
+	b.set(temp, smtptest.Accept)
+	b.set(unk, smtptest.Accept)
+	b.set(perm, smtptest.Accept)
+	permTries := w.srv.RcptCount(perm)
+
+	// A dry run renders everything and sends and records nothing.
+	res := w.run("--dry-run")
+	if res.code != ExitOK || !strings.Contains(res.stdout, "dry run, 4 recipients, nothing sent or recorded") {
+		t.Errorf("dry run:\n%s", res)
+	}
+	if len(w.srv.Messages()) != 2 {
+		t.Errorf("the dry run sent %d messages", len(w.srv.Messages())-2)
+	}
+	if got := w.deliveries(); !maps.Equal(got, first) {
+		t.Errorf("the dry run changed the ledger:\nbefore %v\nafter  %v", first, got)
+	}
+
+	// A test copy goes to its one address, and the ledger does not know it.
+	before := len(w.srv.Messages())
+	res = w.run("--to", test)
+	if res.code != ExitOK {
+		t.Errorf("--to:\n%s", res)
+	}
+	msgs := w.srv.Messages()
+	if len(msgs) != before+1 || !slices.Equal(msgs[len(msgs)-1].To, []string{test}) {
+		t.Errorf("--to %s: the server got %d messages, last to %v", test, len(msgs)-before, msgs[len(msgs)-1].To)
+	}
+	if got := w.deliveries(); !maps.Equal(got, first) {
+		t.Errorf("--to changed the ledger:\nbefore %v\nafter  %v", first, got)
+	}
+
+	// The rerun retries the temporary failure only; the unknown one is
+	// reported and held, the permanent one reported and not tried.
+	second := step("rerun", nil, ExitDataErr, []string{temp}, map[string]ledger.Status{
+		sent: ledger.StatusSent, temp: ledger.StatusSent, unk: ledger.StatusUnknown, perm: ledger.StatusFailedPermanent})
+	if w.srv.RcptCount(perm) != permTries {
+		t.Errorf("the rerun tried %s again, which had failed for good", perm)
+	}
+
+	third := step("--resend-unknown", []string{"--resend-unknown"}, ExitDataErr, []string{unk}, map[string]ledger.Status{
+		sent: ledger.StatusSent, temp: ledger.StatusSent, unk: ledger.StatusSent, perm: ledger.StatusFailedPermanent})
+
+	step("nothing left", nil, ExitDataErr, nil, map[string]ledger.Status{
+		sent: ledger.StatusSent, temp: ledger.StatusSent, unk: ledger.StatusSent, perm: ledger.StatusFailedPermanent})
+
+	forced := step("--force", []string{"--force"}, ExitOK, []string{sent, temp, unk, perm}, map[string]ledger.Status{
+		sent: ledger.StatusSent, temp: ledger.StatusSent, unk: ledger.StatusSent, perm: ledger.StatusSent})
+
+	// One Message-ID per (report, period, recipient), whatever the run.
+	for _, rcpt := range []string{sent, temp, unk, perm} {
+		ids := []string{first[rcpt].MessageID, second[rcpt].MessageID, third[rcpt].MessageID, forced[rcpt].MessageID}
+		if ids[0] == "" || slices.ContainsFunc(ids, func(s string) bool { return s != ids[0] }) {
+			t.Errorf("%s: Message-IDs across runs %v", rcpt, ids)
+		}
+	}
+}

@@ -24,6 +24,7 @@ type Ledger interface {
 	Claim(ctx context.Context, report, period, recipient, messageID string, runID int64, opts ledger.ClaimOptions) (ledger.Claim, error)
 	MarkSent(ctx context.Context, c ledger.Claim, response string) error
 	MarkFailed(ctx context.Context, c ledger.Claim, status ledger.Status, errText string) error
+	Runs(ctx context.Context, report string, limit int) ([]ledger.Run, error)
 }
 
 // Sender delivers one message; delivery.SMTP and delivery.Outbox are two.
@@ -84,6 +85,14 @@ type DeliveryOutcome struct {
 	Recipient string
 	Status    string // sent, skipped, failed_temporary, failed_permanent, unknown
 	Detail    string
+	// MessageID is the copy's Message-ID, by which an unknown delivery can
+	// be looked for in the relay's logs or the recipient's mailbox.
+	MessageID string
+
+	// session is set when the SMTP session itself failed (connect, TLS,
+	// AUTH, MAIL FROM): not this recipient's fault, and every other
+	// recipient would fail the same way.
+	session error
 }
 
 // Count returns how many deliveries ended in status.
@@ -103,6 +112,11 @@ var (
 	ErrSource = errors.New("pipeline: source unavailable")
 	// ErrNoRecipients is returned when a report resolves to nobody.
 	ErrNoRecipients = errors.New("pipeline: no recipients")
+	// ErrTransport wraps an SMTP session failure (server unreachable, TLS,
+	// AUTH, sender refused) that stopped a run; the wrapped error matches
+	// delivery.ErrSession and, where it applies, delivery.ErrTLS or
+	// delivery.ErrAuth.
+	ErrTransport = errors.New("pipeline: mail transport failed")
 )
 
 // Status names of DeliveryOutcome beyond the ledger's.
@@ -147,7 +161,11 @@ func (r *Runner) Run(ctx context.Context, rep Report, p period.Period, opts Opti
 		}()
 		// Nothing below is abandoned half-way by a cancelled context: a
 		// claimed delivery is always marked (see deliver).
-		id, err := r.Ledger.StartRun(ctx, ledger.RunInfo{Report: rep.Name, Period: p.Label(), AsOf: asOf, Trigger: opts.Trigger})
+		info := ledger.RunInfo{Report: rep.Name, Period: p.Label(), AsOf: asOf, Trigger: opts.Trigger}
+		id, err := r.Ledger.StartRun(ctx, info)
+		if errors.Is(err, ledger.ErrRunInProgress) && r.takeOver(ctx, rep.Name, p.Label(), log) {
+			id, err = r.Ledger.StartRun(ctx, info)
+		}
 		if err != nil {
 			return out, fmt.Errorf("start run: %w", err)
 		}
@@ -183,6 +201,42 @@ func (r *Runner) Run(ctx context.Context, rep Report, p period.Period, opts Opti
 		"failed_temporary", out.Count("failed_temporary"), "failed_permanent", out.Count("failed_permanent"),
 		"unknown", out.Count("unknown"), "duration_ms", r.now().Sub(start).Milliseconds(), slog.Any("error", err))
 	return out, err
+}
+
+// abandonedByLock is the error recorded on a run taken over by takeOver.
+const abandonedByLock = "abandoned: its process stopped before finishing (the run lock was free while the run was still marked running)"
+
+// takeOver ends the run of report and period that the ledger still calls
+// running although its lease has not passed, and reports whether it did.
+// It is called with the run lock held: every process that runs a report
+// holds that lock for the whole run, and a killed process releases it (its
+// PostgreSQL session ends; its SQLite lease lapses), so a running run
+// without the lock belongs to a process that is gone. Without this, a rerun
+// right after a crash (a CronJob's retry, an operator) would be refused
+// until the run's lease expired. It is safe even if that process were
+// still alive: its next claim fails because its run is no longer running,
+// and finishing the run records its in-flight delivery as unknown, so
+// nothing is sent twice.
+func (r *Runner) takeOver(ctx context.Context, report, label string, log *slog.Logger) bool {
+	runs, err := r.Ledger.Runs(ctx, report, 20)
+	if err != nil {
+		log.Warn("read the runs to take over", slog.Any("error", err))
+		return false
+	}
+	took := false
+	for _, run := range runs {
+		if run.Period != label || run.Status != ledger.RunRunning {
+			continue
+		}
+		if err := r.Ledger.FinishRun(ctx, run.ID, ledger.RunFailed, abandonedByLock, run.Counts); err != nil {
+			log.Warn("take over an abandoned run", "abandoned_run_id", run.ID, slog.Any("error", err))
+			continue
+		}
+		log.Warn("took over a run whose process stopped; what it was sending is now unknown",
+			"abandoned_run_id", run.ID, "owner", run.Owner, "started_at", run.StartedAt)
+		took = true
+	}
+	return took
 }
 
 func finalStatus(out *Outcome, err error) (ledger.RunStatus, string) {
@@ -239,9 +293,21 @@ func (r *Runner) run(ctx context.Context, rep Report, p period.Period, asOf time
 		}
 		return nil
 	}
-	for _, rc := range rcpts {
+	for i, rc := range rcpts {
 		loc := cmp.Or(rc.Locale, rep.Locale)
-		out.Deliveries = append(out.Deliveries, r.deliver(ctx, b, rc, arts[loc], loc, opts, out.RunID, log))
+		d := r.deliver(ctx, b, rc, arts[loc], loc, opts, out.RunID, log)
+		out.Deliveries = append(out.Deliveries, d)
+		if d.session != nil {
+			// Stop here rather than fail every recipient the same way:
+			// each would burn its retries, and repeated AUTH failures lock
+			// the account. The rest stay unclaimed, so the next run (after
+			// the relay or the configuration is fixed) sends them.
+			for _, rest := range rcpts[i+1:] {
+				out.Deliveries = append(out.Deliveries, DeliveryOutcome{Recipient: rest.Email,
+					Status: string(ledger.StatusFailedTemporary), Detail: "not tried: the SMTP session failed for " + rc.Email})
+			}
+			return fmt.Errorf("%w: %w", ErrTransport, d.session)
+		}
 	}
 	return nil
 }
@@ -301,7 +367,7 @@ func (r *Runner) deliver(ctx context.Context, b *Build, rc Recipient, a *rendere
 		// A test copy must never be mistaken for the real one.
 		msgID = "test." + fmt.Sprint(r.now().UnixNano()) + "." + msgID
 	}
-	res := DeliveryOutcome{Recipient: rc.Email}
+	res := DeliveryOutcome{Recipient: rc.Email, MessageID: msgID}
 	log = log.With("recipient", rc.Email)
 
 	var claim ledger.Claim
@@ -381,6 +447,9 @@ func (r *Runner) deliver(ctx context.Context, b *Build, rc Recipient, a *rendere
 	detail := result.Response
 	if result.Err != nil {
 		detail = result.Err.Error()
+		if errors.Is(result.Err, delivery.ErrSession) {
+			res.session = result.Err
+		}
 	}
 	switch result.Status {
 	case delivery.StatusSent:

@@ -1,0 +1,124 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/smtptest"
+	"github.com/sameteam/sameteam/internal/testdb"
+)
+
+// childEnv makes the test binary behave as the sameteam binary: TestMain
+// runs the command line after it instead of the tests.
+const childEnv = "SAMETEAM_TEST_AS_BINARY"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		err := Run(context.Background(), Env{Args: os.Args[1:], Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.LookupEnv})
+		os.Exit(ExitCode(err, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// A run killed with SIGKILL in the middle of a batch, then run again:
+// every recipient gets exactly one message, except the one in flight when
+// the process died, which gets at most one, is unknown in the ledger and
+// is reported by the second run.
+func TestRunKilledMidBatchThenRunAgain(t *testing.T) {
+	t.Parallel()
+	const n = 50
+	var rcpts []string
+	for i := range n {
+		rcpts = append(rcpts, fmt.Sprintf("r%02d@example.com", i))
+	}
+	victim := rcpts[20]
+	reached := make(chan struct{}, 1)
+	w := newWorld(t, testdb.PostgresURL(t), worldOptions{
+		recipients: rcpts,
+		smtp: smtptest.Options{
+			DataDelay: 100 * time.Millisecond,
+			Behavior: func(rcpt string) smtptest.Action {
+				if rcpt == victim {
+					select {
+					case reached <- struct{}{}:
+					default:
+					}
+				}
+				return smtptest.Accept
+			},
+		},
+		smtpYAML: "  timeout: 5s\n",
+	})
+
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "run", "--config", w.cfg, "--report", testReport, "--period", testPeriod, "--as-of", testAsOf)
+	cmd.Env = append(os.Environ(), childEnv+"=1", "SAMETEAM_DATABASE_URL="+w.url)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reached:
+		// The victim's row is in sending (claimed before RCPT) and its
+		// message is on the wire: the worst moment to die.
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("the run never reached %s:\n%s", victim, out.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("the first run was not killed (%v):\n%s", err, out.String())
+	}
+	sentBefore := 0
+	for _, d := range w.deliveries() {
+		if d.Status == ledger.StatusSent {
+			sentBefore++
+		}
+	}
+	if sentBefore == 0 || sentBefore >= n-1 {
+		t.Fatalf("%d sent before the kill: not mid-batch", sentBefore)
+	}
+
+	res := w.run()
+	if res.code != ExitDataErr {
+		t.Errorf("second run: exit %d, want %d (the unknown delivery)\n%s", res.code, ExitDataErr, res)
+	}
+	if !strings.Contains(res.stdout, "unknown  "+victim) || !strings.Contains(res.stdout, "--resend-unknown") {
+		t.Errorf("the second run does not report %s as unknown:\n%s", victim, res.stdout)
+	}
+
+	t.Logf("second run:\n%s", res)
+	ds := w.deliveries()
+	got := received(w.srv)
+	for _, r := range rcpts {
+		d := ds[r]
+		if r == victim {
+			if d.Status != ledger.StatusUnknown || got[r] > 1 {
+				t.Errorf("%s (in flight at the kill): %q in the ledger, %d messages at the server; want unknown and at most 1", r, d.Status, got[r])
+			}
+			continue
+		}
+		if d.Status != ledger.StatusSent || got[r] != 1 {
+			t.Errorf("%s: %q in the ledger, %d messages at the server; want sent and exactly 1", r, d.Status, got[r])
+		}
+	}
+	if t.Failed() {
+		t.Logf("first run's output:\n%s", out.String())
+	}
+}
