@@ -199,10 +199,29 @@ type queryer interface {
 
 // reader runs the fact queries and keeps the first error.
 type reader struct {
-	s   *Source
-	tx  queryer
-	ctx context.Context
-	err error
+	s    *Source
+	tx   queryer
+	ctx  context.Context
+	err  error
+	strs map[string]string
+}
+
+// str returns the text of a scanned column, sharing one string per
+// distinct value: owners, campaigns, sources, teams and reasons repeat
+// across thousands of rows, and a lead's id comes back in its touches.
+func (r *reader) str(b sql.RawBytes) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := r.strs[string(b)]; ok {
+		return s
+	}
+	if r.strs == nil {
+		r.strs = map[string]string{}
+	}
+	s := string(b)
+	r.strs[s] = s
+	return s
 }
 
 func (r *reader) t(t time.Time) any { return r.s.db.Time(t) }
@@ -285,14 +304,14 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 	}
 	for _, mw := range mqlWindows {
 		r.each("mqls", func(rows *sql.Rows) error {
-			l, err := scanLead(rows)
+			l, err := r.scanLead(rows)
 			if err == nil {
 				f.MQLs = append(f.MQLs, l)
 			}
 			return err
 		}, r.t(mw.From), r.t(mw.To), asOf)
 		r.each("first-touches", func(rows *sql.Rows) error {
-			t, err := scanTouch(rows)
+			t, err := r.scanTouch(rows)
 			if err == nil {
 				f.FirstTouches = append(f.FirstTouches, t)
 			}
@@ -303,11 +322,11 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 	r.each("created", func(rows *sql.Rows) error {
 		var l metrics.Lead
 		var created db.NullTime
-		var src, campaign sql.NullString
+		var src, campaign sql.RawBytes
 		if err := rows.Scan(&l.ID, &created, &src, &campaign); err != nil {
 			return err
 		}
-		l.CreatedAt, l.Source, l.CampaignID = created.Time, src.String, campaign.String
+		l.CreatedAt, l.Source, l.CampaignID = created.Time, r.str(src), r.str(campaign)
 		f.Created = append(f.Created, l)
 		return nil
 	}, r.t(w.Created.From), r.t(w.Created.To), asOf)
@@ -324,14 +343,14 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 	r.each("opportunities", func(rows *sql.Rows) error {
 		var op metrics.Opportunity
 		var created, closed db.NullTime
-		var lead, campaign, src, owner sql.NullString
+		var lead, campaign, src, owner sql.RawBytes
 		var amount nullMoney
 		var won sql.NullBool
 		if err := rows.Scan(&op.ID, &created, &lead, &campaign, &src, &owner, &amount, &closed, &won); err != nil {
 			return err
 		}
 		op.CreatedAt, op.ClosedAt = created.Time, closed.Time
-		op.LeadID, op.CampaignID, op.Source, op.OwnerID = lead.String, campaign.String, src.String, owner.String
+		op.LeadID, op.CampaignID, op.Source, op.OwnerID = r.str(lead), r.str(campaign), r.str(src), r.str(owner)
 		op.Amount = amount.m
 		if won.Valid {
 			v := won.Bool
@@ -343,7 +362,7 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 
 	c := w.Created
 	r.each("last-touches", func(rows *sql.Rows) error {
-		t, err := scanTouch(rows)
+		t, err := r.scanTouch(rows)
 		if err == nil {
 			f.LastTouches = append(f.LastTouches, t)
 		}
@@ -353,11 +372,11 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 	r.each("activities", func(rows *sql.Rows) error {
 		var g metrics.ActivityGroup
 		var prev int
-		var team, actor sql.NullString
+		var team, actor sql.RawBytes
 		if err := rows.Scan(&prev, &team, &actor, &g.Count, &g.UnknownLead); err != nil {
 			return err
 		}
-		g.Previous, g.Team, g.ActorID = prev == 1, team.String, actor.String
+		g.Previous, g.Team, g.ActorID = prev == 1, r.str(team), r.str(actor)
 		f.Activities = append(f.Activities, g)
 		return nil
 	}, r.t(w.Period.From), r.t(w.Previous.From), r.t(w.Period.To), asOf)
@@ -367,22 +386,23 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 	return f
 }
 
-func scanLead(rows *sql.Rows) (metrics.Lead, error) {
+func (r *reader) scanLead(rows *sql.Rows) (metrics.Lead, error) {
 	var l metrics.Lead
 	var created, mql, acc, rej, sqlAt db.NullTime
-	var src, campaign, owner, reason sql.NullString
-	err := rows.Scan(&l.ID, &created, &src, &campaign, &owner, &mql, &acc, &rej, &reason, &sqlAt)
+	var id, src, campaign, owner, reason sql.RawBytes
+	err := rows.Scan(&id, &created, &src, &campaign, &owner, &mql, &acc, &rej, &reason, &sqlAt)
+	l.ID = r.str(id)
 	l.CreatedAt, l.MQLAt, l.AcceptedAt, l.RejectedAt, l.SQLAt = created.Time, mql.Time, acc.Time, rej.Time, sqlAt.Time
-	l.Source, l.CampaignID, l.OwnerID, l.RejectionReason = src.String, campaign.String, owner.String, reason.String
+	l.Source, l.CampaignID, l.OwnerID, l.RejectionReason = r.str(src), r.str(campaign), r.str(owner), r.str(reason)
 	return l, err
 }
 
-func scanTouch(rows *sql.Rows) (metrics.Touch, error) {
+func (r *reader) scanTouch(rows *sql.Rows) (metrics.Touch, error) {
 	var t metrics.Touch
-	var team sql.NullString
+	var ref, team sql.RawBytes
 	var at db.NullTime
-	err := rows.Scan(&t.Ref, &team, &at)
-	t.Team, t.At = team.String, at.Time
+	err := rows.Scan(&ref, &team, &at)
+	t.Ref, t.Team, t.At = r.str(ref), r.str(team), at.Time
 	return t, err
 }
 
