@@ -306,3 +306,68 @@ func TestSize(t *testing.T) {
 		}
 	}
 }
+
+// TestNoTrustedTypes is the static check RELIABILITY.md asks for: the
+// package never marks a string as safe HTML, JS, CSS or URL, so
+// html/template escapes every CRM value.
+func TestNoTrustedTypes(t *testing.T) {
+	t.Parallel()
+	files, err := fs.Glob(os.DirFS("."), "*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, typ := range []string{"HTML", "HTMLAttr", "JS", "JSStr", "CSS", "URL", "Srcset"} {
+			if strings.Contains(string(src), "htmltemplate."+typ+"(") || strings.Contains(string(src), "template."+typ+"(") {
+				t.Errorf("%s converts to htmltemplate.%s", f, typ)
+			}
+		}
+	}
+}
+
+// TestPreheader: the inbox preview line is the first thing in the body
+// and hidden from the rendered message.
+func TestPreheader(t *testing.T) {
+	t.Parallel()
+	d, err := renderer(t).Render(snapshot(t, "w47-madrid"), options(digest.Sales, "es"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := html.Parse(strings.NewReader(d.HTML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range root.Descendants() {
+		if n.Type != html.ElementNode || n.Data != "body" {
+			continue
+		}
+		first := n.FirstChild
+		for first != nil && first.Type != html.ElementNode {
+			first = first.NextSibling
+		}
+		if first == nil || first.Data != "div" {
+			t.Fatal("the body does not start with the preheader")
+		}
+		style := ""
+		for _, a := range first.Attr {
+			if a.Key == "style" {
+				style = a.Val
+			}
+		}
+		if !strings.Contains(style, "display:none") {
+			t.Errorf("preheader is visible: %q", style)
+		}
+		if got := textOf(first); !strings.HasPrefix(got, "Alineación 71,3/100 · SLA cumplido 71,4 % · 31 MQL · pipeline creado 128.845,67 €") {
+			t.Errorf("preheader says %q", got)
+		}
+		return
+	}
+	t.Fatal("no body")
+}

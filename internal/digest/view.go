@@ -31,6 +31,7 @@ type view struct {
 	Zone      string
 	Generated string
 	Report    string
+	Partial   string // set when as_of falls before the period's end
 
 	Tiles     []tile
 	Callouts  []string
@@ -203,6 +204,9 @@ func build(s *metrics.Snapshot, span period.Period, l *locale.Locale, opts Optio
 		DefinitionsURL: opts.DefinitionsURL,
 		WorkbookURL:    opts.WorkbookURL,
 		T:              words(l),
+	}
+	if s.AsOf.Time().Before(span.End) {
+		v.Partial = l.T("partial")
 	}
 	if !opts.GeneratedAt.IsZero() {
 		v.Generated = l.DateTime(opts.GeneratedAt.In(span.Location()))
@@ -377,7 +381,7 @@ func (b *builder) tiles() []tile {
 	l, h, p := b.l, &b.s.Headline, &b.s.Previous.Headline
 	mqls := tile{Key: "headline.mqls", Fmt: "int", Label: l.T("m.mqls.delivered"), Value: l.Int(h.MQLs),
 		Note: b.targetNote(), Delta: b.countDelta(h.MQLs, p.MQLs, 1)}
-	sla := tile{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", l.Hours(b.s.SLAHours)),
+	sla := tile{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", l.HoursMinutes(b.s.SLAHours)),
 		Value: l.Percent(h.SLACompliance),
 		Note:  l.Tf("note.sla", l.Int(h.SLAMet), l.Int(h.SLABreached), l.Int(h.SLAPending)),
 		Delta: b.rateDelta(h.SLACompliance, p.SLACompliance, 1)}
@@ -431,7 +435,7 @@ func (b *builder) commitments() commitments {
 			Delta: b.rateDelta(h.AcceptanceRate, p.AcceptanceRate, 1), Star: true},
 	}
 	c.Sales = []line{
-		{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", l.Hours(b.s.SLAHours)),
+		{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", l.HoursMinutes(b.s.SLAHours)),
 			Value: l.Percent(h.SLACompliance), Note: l.Tf("note.sla", l.Int(h.SLAMet), l.Int(h.SLABreached), l.Int(h.SLAPending)),
 			Delta: b.rateDelta(h.SLACompliance, p.SLACompliance, 1), Star: true},
 		{Key: "headline.decision_rate", Fmt: "pct", Label: l.T("m.decision_rate"), Value: l.Percent(h.DecisionRate),
@@ -678,7 +682,7 @@ func (b *builder) feedback() []line {
 func (b *builder) follow() []line {
 	l, h, p := b.l, &b.s.Headline, &b.s.Previous.Headline
 	return []line{
-		{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", l.Hours(b.s.SLAHours)), Value: l.Percent(h.SLACompliance),
+		{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", l.HoursMinutes(b.s.SLAHours)), Value: l.Percent(h.SLACompliance),
 			Note: l.Tf("note.sla", l.Int(h.SLAMet), l.Int(h.SLABreached), l.Int(h.SLAPending)), Delta: b.rateDelta(h.SLACompliance, p.SLACompliance, 1)},
 		{Key: "headline.response_minutes_median", Fmt: "minutes", Label: l.T("m.response_median"), Value: l.Minutes(h.ResponseMinutesMedian),
 			Delta: b.minutesDelta(h.ResponseMinutesMedian, p.ResponseMinutesMedian, -1)},

@@ -293,7 +293,13 @@ func (l *Locale) SignedMoney(m metrics.Money, currency string) string {
 // Hours formats a duration in hours readably: es "45 min", "7 h 48 min",
 // "28 d 22 h"; en "45m", "7h 48m", "28d 22h". Durations of two days or
 // more drop the minutes, which nobody acts on at that age.
-func (l *Locale) Hours(h float64) string {
+func (l *Locale) Hours(h float64) string { return l.hours(h, true) }
+
+// HoursMinutes formats a duration like Hours but never in days: "48 h",
+// "1 h 30 min" (en "48h", "1h 30m"). Agreements are stated in hours.
+func (l *Locale) HoursMinutes(h float64) string { return l.hours(h, false) }
+
+func (l *Locale) hours(h float64, days bool) string {
 	if math.IsNaN(h) || math.IsInf(h, 0) {
 		return Null
 	}
@@ -311,7 +317,7 @@ func (l *Locale) Hours(h float64) string {
 	switch {
 	case mins < 60:
 		return sign + u(mins, "min", "m")
-	case mins < 48*60:
+	case mins < 48*60 || !days:
 		hh, mm := mins/60, mins%60
 		if mm == 0 {
 			return sign + u(hh, "h", "h")

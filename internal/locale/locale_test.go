@@ -128,6 +128,8 @@ func TestDurations(t *testing.T) {
 		{"days en", en.Hours(48), "2d"},
 		{"just under two days", en.Hours(47.99), "47h 59m"},
 		{"negative", en.Hours(-0.5), "-30m"},
+		{"sla hours es", es.HoursMinutes(48), "48 h"},
+		{"sla hours en", en.HoursMinutes(1.5), "1h 30m"},
 		{"response minutes", es.Minutes(ptr(2115.991666666667)), "35 h 16 min"},
 		{"response null", es.Minutes(nil), "—"},
 		{"cycle days es", es.Days(ptr(2.458321759259259)), "2,5 días"},

@@ -153,6 +153,7 @@ func wordsEN() map[string]string {
 		"callout.overdue.pl":    "%s leads from the last 30 days are past the SLA with no contact yet; the oldest has waited %s (%s, %s).",
 		"callout.calm":          "No large moves against %s: no rate moved 5 points and no count moved 20%%.",
 
+		"partial":           "Period in progress: provisional figures, to date.",
 		"asof":              "Data as of",
 		"compared":          "compared with",
 		"h_callouts":        "What moved",

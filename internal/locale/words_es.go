@@ -156,6 +156,7 @@ func wordsES() map[string]string {
 		"callout.overdue.pl":    "%s leads de los últimos 30 días siguen sin contacto y fuera de plazo; el más antiguo lleva %s esperando (%s, %s).",
 		"callout.calm":          "Sin grandes cambios frente a %s: ninguna tasa se movió 5 puntos ni ningún recuento un 20 %%.",
 
+		"partial":           "Periodo en curso: cifras provisionales, hasta la fecha.",
 		"asof":              "Datos a",
 		"compared":          "comparado con",
 		"h_callouts":        "Lo más destacado",
