@@ -36,6 +36,7 @@ table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{text-align:left;padding:6px 8px;border-top:1px solid var(--line);vertical-align:top}
 th{color:var(--muted);font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.04em;border-top:0}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.nw{white-space:nowrap}
 .st{font-weight:600;white-space:nowrap}
 .st-ok{color:var(--ok)}.st-warn{color:var(--warn)}.st-fail{color:var(--fail)}.st-run{color:var(--run)}.st-other{color:var(--muted)}
 .empty{color:var(--muted);margin:0}
@@ -63,7 +64,7 @@ var indexTmpl = template.Must(template.New("index").Parse(`<!doctype html>
 {{if .Recent}}<table>
 <thead><tr><th>Period</th><th>Status</th><th>Trigger</th><th>Started</th><th class="num">Duration</th><th>Downloads</th></tr></thead>
 <tbody>
-{{range .Recent}}<tr><td>{{.Links.Label}}</td><td><span class="st st-{{.Class}}">{{.Symbol}} {{.Status}}</span></td><td>{{.Trigger}}</td><td>{{.Started}}</td><td class="num">{{.Duration}}</td><td class="dl"><a href="{{.Links.HTML}}">HTML</a><a href="{{.Links.XLSX}}">Excel</a><a href="{{.Links.JSON}}">JSON</a></td></tr>
+{{range .Recent}}<tr><td class="nw">{{.Links.Label}}</td><td><span class="st st-{{.Class}}">{{.Symbol}} {{.Status}}</span></td><td>{{.Trigger}}</td><td class="nw">{{.Started}}</td><td class="num">{{.Duration}}</td><td class="dl nw"><a href="{{.Links.HTML}}">HTML</a><a href="{{.Links.XLSX}}">Excel</a><a href="{{.Links.JSON}}">JSON</a></td></tr>
 {{end}}</tbody>
 </table>{{else}}<p class="empty">No runs recorded yet.</p>{{end}}
 </section>
@@ -144,7 +145,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 			class, symbol := statusClass(run.Status)
 			ir.Recent = append(ir.Recent, indexRun{
 				Links:    s.links(rep.Name, run.Period, expires),
-				Status:   run.Status,
+				Status:   strings.ReplaceAll(run.Status, "_", " "),
 				Class:    class,
 				Symbol:   symbol,
 				Trigger:  run.Trigger,

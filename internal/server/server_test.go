@@ -465,7 +465,7 @@ func TestIndexEscapesAndCSP(t *testing.T) {
 	if !strings.Contains(csp, "'sha256-"+sha256b64(style)+"'") {
 		t.Fatalf("CSP %q does not allow the page's style", csp)
 	}
-	for _, want := range []string{"weekly-leadership", "✓ success", "✗ failed", "! completed_with_failures", "… running", "Mon 30 Nov 2026 08:00 CET", "No runs recorded yet."} {
+	for _, want := range []string{"weekly-leadership", "✓ success", "✗ failed", "! completed with failures", "… running", "Mon 30 Nov 2026 08:00 CET", "No runs recorded yet."} {
 		if !strings.Contains(got.body, want) {
 			t.Errorf("index lacks %q", want)
 		}
