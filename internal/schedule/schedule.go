@@ -65,9 +65,10 @@ type Job struct {
 	Location *time.Location
 	// Kind is the length of the period each run reports on.
 	Kind period.Kind
-	// CatchUp bounds how long after a missed fire time the start-up
-	// catch-up still runs it: 0 means one period of Kind, negative never.
-	CatchUp time.Duration
+	// CatchUp is how many of the latest fire times before Start are checked
+	// on start and, when their period has no successful run, run then,
+	// oldest first: 0 means 1, negative none.
+	CatchUp int
 }
 
 // Options configures a Scheduler.
@@ -221,65 +222,84 @@ func (s *Scheduler) scheduledTask(j Job) func(ctx context.Context) error {
 	}
 }
 
-// Start starts the timers and, when catch-up is enabled, one catch-up run
-// for every report whose latest fire time within its catch-up window has
-// passed. The catch-up asks Succeeded first and runs only a period that has
-// no successful run, so a restart does not resend anything.
+// Start starts the timers and, when catch-up is enabled, one catch-up job
+// per report for the periods of its latest fire times before now (Job.CatchUp
+// of them). The catch-up asks Succeeded about each period and runs only the
+// ones without a successful run, oldest first, so a restart resends nothing.
 func (s *Scheduler) Start() {
 	if s.succeeded != nil {
 		now := s.clock.Now()
 		for _, j := range s.jobs {
-			fired, ok := s.lastFire(j, now)
-			if !ok {
+			periods := s.missable(j, now)
+			if len(periods) == 0 {
 				continue
 			}
-			p := period.LastComplete(j.Kind, fired, j.Location)
 			_, err := s.s.NewJob(
 				gocron.OneTimeJob(gocron.OneTimeJobStartImmediately()),
-				gocron.NewTask(s.catchUpTask(j.Name, p)),
+				gocron.NewTask(s.catchUpTask(j.Name, periods)),
 				append(s.jobOptions(j.Name), gocron.WithTags(catchUpTag))...,
 			)
 			if err != nil {
-				s.log.Error("catch-up not scheduled", "report", j.Name, "period", p.Label(), slog.Any("error", err))
+				s.log.Error("catch-up not scheduled", "report", j.Name, slog.Any("error", err))
 			}
 		}
 	}
 	s.s.Start()
 }
 
-func (s *Scheduler) catchUpTask(name string, p period.Period) func(ctx context.Context) error {
+func (s *Scheduler) catchUpTask(name string, periods []period.Period) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
-		done, err := s.succeeded(ctx, name, p)
-		if err != nil {
-			return fmt.Errorf("catch-up %s %s: %w", name, p.Label(), err)
+		var errs []error
+		for _, p := range periods {
+			if ctx.Err() != nil {
+				break
+			}
+			done, err := s.succeeded(ctx, name, p)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("catch-up %s %s: %w", name, p.Label(), err))
+				continue
+			}
+			if done {
+				s.log.Debug("nothing to catch up", "report", name, "period", p.Label())
+				continue
+			}
+			s.log.Info("catching up a missed run", "report", name, "period", p.Label(), "trigger", TriggerCatchUp)
+			if err := s.run(ctx, name, p, TriggerCatchUp); err != nil {
+				errs = append(errs, fmt.Errorf("catch-up %s %s: %w", name, p.Label(), err))
+			}
 		}
-		if done {
-			s.log.Debug("nothing to catch up", "report", name, "period", p.Label())
-			return nil
-		}
-		s.log.Info("catching up a missed run", "report", name, "period", p.Label(), "trigger", TriggerCatchUp)
-		return s.run(ctx, name, p, TriggerCatchUp)
+		return errors.Join(errs...)
 	}
 }
 
-// lastFire is the latest fire time of j at or before now and within its
-// catch-up window.
-func (s *Scheduler) lastFire(j Job, now time.Time) (time.Time, bool) {
-	window := j.CatchUp
-	if window < 0 {
-		return time.Time{}, false
+// missable lists the distinct periods of j's latest CatchUp fire times at or
+// before now, oldest first.
+func (s *Scheduler) missable(j Job, now time.Time) []period.Period {
+	n := j.CatchUp
+	if n < 0 {
+		return nil
 	}
-	if window == 0 {
-		window = period.Containing(j.Kind, now, j.Location).Previous().Duration()
-	}
+	n = max(n, 1)
 	z := s.crons[j.Name]
-	var last time.Time
-	// Minute-level schedules over a quarter are ~130k steps: cheap once at
-	// start, and the bound keeps a pathological one from stalling it.
-	for t, n := z.Next(now.Add(-window)), 0; !t.IsZero() && !t.After(now) && n < 200_000; t, n = z.Next(t), n+1 {
-		last = t
+	// Look back n+1 periods: far enough for n fire times of any schedule that
+	// fires at least once a period, and a bound on the walk for one that fires
+	// every minute.
+	from := period.Containing(j.Kind, now, j.Location).Shift(-(n + 1)).Start
+	var fires []time.Time
+	for t := z.Next(from.Add(-time.Second)); !t.IsZero() && !t.After(now); t = z.Next(t) {
+		fires = append(fires, t)
+		if len(fires) > n {
+			fires = fires[1:]
+		}
 	}
-	return last, !last.IsZero()
+	var out []period.Period
+	for _, f := range fires {
+		p := period.LastComplete(j.Kind, f, j.Location)
+		if len(out) == 0 || out[len(out)-1].Label() != p.Label() {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Shutdown stops the timers, cancels the context of runs in flight and waits
@@ -291,21 +311,32 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// NextRuns is each report's next fire time, in its zone (zero before Start).
+// NextRuns is each report's next fire time, in its zone (zero before
+// Start).
 func (s *Scheduler) NextRuns() map[string]time.Time {
+	now := s.clock.Now()
 	out := make(map[string]time.Time, len(s.jobs))
 	for _, j := range s.s.Jobs() {
 		if slices.Contains(j.Tags(), catchUpTag) {
 			continue
 		}
-		t, err := j.NextRun()
+		// gocron keeps a fire time in its list until that run completes, so
+		// the first entry may be the run in progress: skip what is not ahead.
+		times, err := j.NextRuns(2)
 		if err != nil {
 			continue
 		}
-		if z, ok := s.crons[j.Name()]; ok && !t.IsZero() {
-			t = t.In(z.loc)
+		var next time.Time
+		for _, t := range times {
+			if t.After(now) {
+				next = t
+				break
+			}
 		}
-		out[j.Name()] = t
+		if z, ok := s.crons[j.Name()]; ok && !next.IsZero() {
+			next = next.In(z.loc)
+		}
+		out[j.Name()] = next
 	}
 	return out
 }

@@ -104,6 +104,21 @@ func shutdown(tb testing.TB, s *schedule.Scheduler) {
 	}
 }
 
+// nextFire is the next fire time of report once its timer is set.
+func nextFire(tb testing.TB, clock *clockwork.FakeClock, s *schedule.Scheduler, report string) time.Time {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := clock.BlockUntilContext(ctx, 1); err != nil {
+		tb.Fatalf("no timer set: %v", err)
+	}
+	next := s.NextRuns()[report]
+	if !next.After(clock.Now()) {
+		tb.Fatalf("NextRuns[%s] = %s, not after now %s", report, next, clock.Now())
+	}
+	return next
+}
+
 // advanceTo moves the fake clock to at once every job has its timer.
 func advanceTo(tb testing.TB, clock *clockwork.FakeClock, timers int, at time.Time) {
 	tb.Helper()
@@ -255,28 +270,31 @@ func TestNewRejects(t *testing.T) {
 	}
 }
 
-// TestCatchUp starts the scheduler after a missed fire time and checks that
-// the missed period runs once, only when the ledger has no success for it,
-// and that the next scheduled run moves on to the next period.
+// TestCatchUp starts the scheduler after missed fire times and checks that
+// each missed period runs once, oldest first, only when the ledger has no
+// success for it, and that the next scheduled run moves on to the next
+// period.
 func TestCatchUp(t *testing.T) {
 	t.Parallel()
 	madrid := mustZone(t, "Europe/Madrid")
 	tests := []struct {
 		name      string
 		start     string // Madrid local
-		catchUp   time.Duration
+		catchUp   int
 		succeeded map[string]bool
 		askErr    error
-		wantAsked string // the period Succeeded is asked about; "" none
-		wantRun   string // the period caught up; "" none
+		wantAsked []string // the periods Succeeded is asked about
+		wantRuns  []string // the periods caught up
 	}{
-		{name: "missed this morning", start: "2026-11-23 10:00", wantAsked: "2026-W47", wantRun: "2026-W47"},
-		{name: "missed and already sent", start: "2026-11-23 10:00", succeeded: map[string]bool{"2026-W47": true}, wantAsked: "2026-W47"},
-		{name: "before this morning's run, last week's missed", start: "2026-11-23 07:00", wantAsked: "2026-W46", wantRun: "2026-W46"},
-		{name: "before this morning's run, last week's sent", start: "2026-11-23 07:00", succeeded: map[string]bool{"2026-W46": true}, wantAsked: "2026-W46"},
-		{name: "outside a short window", start: "2026-11-23 10:00", catchUp: time.Hour},
+		{name: "missed this morning", start: "2026-11-23 10:00", wantAsked: []string{"2026-W47"}, wantRuns: []string{"2026-W47"}},
+		{name: "missed and already sent", start: "2026-11-23 10:00", succeeded: map[string]bool{"2026-W47": true}, wantAsked: []string{"2026-W47"}},
+		{name: "before this morning's run, last week's missed", start: "2026-11-23 07:00", wantAsked: []string{"2026-W46"}, wantRuns: []string{"2026-W46"}},
+		{name: "before this morning's run, last week's sent", start: "2026-11-23 07:00", succeeded: map[string]bool{"2026-W46": true}, wantAsked: []string{"2026-W46"}},
+		{name: "three weeks down, one of them sent", start: "2026-11-25 12:00", catchUp: 3,
+			succeeded: map[string]bool{"2026-W46": true},
+			wantAsked: []string{"2026-W45", "2026-W46", "2026-W47"}, wantRuns: []string{"2026-W45", "2026-W47"}},
 		{name: "disabled", start: "2026-11-23 10:00", catchUp: -1},
-		{name: "ledger unreachable", start: "2026-11-23 10:00", askErr: errors.New("connection refused"), wantAsked: "2026-W47"},
+		{name: "ledger unreachable", start: "2026-11-23 10:00", askErr: errors.New("connection refused"), wantAsked: []string{"2026-W47"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -304,20 +322,20 @@ func TestCatchUp(t *testing.T) {
 			}
 			s.Start()
 			defer shutdown(t, s)
-			if tt.wantAsked != "" {
+			for _, want := range tt.wantAsked {
 				select {
 				case got := <-asked:
-					if got != tt.wantAsked {
-						t.Fatalf("Succeeded asked about %s, want %s", got, tt.wantAsked)
+					if got != want {
+						t.Fatalf("Succeeded asked about %s, want %s", got, want)
 					}
 				case <-time.After(5 * time.Second):
-					t.Fatal("Succeeded never asked")
+					t.Fatalf("Succeeded never asked about %s", want)
 				}
 			}
-			if tt.wantRun != "" {
+			for _, want := range tt.wantRuns {
 				got := log.next(t)
-				if got.period != tt.wantRun || got.trigger != schedule.TriggerCatchUp || got.report != "weekly-sales" {
-					t.Fatalf("catch-up ran %+v, want weekly-sales %s catch-up", got, tt.wantRun)
+				if got.period != want || got.trigger != schedule.TriggerCatchUp || got.report != "weekly-sales" {
+					t.Fatalf("catch-up ran %+v, want weekly-sales %s catch-up", got, want)
 				}
 			}
 			log.none(t)
@@ -332,7 +350,7 @@ func TestCatchUp(t *testing.T) {
 
 			// The next scheduled run reports on the following period, and the
 			// catch-up does not come back.
-			next := s.NextRuns()["weekly-sales"]
+			next := nextFire(t, clock, s, "weekly-sales")
 			advanceTo(t, clock, 1, next)
 			got := log.next(t)
 			if want := period.LastComplete(period.Week, next, madrid).Label(); got.period != want || got.trigger != schedule.TriggerSchedule {
@@ -452,7 +470,7 @@ func TestPanicRecovered(t *testing.T) {
 	s.Start()
 	defer shutdown(t, s)
 	for _, w := range []string{"2026-W47", "2026-W48"} {
-		advanceTo(t, clock, 1, s.NextRuns()["weekly-sales"])
+		advanceTo(t, clock, 1, nextFire(t, clock, s, "weekly-sales"))
 		select {
 		case got := <-calls:
 			if got != w {
