@@ -142,3 +142,29 @@ func TestCallouts(t *testing.T) {
 		})
 	}
 }
+
+// TestBacklogLimit: the email lists the oldest leads and points to the
+// workbook for the rest.
+func TestBacklogLimit(t *testing.T) {
+	t.Parallel()
+	s := snapshot(t, "w47-madrid")
+	for i := range 6 {
+		s.FollowupBacklog = append(s.FollowupBacklog, metrics.BacklogItem{
+			LeadID: "X" + string(rune('A'+i)), AgeHours: 1, MQLAt: s.AsOf})
+	}
+	d, err := renderer(t).Render(s, options(digest.Sales, "es"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{d.Text, visibleText(t, d.HTML)} {
+		if !strings.Contains(part, "… y 5 más en la hoja «Seguimiento pendiente» del libro de Excel.") {
+			t.Error("no pointer to the rest of the backlog")
+		}
+		if !strings.Contains(part, "20 leads de los últimos 30 días") {
+			t.Error("the summary does not count every waiting lead")
+		}
+		if strings.Contains(part, "XF") || !strings.Contains(part, "XA") {
+			t.Error("the list is not cut at 15 rows, oldest first")
+		}
+	}
+}

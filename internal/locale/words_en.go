@@ -94,7 +94,7 @@ func wordsEN() map[string]string {
 		"backlog.unassigned": "Unassigned",
 		"backlog.in_time":    "within SLA",
 		"backlog.overdue":    "overdue",
-		"more.backlog":       "… and %s more in the workbook's Follow-up sheet.",
+		"more.backlog":       "… and %s more in the Follow-up backlog sheet of the Excel workbook.",
 
 		"col.owner":      "Who calls",
 		"col.lead":       "Lead",

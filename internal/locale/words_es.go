@@ -97,7 +97,7 @@ func wordsES() map[string]string {
 		"backlog.unassigned": "Sin asignar",
 		"backlog.in_time":    "en plazo",
 		"backlog.overdue":    "fuera de plazo",
-		"more.backlog":       "… y %s más en la hoja «Seguimiento» del libro.",
+		"more.backlog":       "… y %s más en la hoja «Seguimiento pendiente» del libro de Excel.",
 
 		"col.owner":      "Quién llama",
 		"col.lead":       "Lead",
