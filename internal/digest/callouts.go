@@ -101,7 +101,7 @@ func (b *builder) callouts() []string {
 	return out
 }
 
-// verb picks the sentence for a subject's direction and grammatical
+// phrase picks the sentence for a subject's direction and grammatical
 // number: callout.<kind>.<up|down>.<sg|pl>.
 func (b *builder) phrase(kind, key string, up bool, args ...any) string {
 	s := b.l.Subject(key)
