@@ -1,0 +1,180 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/db"
+	"github.com/sameteam/sameteam/internal/smtptest"
+	"github.com/sameteam/sameteam/internal/testdb"
+)
+
+// roleURL creates a PostgreSQL role with password pw that owns a fresh
+// test schema, and returns its URL (password included). The test server
+// trusts loopback, so the password is never checked: it is there to be
+// kept out of every output.
+func roleURL(t *testing.T, pw string) string {
+	t.Helper()
+	base := testdb.PostgresURL(t)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := u.Query().Get("search_path")
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	role := "sameteam_secret_" + hex.EncodeToString(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	admin, err := db.Open(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	for _, q := range []string{
+		`CREATE ROLE ` + role + ` LOGIN PASSWORD '` + pw + `'`,
+		`GRANT ALL ON SCHEMA ` + schema + ` TO ` + role,
+	} {
+		if _, err := admin.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a, err := db.Open(ctx, base)
+		if err != nil {
+			return
+		}
+		defer a.Close()
+		_, _ = a.ExecContext(ctx, `DROP OWNED BY `+role+` CASCADE`)
+		_, _ = a.ExecContext(ctx, `DROP ROLE `+role)
+	})
+	u.User = url.UserPassword(role, pw)
+	return u.String()
+}
+
+// No secret of the configuration (database password, SMTP password, HTTP
+// token, link key) appears in what any command prints or in the ledger,
+// whatever fails.
+func TestSecretsStayOutOfOutputAndLedger(t *testing.T) {
+	t.Parallel()
+	secrets := map[string]string{
+		"database password": "Db-Secret-7f3a9c1e",
+		"smtp password":     "Smtp-Secret-2b8d4e6f",
+		"http token":        "Http-Token-5c1a7e3b9d",
+		"link key":          "Link-Key-9e2f4a6c8b0d1e3f5a7c9e1b3d5f7a9c",
+	}
+	good := roleURL(t, secrets["database password"])
+	down := "postgres://someone:" + secrets["database password"] + "@127.0.0.1:1/x?sslmode=disable&connect_timeout=2"
+	importGolden(t, good)
+
+	// The relay wants another password than the one configured.
+	srv := smtptest.Start(t, smtptest.Options{Username: "reports", Password: "the-right-one"})
+	smtpKeys := fmt.Sprintf("  host: 127.0.0.1\n  port: %d\n  tls: none\n  timeout: 2s\n  auth: plain\n  username: reports\n  password: ${SAMETEAM_SMTP_PASSWORD}\n", srv.Port())
+	top := "max_attachment_mb: 0.001\nserver: {public_url: \"https://reports.example.com\", token: \"${SAMETEAM_HTTP_TOKEN}\", link_key: \"${SAMETEAM_LINK_KEY}\"}\n"
+	cfg := writeConfig(t, configYAML(smtpKeys, top, []string{"a@example.com", "b@example.com"}))
+	badCfg := writeConfig(t, configYAML(smtpKeys+"  helo: \"two words\"\n", top+"locale: xx\n", []string{"a@example.com"}))
+	vars := func(dbURL string) map[string]string {
+		return map[string]string{
+			"SAMETEAM_DATABASE_URL":  dbURL,
+			"SAMETEAM_SMTP_PASSWORD": secrets["smtp password"],
+			"SAMETEAM_HTTP_TOKEN":    secrets["http token"],
+			"SAMETEAM_LINK_KEY":      secrets["link key"],
+		}
+	}
+	week := []string{"--period", testPeriod, "--as-of", testAsOf}
+	outDir := t.TempDir()
+	tests := []struct {
+		name string
+		db   string
+		args []string
+		code int
+	}{
+		{"run, smtp password refused", good, append([]string{"run", "--config", cfg, "--report", testReport}, week...), ExitConfig},
+		{"run, json logs, smtp password refused", good, append([]string{"run", "--config", cfg, "--report", testReport, "--log-format", "json", "--force"}, week...), ExitConfig},
+		{"run, database down", down, append([]string{"run", "--config", cfg, "--report", testReport}, week...), ExitTempFail},
+		{"check, smtp password refused", good, []string{"check", "--config", cfg}, ExitConfig},
+		{"check, database down", down, []string{"check", "--config", cfg}, 0},
+		{"metrics, database down", down, append([]string{"metrics", "--config", cfg}, week...), ExitTempFail},
+		{"render, database down", down, append([]string{"render", "--config", cfg, "--report", testReport, "--out", outDir}, week...), ExitTempFail},
+		{"render, bad config", good, append([]string{"render", "--config", badCfg, "--report", testReport, "--out", outDir}, week...), ExitConfig},
+		{"check, bad config", good, []string{"check", "--config", badCfg}, ExitConfig},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := cli(t, vars(tc.db), tc.args...)
+			if res.code == ExitOK || (tc.code != 0 && res.code != tc.code) {
+				t.Errorf("exit %d, want %d (a failure)\n%s", res.code, tc.code, res)
+			}
+			for what, s := range secrets {
+				if strings.Contains(res.stdout, s) || strings.Contains(res.stderr, s) {
+					t.Errorf("the %s is in the output:\n%s", what, res)
+				}
+			}
+		})
+	}
+
+	// What reached the ledger: the refused sends and the runs.
+	ds := deliveriesAt(t, good)
+	if len(ds) == 0 {
+		t.Fatal("the refused sends left no ledger rows to inspect")
+	}
+	l, done := openLedger(t, good)
+	defer done()
+	runs, err := l.Runs(context.Background(), "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, d := range ds {
+		texts = append(texts, d.LastError, d.Response, d.MessageID)
+	}
+	for _, r := range runs {
+		texts = append(texts, r.Error)
+	}
+	all := strings.Join(texts, "\n")
+	if !strings.Contains(all, "authentication") {
+		t.Errorf("the ledger does not record the refused AUTH:\n%s", all)
+	}
+	for what, s := range secrets {
+		if strings.Contains(all, s) {
+			t.Errorf("the %s is in the ledger:\n%s", what, all)
+		}
+	}
+	// The outbox folder and the rendered files are outputs too.
+	entries, _ := os.ReadDir(outDir)
+	if len(entries) != 0 {
+		t.Errorf("a failed render wrote %d files", len(entries))
+	}
+}
+
+// A database URL that does not parse (a typo in the port) must not carry
+// its password into the error either. internal/db's scrub gives up on an
+// unparseable URL and returns the driver's error, which quotes the whole
+// URL; config.Secrets cannot find the password in it either, so no
+// redactor catches it.
+func TestDatabasePasswordOfAMalformedURLIsNotPrinted(t *testing.T) {
+	t.Parallel()
+	const pw = "Db-Secret-7f3a9c1e"
+	cfg := writeConfig(t, configYAML("", "outbox: "+t.TempDir()+"\n", []string{"a@example.com"}))
+	vars := map[string]string{"SAMETEAM_DATABASE_URL": "postgres://someone:" + pw + "@127.0.0.1:port/x"}
+	week := []string{"--period", testPeriod, "--as-of", testAsOf}
+	for _, args := range [][]string{
+		append([]string{"run", "--config", cfg, "--report", testReport}, week...),
+		append([]string{"metrics", "--config", cfg}, week...),
+		{"check", "--config", cfg},
+	} {
+		res := cli(t, vars, args...)
+		if res.code == ExitOK || strings.Contains(res.stdout+res.stderr, pw) {
+			t.Errorf("%s: the password is printed (or the command succeeded):\n%s", args[0], res)
+		}
+	}
+}
