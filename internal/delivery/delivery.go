@@ -43,7 +43,8 @@ type Result struct {
 	// ErrAuth, ErrAmbiguous, ErrInvalidMessage and ErrInvalidAddress.
 	Err error
 	// Response is the server's reply to the message data when sent
-	// (e.g. "2.0.0 Ok: queued as 1234"), or the file written by Outbox.
+	// (e.g. "2.0.0 Ok: queued as 1234"), the failing reply when there was
+	// one (e.g. "550 5.1.1 User unknown"), or the file written by Outbox.
 	Response string
 	// Code is the last SMTP reply code seen (250 when sent); 0 when the
 	// failure was not a reply (network error, timeout, local error).

@@ -19,7 +19,7 @@ var (
 	ErrSession = errors.New("delivery: smtp session failed")
 	// ErrTLS marks TLS that is required but not offered, or that failed
 	// (handshake, certificate). It is never retried inside Send.
-	ErrTLS = errors.New("delivery: tls required but unavailable")
+	ErrTLS = errors.New("delivery: tls unavailable or untrusted")
 	// ErrAuth marks SMTP authentication that was refused or impossible. It
 	// is never retried inside Send: retries would lock the account.
 	ErrAuth = errors.New("delivery: smtp authentication failed")

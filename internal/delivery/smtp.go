@@ -379,34 +379,39 @@ func (s *SMTP) classify(msg *gomail.Msg, to string, err error) (Result, bool) {
 		return s.result(StatusUnknown, 0, "", []error{ErrAmbiguous}, where, err), false
 	}
 	code, enh := se.ErrorCode(), se.EnhancedStatusCode()
+	result := func(status Status, kinds []error) Result {
+		r := s.result(status, code, enh, kinds, where, se)
+		r.Response = s.redact(replyIn(se.Error()))
+		return r
+	}
 	switch se.Reason {
 	case gomail.ErrConnCheck:
-		return s.result(StatusFailedTemporary, code, enh, []error{ErrSession}, where, se), true
+		return result(StatusFailedTemporary, []error{ErrSession}), true
 	case gomail.ErrSMTPMailFrom:
 		// MAIL FROM concerns the sender, not this recipient.
-		return s.result(StatusFailedTemporary, code, enh, []error{ErrSession}, where, se), code < 500
+		return result(StatusFailedTemporary, []error{ErrSession}), code < 500
 	case gomail.ErrSMTPRcptTo, gomail.ErrSMTPData:
 		if code >= 500 {
-			return s.result(StatusFailedPermanent, code, enh, nil, where, se), false
+			return result(StatusFailedPermanent, nil), false
 		}
-		return s.result(StatusFailedTemporary, code, enh, nil, where, se), true
+		return result(StatusFailedTemporary, nil), true
 	case gomail.ErrWriteContent:
 		// The data was cut off before its terminating ".", which is
 		// written only when the writer is closed: the server discards it.
-		return s.result(StatusFailedTemporary, code, enh, nil, where, se), true
+		return result(StatusFailedTemporary, nil), true
 	case gomail.ErrSMTPDataClose:
 		switch {
 		case code >= 500:
-			return s.result(StatusFailedPermanent, code, enh, nil, where, se), false
+			return result(StatusFailedPermanent, nil), false
 		case code >= 400:
-			return s.result(StatusFailedTemporary, code, enh, nil, where, se), true
+			return result(StatusFailedTemporary, nil), true
 		}
 		// The whole message went out and no reply came: RFC 1047's window.
-		return s.result(StatusUnknown, code, enh, []error{ErrAmbiguous}, where, se), false
+		return result(StatusUnknown, []error{ErrAmbiguous}), false
 	case gomail.ErrGetSender, gomail.ErrGetRcpts, gomail.ErrNoUnencoded:
-		return s.result(StatusFailedPermanent, code, enh, []error{ErrInvalidMessage}, where, se), false
+		return result(StatusFailedPermanent, []error{ErrInvalidMessage}), false
 	}
-	return s.result(StatusUnknown, code, enh, []error{ErrAmbiguous}, where, se), false
+	return result(StatusUnknown, []error{ErrAmbiguous}), false
 }
 
 var enhancedCodeRE = regexp.MustCompile(`^[245]\.\d{1,3}\.\d{1,3}\b`)
@@ -419,12 +424,19 @@ var enhancedCodeRE = regexp.MustCompile(`^[245]\.\d{1,3}\.\d{1,3}\b`)
 // lock accounts.
 func (s *SMTP) sessionFailure(ctx context.Context, err error) (Result, bool) {
 	where := "smtp session with " + s.addr
-	code, enh := 0, ""
+	code, enh, reply := 0, "", ""
 	var tpErr *textproto.Error
 	if errors.As(err, &tpErr) {
 		code = tpErr.Code
 		enh = enhancedCodeRE.FindString(tpErr.Msg)
+		reply = s.redact(fmt.Sprintf("%d %s", tpErr.Code, tpErr.Msg))
 	}
+	res, retry := s.classifySession(ctx, err, where, code, enh, tpErr)
+	res.Response = reply
+	return res, retry
+}
+
+func (s *SMTP) classifySession(ctx context.Context, err error, where string, code int, enh string, tpErr *textproto.Error) (Result, bool) {
 	switch {
 	case strings.Contains(err.Error(), "does not support STARTTLS"):
 		where = fmt.Sprintf("%s does not offer STARTTLS and smtp.tls is %q (use %q for an implicit-TLS port, or %q only for a trusted relay)",
@@ -479,13 +491,34 @@ func (s *SMTP) result(status Status, code int, enh string, kinds []error, where 
 	if cause != nil {
 		text += ": " + cause.Error()
 	}
-	clean := text
-	for _, secret := range s.secrets {
-		clean = strings.ReplaceAll(clean, secret, "[redacted]")
-	}
+	clean := s.redact(text)
 	chain := slices.Clone(kinds)
 	if cause != nil && clean == text {
 		chain = append(chain, cause)
 	}
 	return Result{Status: status, Code: code, EnhancedCode: enh, Err: &deliveryError{text: clean, chain: chain}}
+}
+
+func (s *SMTP) redact(text string) string {
+	for _, secret := range s.secrets {
+		text = strings.ReplaceAll(text, secret, "[redacted]")
+	}
+	return text
+}
+
+// replyRE finds a server reply as net/textproto prints it: 451 "4.7.1 …".
+var replyRE = regexp.MustCompile(`\b([245]\d\d) ("(?:[^"\\]|\\.)*")`)
+
+// replyIn recovers the first server reply quoted in a go-mail error, which
+// keeps its per-command errors unexported.
+func replyIn(text string) string {
+	m := replyRE.FindStringSubmatch(text)
+	if m == nil {
+		return ""
+	}
+	msg, err := strconv.Unquote(m[2])
+	if err != nil {
+		return ""
+	}
+	return m[1] + " " + msg
 }

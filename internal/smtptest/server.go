@@ -109,6 +109,7 @@ type Server struct {
 	opts      Options
 	srv       *smtp.Server
 	addr      *net.TCPAddr
+	ln        net.Listener
 	clientTLS *tls.Config
 	done      chan struct{}
 	serveDone chan struct{}
@@ -151,6 +152,7 @@ func Start(tb testing.TB, opts Options) *Server {
 		tb.Fatalf("smtptest: listen: %v", err)
 	}
 	s.addr = raw.Addr().(*net.TCPAddr)
+	s.ln = raw
 	var ln net.Listener = &trackingListener{Listener: raw, s: s}
 	if opts.ImplicitTLS {
 		ln = tls.NewListener(ln, serverTLS)
@@ -182,6 +184,9 @@ func Start(tb testing.TB, opts Options) *Server {
 func (s *Server) close() {
 	close(s.done)
 	_ = s.srv.Close()
+	// go-smtp closes only the listeners Serve has registered; one that
+	// Serve has not reached yet would block it in Accept for ever.
+	_ = s.ln.Close()
 	<-s.serveDone
 	waited := make(chan struct{})
 	go func() {
