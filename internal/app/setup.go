@@ -69,11 +69,15 @@ func openDB(ctx context.Context, url, what string) (*db.DB, error) {
 
 // newSource opens the source database with the config's table mapping.
 func newSource(ctx context.Context, cfg *config.Config) (*db.DB, *source.Source, error) {
+	return newSourceObserved(ctx, cfg, nil)
+}
+
+func newSourceObserved(ctx context.Context, cfg *config.Config, observe func(string, time.Duration)) (*db.DB, *source.Source, error) {
 	d, err := openDB(ctx, cfg.Source.URL, "source")
 	if err != nil {
 		return nil, nil, err
 	}
-	src, err := source.New(d, source.Options{Tables: cfg.Source.Tables, QueryTimeout: cfg.Source.QueryTimeout.D()})
+	src, err := source.New(d, source.Options{Tables: cfg.Source.Tables, QueryTimeout: cfg.Source.QueryTimeout.D(), Observe: observe})
 	if err != nil {
 		d.Close()
 		return nil, nil, withCode(ExitConfig, err)

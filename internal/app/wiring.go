@@ -113,8 +113,13 @@ func (s *stack) Close() {
 // open builds the stack; withLedger also opens (and migrates) the state
 // database, withSender the transport.
 func open(ctx context.Context, cfg *config.Config, log *slog.Logger, withLedger, withSender bool) (*stack, error) {
+	return openWith(ctx, cfg, log, withLedger, withSender, nil)
+}
+
+// openWith is open with an observer of query durations (telemetry).
+func openWith(ctx context.Context, cfg *config.Config, log *slog.Logger, withLedger, withSender bool, observe func(string, time.Duration)) (*stack, error) {
 	st := &stack{cfg: cfg, log: log}
-	d, src, err := newSource(ctx, cfg)
+	d, src, err := newSourceObserved(ctx, cfg, observe)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,281 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/config"
+	"github.com/sameteam/sameteam/internal/db"
+	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/pipeline"
+	"github.com/sameteam/sameteam/internal/schedule"
+	"github.com/sameteam/sameteam/internal/server"
+	"github.com/sameteam/sameteam/internal/telemetry"
+)
+
+// shutdownTimeout bounds the whole stop sequence after SIGTERM; Kubernetes
+// gives 30 s by default before SIGKILL.
+const shutdownTimeout = 25 * time.Second
+
+func runServe(ctx context.Context, env Env, args []string) error {
+	f := newFlags("serve", env)
+	logFormat := f.String("log-format", "text", "log format: text or json")
+	listen := f.String("listen", "", "HTTP address (default: server.listen)")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	cfg, err := f.load(env)
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Server.Listen = *listen
+	}
+	log, err := newLogger(env.Stderr, *logFormat, config.NewRedactor(cfg))
+	if err != nil {
+		return err
+	}
+	rec := telemetry.New(telemetry.Options{Version: env.Version})
+	st, err := openWith(ctx, cfg, log, true, true, rec.QueryDuration)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	st.runner.Observer = observer{rec}
+
+	reports := map[string]pipeline.Report{}
+	var jobs []schedule.Job
+	for i := range cfg.Reports {
+		r := &cfg.Reports[i]
+		rep, err := pipelineReport(cfg, r)
+		if err != nil {
+			return err
+		}
+		reports[r.Name] = rep
+		if run, ok, err := st.ledger.LastSuccess(ctx, r.Name); err == nil && ok {
+			rec.SetLastSuccess(r.Name, run.FinishedAt)
+		}
+		if r.Schedule != "" {
+			jobs = append(jobs, schedule.Job{Name: r.Name, Cron: r.Schedule, Location: rep.Location, Kind: rep.Kind, CatchUp: r.CatchUp})
+		}
+	}
+
+	opts := schedule.Options{
+		Jobs: jobs,
+		Run: func(ctx context.Context, name string, p period.Period, trigger string) error {
+			out, err := st.runner.Run(ctx, reports[name], p, pipeline.Options{Trigger: ledger.Trigger(trigger)})
+			if err == nil && outcomeCode(out, nil) != ExitOK {
+				err = fmt.Errorf("%s %s: some deliveries did not go out", name, p.Label())
+			}
+			return err
+		},
+		Succeeded: func(ctx context.Context, name string, p period.Period) (bool, error) {
+			return succeeded(ctx, st.ledger, name, p.Label())
+		},
+		Monitor: rec,
+		Logger:  log,
+	}
+	if st.state.Engine == db.Postgres {
+		// Replicas take turns per report; the ledger's claims make each
+		// delivery go out once even if two ever ran together.
+		locker, err := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: st.state.DB, Logger: log})
+		if err != nil {
+			return err
+		}
+		opts.Locker = locker
+	}
+	sched, err := schedule.New(opts)
+	if err != nil {
+		return withCode(ExitConfig, err)
+	}
+	rec.WatchNextRuns(sched.NextRuns)
+
+	srv, err := server.New(server.Options{
+		Listen: cfg.Server.Listen, Token: cfg.Server.Token, LinkKey: []byte(cfg.Server.LinkKey), LinkTTL: cfg.Server.LinkTTL.D(),
+		Reports:  lister{cfg: cfg, reports: reports, ledger: st.ledger, next: sched.NextRuns},
+		Renderer: httpRenderer{cfg: cfg, reports: reports, st: st},
+		Pinger:   st.source, Gatherer: rec.Gatherer(), Logger: log,
+	})
+	if err != nil {
+		return withCode(ExitConfig, err)
+	}
+	if err := srv.Open(); err != nil {
+		return withCode(ExitConfig, fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err))
+	}
+	sched.Start()
+	log.Info("serving", "addr", srv.Addr(), "reports", len(reports), "scheduled", len(jobs))
+
+	<-ctx.Done()
+	log.Info("stopping: waiting for a run in flight, then closing HTTP and the database")
+	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	errs := []error{sched.Shutdown(stop), srv.Close(stop)}
+	log.Info("stopped")
+	return errors.Join(errs...)
+}
+
+// succeeded reports whether the ledger holds a successful run of a report
+// for a period (the scheduler's catch-up asks).
+func succeeded(ctx context.Context, l *ledger.Ledger, report, label string) (bool, error) {
+	runs, err := l.Runs(ctx, report, 200)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range runs {
+		if r.Period == label && r.Status == ledger.RunSucceeded {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// observer feeds the pipeline's runs and deliveries to Prometheus, in the
+// telemetry's words.
+type observer struct{ rec *telemetry.Recorder }
+
+func (o observer) RunFinished(report, status string, d time.Duration) {
+	if status == string(ledger.RunSucceeded) {
+		status = telemetry.StatusSuccess
+	}
+	o.rec.RunFinished(report, status, d)
+}
+
+func (o observer) Delivery(report, status string) { o.rec.Delivery(report, status) }
+
+// lister describes the reports for the index page.
+type lister struct {
+	cfg     *config.Config
+	reports map[string]pipeline.Report
+	ledger  *ledger.Ledger
+	next    func() map[string]time.Time
+}
+
+func (l lister) Reports(ctx context.Context) ([]server.Report, error) {
+	var next map[string]time.Time
+	if l.next != nil {
+		next = l.next()
+	}
+	var out []server.Report
+	for _, r := range l.cfg.Reports {
+		rep := l.reports[r.Name]
+		item := server.Report{
+			Name: r.Name, Title: r.Audience + ", " + r.Period, Schedule: r.Schedule, Zone: r.TimeZone,
+			NextRun: next[r.Name].In(rep.Location),
+			Latest:  period.LastComplete(rep.Kind, time.Now(), rep.Location).Label(),
+		}
+		if l.ledger != nil {
+			runs, err := l.ledger.Runs(ctx, r.Name, 5)
+			if err != nil {
+				return nil, err
+			}
+			for _, run := range runs {
+				d := time.Duration(0)
+				if !run.FinishedAt.IsZero() {
+					d = run.FinishedAt.Sub(run.StartedAt)
+				}
+				item.Recent = append(item.Recent, server.Run{Period: run.Period, Status: string(run.Status), Trigger: string(run.Trigger), StartedAt: run.StartedAt.In(rep.Location), Duration: d})
+			}
+		}
+		out = append(out, item)
+	}
+	return out, nil
+}
+
+// httpRenderer renders downloads on demand from the source. A period that
+// was delivered is rendered at the as_of of its delivery, so the download
+// is the workbook that was mailed, figure for figure.
+type httpRenderer struct {
+	cfg     *config.Config
+	reports map[string]pipeline.Report
+	st      *stack
+}
+
+func (h httpRenderer) Render(ctx context.Context, name, label, format string, w io.Writer) error {
+	rep, ok := h.reports[name]
+	if !ok {
+		return server.ErrUnknownReport
+	}
+	p, err := period.Parse(label, rep.Location)
+	if err != nil || p.Kind != rep.Kind {
+		return fmt.Errorf("%w: %s is not a %s", server.ErrBadPeriod, label, rep.Kind)
+	}
+	now := time.Now()
+	if p.Start.After(now) {
+		return fmt.Errorf("%w: %s has not started", server.ErrBadPeriod, label)
+	}
+	asOf := now
+	if h.st.ledger != nil {
+		if runs, err := h.st.ledger.Runs(ctx, name, 200); err == nil {
+			for _, r := range runs {
+				if r.Period == label && r.Status != ledger.RunFailed && !r.AsOf.IsZero() {
+					asOf = r.AsOf
+					break
+				}
+			}
+		}
+	}
+	b, err := h.st.renderer.Build(ctx, rep, p, asOf, asOf)
+	if err != nil {
+		return err
+	}
+	switch format {
+	case "html":
+		d, err := h.st.renderer.Digest(b, rep.Locale, "")
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(w, d.HTML)
+		return err
+	case "xlsx":
+		return h.st.renderer.WriteWorkbook(w, b, rep.Locale)
+	case "json":
+		js, err := pipeline.JSON(b)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(js)
+		return err
+	}
+	return fmt.Errorf("%w: format %q", server.ErrBadPeriod, format)
+}
+
+// serveDemo serves the demo's reports on a loopback address without a
+// token.
+func serveDemo(ctx context.Context, env Env, cfg *config.Config, st *stack, listen string, log *slog.Logger) error {
+	host, _, err := net.SplitHostPort(listen)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return usageError("demo --listen %q: the demo serves without a token, so only on a loopback address (127.0.0.1:PORT)", listen)
+	}
+	reports := map[string]pipeline.Report{}
+	for i := range cfg.Reports {
+		rep, err := pipelineReport(cfg, &cfg.Reports[i])
+		if err != nil {
+			return err
+		}
+		reports[rep.Name] = rep
+	}
+	rec := telemetry.New(telemetry.Options{Version: env.Version})
+	srv, err := server.New(server.Options{
+		Listen: listen, AllowAnonymous: true,
+		Reports:  lister{cfg: cfg, reports: reports, ledger: st.ledger},
+		Renderer: httpRenderer{cfg: cfg, reports: reports, st: st},
+		Pinger:   st.source, Gatherer: rec.Gatherer(), Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := srv.Open(); err != nil {
+		return fmt.Errorf("listen on %s: %w", listen, err)
+	}
+	fmt.Fprintf(env.Stdout, "\nServing the demo at %s without a token (loopback only). Ctrl-C stops.\n", srv.URL())
+	<-ctx.Done()
+	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return srv.Close(stop)
+}
