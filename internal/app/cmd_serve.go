@@ -69,7 +69,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	opts := schedule.Options{
 		Jobs: jobs,
 		Run: func(ctx context.Context, name string, p period.Period, trigger string) error {
-			out, err := st.runner.Run(ctx, reports[name], p, pipeline.Options{Trigger: ledger.Trigger(trigger)})
+			out, err := st.runner.Run(ctx, reports[name], p, pipeline.Options{Trigger: ledgerTrigger(trigger)})
 			if err == nil && outcomeCode(out, nil) != ExitOK {
 				err = fmt.Errorf("%s %s: some deliveries did not go out", name, p.Label())
 			}
@@ -97,7 +97,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	rec.WatchNextRuns(sched.NextRuns)
 
 	srv, err := server.New(server.Options{
-		Listen: cfg.Server.Listen, Token: cfg.Server.Token, LinkKey: []byte(cfg.Server.LinkKey), LinkTTL: cfg.Server.LinkTTL.D(),
+		Listen: cfg.Server.Listen, Token: cfg.Server.Token, LinkKey: linkKey(cfg), LinkTTL: cfg.Server.LinkTTL.D(),
 		Reports:  lister{cfg: cfg, reports: reports, ledger: st.ledger, next: sched.NextRuns},
 		Renderer: httpRenderer{cfg: cfg, reports: reports, st: st},
 		Pinger:   st.source, Gatherer: rec.Gatherer(), Logger: log,
@@ -118,6 +118,22 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	errs := []error{sched.Shutdown(stop), srv.Close(stop)}
 	log.Info("stopped")
 	return errors.Join(errs...)
+}
+
+// ledgerTrigger names a scheduler trigger in the ledger's words.
+func ledgerTrigger(trigger string) ledger.Trigger {
+	if trigger == schedule.TriggerCatchUp {
+		return ledger.TriggerCatchUp
+	}
+	return ledger.TriggerScheduled
+}
+
+// linkKey is the signing key for download links, nil when none is set.
+func linkKey(cfg *config.Config) []byte {
+	if cfg.Server.LinkKey == "" {
+		return nil
+	}
+	return []byte(cfg.Server.LinkKey)
 }
 
 // succeeded reports whether the ledger holds a successful run of a report
