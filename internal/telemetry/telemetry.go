@@ -154,8 +154,11 @@ type nextRuns struct {
 	f    func() map[string]time.Time
 }
 
+// Describe implements prometheus.Collector.
 func (n nextRuns) Describe(ch chan<- *prometheus.Desc) { ch <- n.desc }
 
+// Collect implements prometheus.Collector: one sample per scheduled report,
+// read at scrape time.
 func (n nextRuns) Collect(ch chan<- prometheus.Metric) {
 	for report, t := range n.f() {
 		if t.IsZero() {
