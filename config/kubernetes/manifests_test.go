@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -335,7 +336,7 @@ func container(t *testing.T, pod corev1.PodSpec, name string) corev1.Container {
 
 func hasPort(c corev1.Container, port string) bool {
 	for _, p := range c.Ports {
-		if p.Name == port || p.String() == port || strings.EqualFold(port, p.Name) {
+		if p.Name == port || strconv.Itoa(int(p.ContainerPort)) == port {
 			return true
 		}
 	}

@@ -340,9 +340,9 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		text(w, http.StatusTooManyRequests, "busy rendering other reports; retry shortly")
 		return
 	}
-	// The render must finish inside the write timeout, or its bytes have
-	// nowhere to go.
-	ctx, cancel := context.WithTimeout(r.Context(), s.opts.WriteTimeout-time.Second)
+	// The render must finish inside the write timeout, with room left to
+	// send it, or its bytes have nowhere to go.
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.WriteTimeout*9/10)
 	defer cancel()
 	var buf bytes.Buffer
 	begun := time.Now()
