@@ -41,6 +41,7 @@ func Plan(in Input) Windows {
 	p, prev := in.Period, in.Period.Previous()
 	trend := in.Period.Shift(1 - TrendLength)
 	return Windows{
+		in:            in,
 		AsOf:          in.AsOf,
 		Period:        Range{p.Start, p.End},
 		Previous:      Range{prev.Start, prev.End},
@@ -54,30 +55,31 @@ func Plan(in Input) Windows {
 // seen reports whether t exists at as_of: not null and not later.
 func seen(t, asOf time.Time) bool { return !t.IsZero() && !t.After(asOf) }
 
-func in(r Range, t, asOf time.Time) bool {
-	return seen(t, asOf) && !t.Before(r.From) && t.Before(r.To)
+// sameFacts reports whether facts reduced for a serve b: the reduction
+// depends on the period, as_of and the SLA, not on the MQL target.
+func (a Input) sameFacts(b Input) bool {
+	return a.Period.Kind == b.Period.Kind && a.Period.Start.Equal(b.Period.Start) &&
+		a.Period.End.Equal(b.Period.End) && a.AsOf.Equal(b.AsOf) && a.SLAHours == b.SLAHours
 }
 
-// mql is a lead of an MQL cohort with its derived response and decision.
-type mql struct {
-	*Lead
-	responseAt time.Time // zero: no response
-	sla        string
-	decision   string
-}
-
-// engine holds the facts indexed for one computation.
+// engine computes one snapshot from reduced facts.
 type engine struct {
-	in      Input
-	f       *Facts
-	mqls    []mql // every MQL fact, sorted by mql_at then id
-	touched map[string]bool
+	in Input
+	f  *Facts
+	r  *reduced
 }
 
-// Compute returns the snapshot of in from f.
+// Compute returns the snapshot of in from f. Facts from a Builder must have
+// been read for Plan(in) (the MQL target may differ); raw facts are reduced
+// here first.
 func Compute(in Input, f *Facts) *Snapshot {
-	e := &engine{in: in, f: f}
-	e.index()
+	r := f.red
+	if r == nil {
+		r = reduce(in, f)
+	} else if !r.in.sameFacts(in) {
+		panic("metrics: Compute called with facts read for another period, as_of or SLA")
+	}
+	e := &engine{in: in, f: f, r: r}
 	p := in.Period
 	prev := p.Previous()
 	s := &Snapshot{
@@ -92,79 +94,16 @@ func Compute(in Input, f *Facts) *Snapshot {
 		SLAHours: in.SLAHours,
 		Span:     p,
 	}
-	s.Headline = e.headline(p, false)
-	s.Previous = Previous{Headline: e.headline(prev, true), Label: prev.Label()}
-	s.RejectionReasons = e.rejectionReasons(p)
-	s.ByRep = e.byRep(p)
-	s.ByCampaign = e.byCampaign(p)
+	s.Headline = e.headline(current)
+	s.Previous = Previous{Headline: e.headline(previous), Label: prev.Label()}
+	s.RejectionReasons = e.rejectionReasons()
+	s.ByRep = e.byRep()
+	s.ByCampaign = e.byCampaign()
 	s.FollowupBacklog = e.backlog()
-	s.DataHealth = e.dataHealth(p)
-	for _, tp := range p.Trend(TrendLength) {
-		s.Trend = append(s.Trend, e.trendPoint(tp))
-	}
-	s.Detail = e.detail(p)
+	s.DataHealth = e.dataHealth()
+	s.Trend = e.trend()
+	s.Detail = e.detail()
 	return s
-}
-
-// index derives each MQL's response and decision once.
-func (e *engine) index() {
-	asOf := e.in.AsOf
-	first := map[string]time.Time{}
-	for _, t := range e.f.FirstTouches {
-		if Normalize(t.Team) != Sales {
-			continue
-		}
-		if cur, ok := first[t.Ref]; !ok || t.At.Before(cur) {
-			first[t.Ref] = t.At
-		}
-	}
-	seenID := map[string]bool{}
-	for i := range e.f.MQLs {
-		l := &e.f.MQLs[i]
-		if seenID[l.ID] || !seen(l.MQLAt, asOf) {
-			continue
-		}
-		seenID[l.ID] = true
-		m := mql{Lead: l}
-		// response_at: the earliest sales touch, acceptance or rejection
-		// stamped in [mql_at, as_of]. Touches before the MQL do not count.
-		for _, t := range []time.Time{first[l.ID], l.AcceptedAt, l.RejectedAt} {
-			if seen(t, asOf) && !t.Before(l.MQLAt) && (m.responseAt.IsZero() || t.Before(m.responseAt)) {
-				m.responseAt = t
-			}
-		}
-		due := l.MQLAt.Add(e.in.sla())
-		switch {
-		case !m.responseAt.IsZero() && !m.responseAt.After(due):
-			m.sla = SLAMet
-		case !m.responseAt.IsZero() || !due.After(asOf):
-			m.sla = SLABreached
-		default:
-			m.sla = SLAPending
-		}
-		// The later of the two decisions decides; at the same instant,
-		// accepted wins.
-		acc, rej := seen(l.AcceptedAt, asOf), seen(l.RejectedAt, asOf)
-		switch {
-		case acc && (!rej || !l.AcceptedAt.Before(l.RejectedAt)):
-			m.decision = DecisionAccepted
-		case rej:
-			m.decision = DecisionRejected
-		default:
-			m.decision = DecisionPending
-		}
-		e.mqls = append(e.mqls, m)
-	}
-	slices.SortFunc(e.mqls, func(a, b mql) int {
-		return cmp.Or(a.MQLAt.Compare(b.MQLAt), strings.Compare(a.ID, b.ID))
-	})
-}
-
-// cohort returns the MQLs whose mql_at is in p.
-func (e *engine) cohort(p period.Period) []mql {
-	lo, _ := slices.BinarySearchFunc(e.mqls, p.Start, func(m mql, t time.Time) int { return m.MQLAt.Compare(t) })
-	hi, _ := slices.BinarySearchFunc(e.mqls, p.End, func(m mql, t time.Time) int { return m.MQLAt.Compare(t) })
-	return e.mqls[lo:hi]
 }
 
 // cohortStats are the numbers METRICS.md defines over a set of MQLs.
@@ -175,37 +114,41 @@ type cohortStats struct {
 	minutes                               []float64
 }
 
-func (e *engine) stats(c []mql) cohortStats {
-	var s cohortStats
-	s.n = len(c)
-	for _, m := range c {
-		switch m.sla {
-		case SLAMet:
-			s.met++
-		case SLABreached:
-			s.breached++
-		default:
-			s.pending++
-		}
-		if m.responseAt.IsZero() {
-			s.untouched++
-		} else {
-			s.minutes = append(s.minutes, m.responseAt.Sub(m.MQLAt).Minutes())
-		}
-		switch m.decision {
-		case DecisionAccepted:
-			s.accepted++
-		case DecisionRejected:
-			s.rejected++
-		default:
-			s.undecided++
-		}
-		if seen(m.SQLAt, e.in.AsOf) {
-			s.sqlNow++
-		}
-		if strings.TrimSpace(m.OwnerID) == "" {
-			s.unassigned++
-		}
+func (s *cohortStats) add(m *mql) {
+	s.n++
+	switch m.sla {
+	case SLAMet:
+		s.met++
+	case SLABreached:
+		s.breached++
+	default:
+		s.pending++
+	}
+	if m.responded {
+		s.minutes = append(s.minutes, m.response.Minutes())
+	} else {
+		s.untouched++
+	}
+	switch m.decision {
+	case DecisionAccepted:
+		s.accepted++
+	case DecisionRejected:
+		s.rejected++
+	default:
+		s.undecided++
+	}
+	if !m.sqlAt.IsZero() {
+		s.sqlNow++
+	}
+	if m.unassigned {
+		s.unassigned++
+	}
+}
+
+func stats(c []mql) cohortStats {
+	s := cohortStats{minutes: make([]float64, 0, len(c))}
+	for i := range c {
+		s.add(&c[i])
 	}
 	return s
 }
@@ -213,81 +156,56 @@ func (e *engine) stats(c []mql) cohortStats {
 func (s cohortStats) compliance() *float64 { return ratio(s.met, s.met+s.breached) }
 func (s cohortStats) acceptance() *float64 { return ratio(s.accepted, s.accepted+s.rejected) }
 
-// opportunities returns the opportunities created (closed: false) or closed
-// (closed: true) in p.
-func (e *engine) opportunities(p period.Period, closed bool) []*Opportunity {
-	var out []*Opportunity
-	r := Range{p.Start, p.End}
-	for i := range e.f.Opportunities {
-		o := &e.f.Opportunities[i]
-		if closed && o.IsWon != nil && in(r, o.ClosedAt, e.in.AsOf) ||
-			!closed && in(r, o.CreatedAt, e.in.AsOf) {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
-func (e *engine) headline(p period.Period, previous bool) Headline {
-	asOf := e.in.AsOf
-	r := Range{p.Start, p.End}
+func (e *engine) headline(c int) Headline {
 	var h Headline
+	h.LeadsCreated = e.r.leads[c].n
+	h.LeadsBySource = e.r.leads[c].bySource
+	h.SQLs = e.r.sqls[c]
 
-	for i := range e.f.Created {
-		l := &e.f.Created[i]
-		if in(r, l.CreatedAt, asOf) {
-			h.LeadsCreated++
-			h.LeadsBySource.add(Normalize(l.Source))
-		}
-	}
-	for _, t := range e.f.SQLs {
-		if in(r, t, asOf) {
-			h.SQLs++
-		}
-	}
-
-	c := e.stats(e.cohort(p))
-	h.MQLs = c.n
+	st := stats(e.r.cohorts[c])
+	h.MQLs = st.n
 	if e.in.MQLTarget != nil {
 		target := *e.in.MQLTarget
 		h.MQLTarget = &target
-		h.MQLTargetAttainment = ratio(c.n, target)
+		h.MQLTargetAttainment = ratio(st.n, target)
 	}
-	h.UnassignedMQLs = c.unassigned
-	h.SLAMet, h.SLABreached, h.SLAPending = c.met, c.breached, c.pending
-	h.SLACompliance = c.compliance()
-	h.ResponseMinutesMedian = percentile(c.minutes, 0.5)
-	h.ResponseMinutesP90 = percentile(c.minutes, 0.9)
-	h.UntouchedMQLs = c.untouched
-	h.Accepted, h.Rejected, h.DecisionPending = c.accepted, c.rejected, c.undecided
-	h.AcceptanceRate = c.acceptance()
-	h.DecisionRate = ratio(c.accepted+c.rejected, c.n)
-	h.MQLToSQLRate = ratio(c.sqlNow, c.n)
-
-	influenced := e.influenced(asOf)
-	for _, o := range e.opportunities(p, false) {
-		h.OpportunitiesCreated++
-		h.PipelineCreated.add(Normalize(o.Source), o.Amount.positive())
-		if influenced[o.ID] {
-			h.MarketingInfluencedPipeline += o.Amount.positive()
-		}
-	}
-	h.MarketingSourcedShare = moneyRatio(h.PipelineCreated.Marketing, h.PipelineCreated.Total)
+	h.UnassignedMQLs = st.unassigned
+	h.SLAMet, h.SLABreached, h.SLAPending = st.met, st.breached, st.pending
+	h.SLACompliance = st.compliance()
+	slices.Sort(st.minutes)
+	h.ResponseMinutesMedian = percentileSorted(st.minutes, 0.5)
+	h.ResponseMinutesP90 = percentileSorted(st.minutes, 0.9)
+	h.UntouchedMQLs = st.untouched
+	h.Accepted, h.Rejected, h.DecisionPending = st.accepted, st.rejected, st.undecided
+	h.AcceptanceRate = st.acceptance()
+	h.DecisionRate = ratio(st.accepted+st.rejected, st.n)
+	h.MQLToSQLRate = ratio(st.sqlNow, st.n)
 
 	var won, lost BySource
 	var cycles []float64
-	for _, o := range e.opportunities(p, true) {
-		src := Normalize(o.Source)
-		if *o.IsWon {
-			h.WonDeals++
-			won.add(src)
-			h.WonRevenue.add(src, o.Amount.positive())
-			cycles = append(cycles, o.ClosedAt.Sub(o.CreatedAt).Seconds()/86400)
-		} else {
-			h.LostDeals++
-			lost.add(src)
+	for i := range e.r.opps {
+		o := &e.r.opps[i]
+		if o.created == c {
+			h.OpportunitiesCreated++
+			h.PipelineCreated.add(Normalize(o.Source), o.Amount.positive())
+			if e.r.influenced[o.ID] {
+				h.MarketingInfluencedPipeline += o.Amount.positive()
+			}
+		}
+		if o.closed == c {
+			src := Normalize(o.Source)
+			if *o.IsWon {
+				h.WonDeals++
+				won.add(src)
+				h.WonRevenue.add(src, o.Amount.positive())
+				cycles = append(cycles, o.ClosedAt.Sub(o.CreatedAt).Seconds()/86400)
+			} else {
+				h.LostDeals++
+				lost.add(src)
+			}
 		}
 	}
+	h.MarketingSourcedShare = moneyRatio(h.PipelineCreated.Marketing, h.PipelineCreated.Total)
 	h.WinRate = RateBySource{
 		Marketing: ratio(won.Marketing, won.Marketing+lost.Marketing),
 		Sales:     ratio(won.Sales, won.Sales+lost.Sales),
@@ -300,56 +218,35 @@ func (e *engine) headline(p period.Period, previous bool) Headline {
 	}
 	h.SalesCycleDaysMedian = percentile(cycles, 0.5)
 
-	for _, g := range e.f.Activities {
-		if g.Previous == previous {
+	for _, g := range e.r.activities {
+		if g.Previous == (c == previous) {
 			h.Activities.add(Normalize(g.Team), g.Count)
 		}
 	}
 
-	var parts []float64
+	var sum float64
+	var parts int
 	for _, v := range []*float64{h.SLACompliance, h.AcceptanceRate, capOne(h.MQLTargetAttainment), h.DecisionRate} {
 		if v != nil {
-			parts = append(parts, *v)
+			sum += *v
+			parts++
 		}
 	}
-	if len(parts) > 0 {
-		var sum float64
-		for _, v := range parts {
-			sum += v
-		}
-		score := math.Round(100*sum/float64(len(parts))*10) / 10
+	if parts > 0 {
+		score := math.Round(100*sum/float64(parts)*10) / 10
 		h.AlignmentScore = &score
 	}
 	return h
 }
 
-// influenced returns the opportunities that have a marketing touch in
-// [created_at - 90 days, created_at], at or before as_of.
-func (e *engine) influenced(asOf time.Time) map[string]bool {
-	created := map[string]time.Time{}
-	for _, o := range e.f.Opportunities {
-		created[o.ID] = o.CreatedAt
-	}
-	out := map[string]bool{}
-	for _, t := range e.f.LastTouches {
-		c, ok := created[t.Ref]
-		if !ok || Normalize(t.Team) != Marketing || !seen(t.At, asOf) {
-			continue
-		}
-		if !t.At.After(c) && !t.At.Before(c.Add(-InfluenceWindow)) {
-			out[t.Ref] = true
-		}
-	}
-	return out
-}
-
-func (e *engine) rejectionReasons(p period.Period) []ReasonCount {
+func (e *engine) rejectionReasons() []ReasonCount {
 	counts := map[string]int{}
-	for _, m := range e.cohort(p) {
+	for i := range e.r.cohorts[current] {
+		m := &e.r.cohorts[current][i]
 		if m.decision != DecisionRejected {
 			continue
 		}
-		reason := strings.TrimSpace(m.RejectionReason)
+		reason := strings.TrimSpace(m.reason)
 		if reason == "" {
 			reason = "unspecified"
 		}
@@ -365,44 +262,73 @@ func (e *engine) rejectionReasons(p period.Period) []ReasonCount {
 	return out
 }
 
-func (e *engine) byRep(p period.Period) []RepRow {
-	cohort := e.cohort(p)
-	created := e.opportunities(p, false)
-	closed := e.opportunities(p, true)
-	out := []RepRow{}
+func (e *engine) byRep() []RepRow {
+	// One pass over the period's MQLs, opportunities and activities, keyed
+	// by owner or actor, instead of one pass per rep.
+	type repFacts struct {
+		stats    cohortStats
+		acts     int
+		opps     int
+		pipeline Money
+		won      int
+		revenue  Money
+	}
+	reps := map[string]*repFacts{}
 	for _, mb := range e.f.Members {
-		if Normalize(mb.Team) != Sales {
+		if Normalize(mb.Team) == Sales {
+			reps[mb.ID] = &repFacts{}
+		}
+	}
+	for i := range e.r.cohorts[current] {
+		m := &e.r.cohorts[current][i]
+		if r := reps[m.owner]; r != nil {
+			r.stats.add(m)
+		}
+	}
+	for _, g := range e.r.activities {
+		if r := reps[g.ActorID]; r != nil && !g.Previous && Normalize(g.Team) == Sales {
+			r.acts += g.Count
+		}
+	}
+	for i := range e.r.opps {
+		o := &e.r.opps[i]
+		r := reps[o.OwnerID]
+		if r == nil {
 			continue
 		}
-		row := RepRow{RepID: mb.ID, Name: mb.Name}
-		var own []mql
-		for _, m := range cohort {
-			if m.OwnerID == mb.ID {
-				own = append(own, m)
-			}
+		if o.created == current {
+			r.opps++
+			r.pipeline += o.Amount.positive()
 		}
-		c := e.stats(own)
-		row.MQLsAssigned = c.n
-		row.SLAMet, row.SLABreached, row.SLAPending = c.met, c.breached, c.pending
-		row.SLACompliance = c.compliance()
-		row.ResponseMinutesMedian = percentile(c.minutes, 0.5)
-		row.Accepted, row.Rejected = c.accepted, c.rejected
-		for _, g := range e.f.Activities {
-			if !g.Previous && g.ActorID == mb.ID && Normalize(g.Team) == Sales {
-				row.Activities += g.Count
-			}
+		if o.closed == current && *o.IsWon {
+			r.won++
+			r.revenue += o.Amount.positive()
 		}
-		for _, o := range created {
-			if o.OwnerID == mb.ID {
-				row.OpportunitiesCreated++
-				row.PipelineCreated += o.Amount.positive()
-			}
+	}
+	out := []RepRow{}
+	for _, mb := range e.f.Members {
+		rf := reps[mb.ID]
+		if rf == nil || Normalize(mb.Team) != Sales {
+			continue
 		}
-		for _, o := range closed {
-			if o.OwnerID == mb.ID && *o.IsWon {
-				row.WonDeals++
-				row.WonRevenue += o.Amount.positive()
-			}
+		c := rf.stats
+		slices.Sort(c.minutes)
+		row := RepRow{
+			RepID:                 mb.ID,
+			Name:                  mb.Name,
+			MQLsAssigned:          c.n,
+			SLAMet:                c.met,
+			SLABreached:           c.breached,
+			SLAPending:            c.pending,
+			SLACompliance:         c.compliance(),
+			ResponseMinutesMedian: percentileSorted(c.minutes, 0.5),
+			Accepted:              c.accepted,
+			Rejected:              c.rejected,
+			Activities:            rf.acts,
+			OpportunitiesCreated:  rf.opps,
+			PipelineCreated:       rf.pipeline,
+			WonDeals:              rf.won,
+			WonRevenue:            rf.revenue,
 		}
 		active := row.MQLsAssigned > 0 || row.Activities > 0 || row.OpportunitiesCreated > 0 || row.WonDeals > 0
 		if mb.Active || active {
@@ -413,10 +339,8 @@ func (e *engine) byRep(p period.Period) []RepRow {
 	return out
 }
 
-func (e *engine) byCampaign(p period.Period) []CampaignRow {
-	asOf := e.in.AsOf
-	r := Range{p.Start, p.End}
-	rows := map[string]*CampaignRow{}
+func (e *engine) byCampaign() []CampaignRow {
+	rows := make(map[string]*CampaignRow, len(e.f.Campaigns))
 	present := map[string]bool{}
 	for _, c := range e.f.Campaigns {
 		row := &CampaignRow{CampaignID: c.ID, Name: c.Name, Channel: c.Channel, LifetimeMQLs: c.LifetimeMQLs}
@@ -429,38 +353,41 @@ func (e *engine) byCampaign(p period.Period) []CampaignRow {
 		}
 		rows[c.ID] = row
 	}
-	for i := range e.f.Created {
-		l := &e.f.Created[i]
-		if row := rows[l.CampaignID]; row != nil && in(r, l.CreatedAt, asOf) {
-			row.LeadsCreated++
-			present[l.CampaignID] = true
+	for id, n := range e.r.campaignLeads {
+		if row := rows[id]; row != nil {
+			row.LeadsCreated += n
+			present[id] = true
 		}
 	}
-	for _, m := range e.cohort(p) {
-		if row := rows[m.CampaignID]; row != nil {
+	for i := range e.r.cohorts[current] {
+		m := &e.r.cohorts[current][i]
+		if row := rows[m.campaign]; row != nil {
 			row.MQLs++
-			present[m.CampaignID] = true
+			present[m.campaign] = true
 		}
 	}
-	for _, o := range e.opportunities(p, false) {
-		if row := rows[o.CampaignID]; row != nil {
+	for i := range e.r.opps {
+		o := &e.r.opps[i]
+		row := rows[o.CampaignID]
+		if row == nil {
+			continue
+		}
+		if o.created == current {
 			row.OpportunitiesCreated++
 			row.PipelineCreated += o.Amount.positive()
 			present[o.CampaignID] = true
 		}
-	}
-	for _, o := range e.opportunities(p, true) {
-		if row := rows[o.CampaignID]; row != nil && *o.IsWon {
+		if o.closed == current && *o.IsWon {
 			row.WonRevenue += o.Amount.positive()
 			present[o.CampaignID] = true
 		}
 	}
-	for _, w := range e.f.Wins {
-		if row := rows[w.CampaignID]; row != nil {
-			row.LifetimeWonRevenue += w.Amount.positive()
+	for id, amount := range e.r.wins {
+		if row := rows[id]; row != nil {
+			row.LifetimeWonRevenue += amount
 		}
 	}
-	out := []CampaignRow{}
+	out := make([]CampaignRow, 0, len(present))
 	for id := range present {
 		row := rows[id]
 		if row.Cost != nil && *row.Cost != 0 {
@@ -475,20 +402,16 @@ func (e *engine) byCampaign(p period.Period) []CampaignRow {
 
 func (e *engine) backlog() []BacklogItem {
 	asOf := e.in.AsOf
-	from := asOf.Add(-BacklogWindow)
-	out := []BacklogItem{}
-	for _, m := range e.mqls { // sorted by mql_at, then lead id
-		if m.MQLAt.Before(from) || m.MQLAt.After(asOf) || !m.responseAt.IsZero() {
-			continue
-		}
+	out := make([]BacklogItem, 0, len(e.r.backlog))
+	for _, m := range e.r.backlog { // sorted by mql_at, then lead id
 		item := BacklogItem{
-			LeadID:      m.ID,
-			MQLAt:       Instant(m.MQLAt),
-			AgeHours:    asOf.Sub(m.MQLAt).Hours(),
-			SLABreached: !m.MQLAt.Add(e.in.sla()).After(asOf),
+			LeadID:      m.id,
+			MQLAt:       Instant(m.at),
+			AgeHours:    asOf.Sub(m.at).Hours(),
+			SLABreached: !m.at.Add(e.in.sla()).After(asOf),
 		}
-		if m.OwnerID != "" {
-			owner := m.OwnerID
+		if m.owner != "" {
+			owner := m.owner
 			item.OwnerID = &owner
 		}
 		out = append(out, item)
@@ -496,80 +419,71 @@ func (e *engine) backlog() []BacklogItem {
 	return out
 }
 
-func (e *engine) dataHealth(p period.Period) DataHealth {
+func (e *engine) dataHealth() DataHealth {
 	d := DataHealth{
 		LeadsMQLBeforeCreated:   e.f.LeadsMQLBeforeCreated,
 		FutureActivitiesIgnored: e.f.FutureActivities,
+		ActivitiesUnknownLead:   e.r.unknownLead,
 	}
-	for _, g := range e.f.Activities {
-		if g.Previous {
-			continue
-		}
-		if Normalize(g.Team) == Other {
+	for _, g := range e.r.activities {
+		if !g.Previous && Normalize(g.Team) == Other {
 			d.ActivitiesUnknownTeam += g.Count
 		}
-		d.ActivitiesUnknownLead += g.UnknownLead
 	}
-	for _, o := range e.opportunities(p, false) {
-		if o.Amount < 0 {
+	for i := range e.r.opps {
+		if o := &e.r.opps[i]; o.created == current && o.Amount < 0 {
 			d.OpportunitiesNegativeAmount++
 		}
 	}
 	return d
 }
 
-func (e *engine) trendPoint(p period.Period) TrendPoint {
-	c := e.stats(e.cohort(p))
-	tp := TrendPoint{
-		Label:          p.Label(),
-		MQLs:           c.n,
-		SLACompliance:  c.compliance(),
-		AcceptanceRate: c.acceptance(),
+func (e *engine) trend() []TrendPoint {
+	out := make([]TrendPoint, 0, TrendLength)
+	for i, p := range e.in.Period.Trend(TrendLength) {
+		c := e.r.trend[i]
+		out = append(out, TrendPoint{
+			Label:                    p.Label(),
+			MQLs:                     c.mqls,
+			SLACompliance:            ratio(c.met, c.met+c.breached),
+			AcceptanceRate:           ratio(c.accepted, c.accepted+c.rejected),
+			PipelineCreatedTotal:     c.pipeline,
+			PipelineCreatedMarketing: c.pipelineMarketing,
+			WonRevenueTotal:          c.won,
+		})
 	}
-	for _, o := range e.opportunities(p, false) {
-		tp.PipelineCreatedTotal += o.Amount.positive()
-		if Normalize(o.Source) == Marketing {
-			tp.PipelineCreatedMarketing += o.Amount.positive()
-		}
-	}
-	for _, o := range e.opportunities(p, true) {
-		if *o.IsWon {
-			tp.WonRevenueTotal += o.Amount.positive()
-		}
-	}
-	return tp
+	return out
 }
 
-func (e *engine) detail(p period.Period) []MQLRow {
-	names := map[string]string{}
+func (e *engine) detail() []MQLRow {
+	names := make(map[string]string, len(e.f.Members))
 	for _, mb := range e.f.Members {
 		names[mb.ID] = mb.Name
 	}
-	campaigns := map[string]string{}
+	campaigns := make(map[string]string, len(e.f.Campaigns))
 	for _, c := range e.f.Campaigns {
 		campaigns[c.ID] = c.Name
 	}
-	cohort := e.cohort(p)
+	cohort := e.r.cohorts[current]
 	out := make([]MQLRow, 0, len(cohort))
-	for _, m := range cohort {
+	for i := range cohort {
+		m := &cohort[i]
 		row := MQLRow{
-			LeadID:          m.ID,
-			MQLAt:           m.MQLAt,
-			Source:          Normalize(m.Source),
-			OwnerID:         m.OwnerID,
-			OwnerName:       names[m.OwnerID],
-			CampaignID:      m.CampaignID,
-			CampaignName:    campaigns[m.CampaignID],
+			LeadID:          m.id,
+			MQLAt:           m.at,
+			Source:          m.source,
+			OwnerID:         m.owner,
+			OwnerName:       names[m.owner],
+			CampaignID:      m.campaign,
+			CampaignName:    campaigns[m.campaign],
 			SLA:             m.sla,
 			Decision:        m.decision,
-			RejectionReason: strings.TrimSpace(m.RejectionReason),
+			RejectionReason: strings.TrimSpace(m.reason),
+			SQLAt:           m.sqlAt,
 		}
-		if !m.responseAt.IsZero() {
-			minutes := m.responseAt.Sub(m.MQLAt).Minutes()
+		if m.responded {
+			minutes := m.response.Minutes()
 			row.ResponseMinutes = &minutes
-		}
-		if seen(m.SQLAt, e.in.AsOf) {
-			row.SQLAt = m.SQLAt
 		}
 		out = append(out, row)
 	}
@@ -638,11 +552,16 @@ func capOne(v *float64) *float64 {
 // percentile interpolates linearly between the closest ranks, like
 // PostgreSQL's percentile_cont; nil for no values.
 func percentile(values []float64, p float64) *float64 {
-	if len(values) == 0 {
-		return nil
-	}
 	v := slices.Clone(values)
 	slices.Sort(v)
+	return percentileSorted(v, p)
+}
+
+// percentileSorted is percentile over values already in ascending order.
+func percentileSorted(v []float64, p float64) *float64 {
+	if len(v) == 0 {
+		return nil
+	}
 	pos := p * float64(len(v)-1)
 	lo := int(math.Floor(pos))
 	hi := int(math.Ceil(pos))

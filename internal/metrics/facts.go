@@ -1,8 +1,12 @@
 package metrics
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/sameteam/sameteam/internal/period"
 )
 
 // The facts are what the source's SQL returns: one row per lead, opportunity
@@ -102,13 +106,20 @@ type Win struct {
 	Amount     Money
 }
 
-// Facts is everything the source returns for one snapshot. Windows says
-// which rows each field must hold.
+// Facts is everything a snapshot is computed from. The source fills it
+// through a Builder, which reduces rows as they arrive: every MQL's
+// response, SLA state and decision are derived on the spot, full detail is
+// kept only for the MQLs of the period and the follow-up backlog, and the
+// rest of the trend window shrinks to a few counters per period. Memory
+// then follows the size of one period, not of the tables or the window.
+//
+// Facts can also be given as raw rows in the exported slices (tests, small
+// sources); Compute reduces those itself with the same Builder.
 type Facts struct {
 	Members   []Member
 	Campaigns []Campaign
 	// MQLs: leads with mql_at <= as_of in the trend window or the follow-up
-	// window (Windows.MQLs, Windows.Backlog), each once.
+	// window (Windows.MQLs, Windows.Backlog).
 	MQLs []Lead
 	// Created: leads with created_at <= as_of in Windows.Created.
 	Created []Lead
@@ -130,12 +141,16 @@ type Facts struct {
 
 	LeadsMQLBeforeCreated int // mql_at < created_at, mql_at <= as_of
 	FutureActivities      int // occurred_at > as_of
+
+	red *reduced // set by Builder.Facts; nil for raw facts
 }
 
 // Range is a half-open interval of instants [From, To).
 type Range struct{ From, To time.Time }
 
 // Windows says which time ranges the source must read for a snapshot.
+// Only Plan makes valid Windows: they also carry the input the Builder
+// reduces rows for.
 type Windows struct {
 	AsOf          time.Time
 	Period        Range // the report's period
@@ -144,4 +159,372 @@ type Windows struct {
 	Backlog       Range // mql_at for the follow-up backlog; To is as_of, inclusive
 	Created       Range // previous and current period: leads created, SQLs, influence
 	Opportunities Range // the trend window: created or closed
+
+	in Input
+}
+
+// MQLRanges returns the half-open mql_at ranges that together cover the
+// trend window and the follow-up window (whose end, as_of, is included)
+// without overlap, so that the source reads each MQL once.
+func (w Windows) MQLRanges() []Range {
+	trend := w.MQLs
+	// [as_of - 30 days, as_of] as a half-open range.
+	backlog := Range{w.Backlog.From, w.Backlog.To.Add(time.Nanosecond)}
+	if !trend.From.Before(trend.To) {
+		return []Range{backlog}
+	}
+	out := []Range{trend}
+	if backlog.From.Before(trend.From) {
+		out = append(out, Range{backlog.From, minTime(backlog.To, trend.From)})
+	}
+	if backlog.To.After(trend.To) {
+		out = append(out, Range{maxTime(backlog.From, trend.To), backlog.To})
+	}
+	return out
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// Cohort slots: the report's period and the one before it.
+const (
+	current  = 0
+	previous = 1
+)
+
+// mql is an MQL with its derived response, SLA state and decision. The
+// text fields are set only where a section needs them: the period's MQLs
+// (by rep, by campaign, reasons, detail) and the follow-up backlog.
+type mql struct {
+	id, owner, campaign, reason string
+	source                      string // normalised
+	at                          time.Time
+	sqlAt                       time.Time // zero unless an SQL by as_of
+	response                    time.Duration
+	responded                   bool
+	unassigned                  bool
+	sla, decision               string
+}
+
+// trendCounts are the numbers of one trend period.
+type trendCounts struct {
+	mqls, met, breached, accepted, rejected int
+	pipeline, pipelineMarketing, won        Money
+}
+
+// leadCounts are the leads created in one period.
+type leadCounts struct {
+	n        int
+	bySource BySource
+}
+
+// opportunity is an opportunity created or closed in the period or the
+// one before; created and closed are its cohort slots, -1 for neither.
+type opportunity struct {
+	Opportunity
+	created, closed int
+}
+
+// reduced is what a Builder keeps of the rows.
+type reduced struct {
+	in            Input
+	cohorts       [2][]mql // the period's MQLs (sorted by mql_at, id), the previous period's
+	backlog       []mql    // unanswered MQLs of the follow-up window, sorted
+	trend         [TrendLength]trendCounts
+	leads         [2]leadCounts
+	campaignLeads map[string]int // leads created in the period, per campaign
+	sqls          [2]int
+	opps          []opportunity
+	influenced    map[string]bool // opportunity ids with a marketing touch in the influence window
+	wins          map[string]Money
+	activities    []ActivityGroup
+	unknownLead   int
+}
+
+// Builder reduces fact rows into Facts as the source reads them. Rows may
+// come in any order, except that opportunities come before the last
+// touches that refer to them.
+type Builder struct {
+	in          Input
+	sla         time.Duration
+	trend       []period.Period // oldest first; the last is the report's period
+	backlogFrom time.Time
+	created     map[string]time.Time // opportunities created in a cohort slot
+	f           *Facts
+	r           *reduced
+}
+
+// NewBuilder starts the facts of the snapshot that w was planned for.
+func NewBuilder(w Windows) *Builder {
+	in := w.in
+	return &Builder{
+		in:          in,
+		sla:         in.sla(),
+		trend:       in.Period.Trend(TrendLength),
+		backlogFrom: in.AsOf.Add(-BacklogWindow),
+		created:     map[string]time.Time{},
+		f:           &Facts{},
+		r: &reduced{
+			in:            in,
+			campaignLeads: map[string]int{},
+			influenced:    map[string]bool{},
+			wins:          map[string]Money{},
+		},
+	}
+}
+
+// slot returns the index of the trend period that t is in, or -1 when t is
+// null, after as_of or outside the trend window.
+func (b *Builder) slot(t time.Time) int {
+	n := len(b.trend)
+	if !seen(t, b.in.AsOf) || t.Before(b.trend[0].Start) || !t.Before(b.trend[n-1].End) {
+		return -1
+	}
+	lo, hi := 0, n-1
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if t.Before(b.trend[mid].End) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// cohort maps a trend slot to current, previous or -1.
+func cohort(slot int) int {
+	switch slot {
+	case TrendLength - 1:
+		return current
+	case TrendLength - 2:
+		return previous
+	}
+	return -1
+}
+
+// Member adds a team member.
+func (b *Builder) Member(m Member) { b.f.Members = append(b.f.Members, m) }
+
+// Campaign adds a campaign.
+func (b *Builder) Campaign(c Campaign) { b.f.Campaigns = append(b.f.Campaigns, c) }
+
+// Win adds a deal won at or before as_of, for lifetime campaign revenue.
+func (b *Builder) Win(w Win) { b.r.wins[w.CampaignID] += w.Amount.positive() }
+
+// MQL adds a lead with mql_at <= as_of in Windows.MQLRanges, each lead once,
+// with its first touches: per raw team, the earliest activity with its
+// lead_id stamped in [mql_at, as_of].
+func (b *Builder) MQL(l Lead, touches []Touch) {
+	asOf := b.in.AsOf
+	if !seen(l.MQLAt, asOf) {
+		return
+	}
+	m := mql{at: l.MQLAt, unassigned: strings.TrimSpace(l.OwnerID) == ""}
+	if seen(l.SQLAt, asOf) {
+		m.sqlAt = l.SQLAt
+	}
+	// response_at: the earliest sales touch, acceptance or rejection
+	// stamped in [mql_at, as_of]. Touches before the MQL do not count.
+	var response time.Time
+	consider := func(t time.Time) {
+		if seen(t, asOf) && !t.Before(l.MQLAt) && (response.IsZero() || t.Before(response)) {
+			response = t
+		}
+	}
+	for _, t := range touches {
+		if Normalize(t.Team) == Sales {
+			consider(t.At)
+		}
+	}
+	consider(l.AcceptedAt)
+	consider(l.RejectedAt)
+	due := l.MQLAt.Add(b.sla)
+	if !response.IsZero() {
+		m.responded, m.response = true, response.Sub(l.MQLAt)
+	}
+	switch {
+	case m.responded && !response.After(due):
+		m.sla = SLAMet
+	case m.responded || !due.After(asOf):
+		m.sla = SLABreached
+	default:
+		m.sla = SLAPending
+	}
+	// The later of the two decisions decides; at the same instant,
+	// accepted wins.
+	acc, rej := seen(l.AcceptedAt, asOf), seen(l.RejectedAt, asOf)
+	switch {
+	case acc && (!rej || !l.AcceptedAt.Before(l.RejectedAt)):
+		m.decision = DecisionAccepted
+	case rej:
+		m.decision = DecisionRejected
+	default:
+		m.decision = DecisionPending
+	}
+
+	slot := b.slot(l.MQLAt)
+	if slot >= 0 {
+		c := &b.r.trend[slot]
+		c.mqls++
+		switch m.sla {
+		case SLAMet:
+			c.met++
+		case SLABreached:
+			c.breached++
+		}
+		switch m.decision {
+		case DecisionAccepted:
+			c.accepted++
+		case DecisionRejected:
+			c.rejected++
+		}
+	}
+	if !m.responded && !l.MQLAt.Before(b.backlogFrom) {
+		b.r.backlog = append(b.r.backlog, mql{id: l.ID, owner: l.OwnerID, at: l.MQLAt})
+	}
+	switch cohort(slot) {
+	case current:
+		m.id, m.owner, m.campaign, m.reason = l.ID, l.OwnerID, l.CampaignID, l.RejectionReason
+		m.source = Normalize(l.Source)
+		b.r.cohorts[current] = append(b.r.cohorts[current], m)
+	case previous:
+		b.r.cohorts[previous] = append(b.r.cohorts[previous], m)
+	}
+}
+
+// Created adds a lead created in Windows.Created.
+func (b *Builder) Created(l Lead) {
+	c := cohort(b.slot(l.CreatedAt))
+	if c < 0 {
+		return
+	}
+	b.r.leads[c].n++
+	b.r.leads[c].bySource.add(Normalize(l.Source))
+	if c == current {
+		b.r.campaignLeads[l.CampaignID]++
+	}
+}
+
+// SQL adds the sql_at of a lead, in Windows.Created.
+func (b *Builder) SQL(t time.Time) {
+	if c := cohort(b.slot(t)); c >= 0 {
+		b.r.sqls[c]++
+	}
+}
+
+// Opportunity adds an opportunity created or closed in
+// Windows.Opportunities.
+func (b *Builder) Opportunity(o Opportunity) {
+	created, closed := b.slot(o.CreatedAt), -1
+	if o.IsWon != nil {
+		closed = b.slot(o.ClosedAt)
+	}
+	amount := o.Amount.positive()
+	if created >= 0 {
+		b.r.trend[created].pipeline += amount
+		if Normalize(o.Source) == Marketing {
+			b.r.trend[created].pipelineMarketing += amount
+		}
+	}
+	if closed >= 0 && *o.IsWon {
+		b.r.trend[closed].won += amount
+	}
+	op := opportunity{Opportunity: o, created: cohort(created), closed: cohort(closed)}
+	if op.created >= 0 || op.closed >= 0 {
+		b.r.opps = append(b.r.opps, op)
+	}
+	if op.created >= 0 {
+		b.created[o.ID] = o.CreatedAt
+	}
+}
+
+// LastTouch adds, for an opportunity created in Windows.Created, the latest
+// activity of one raw team linked to it (see Facts.LastTouches).
+func (b *Builder) LastTouch(t Touch) {
+	created, ok := b.created[t.Ref]
+	if !ok || Normalize(t.Team) != Marketing || !seen(t.At, b.in.AsOf) {
+		return
+	}
+	if !t.At.After(created) && !t.At.Before(created.Add(-InfluenceWindow)) {
+		b.r.influenced[t.Ref] = true
+	}
+}
+
+// Activity adds the activity counts of one team and actor in the period or
+// the one before.
+func (b *Builder) Activity(g ActivityGroup) {
+	b.r.activities = append(b.r.activities, g)
+	if !g.Previous {
+		b.r.unknownLead += g.UnknownLead
+	}
+}
+
+// UnknownLeadActivities adds n activities of the period whose lead_id names
+// no lead.
+func (b *Builder) UnknownLeadActivities(n int) { b.r.unknownLead += n }
+
+// MQLBeforeCreated sets the number of leads with mql_at < created_at and
+// mql_at <= as_of.
+func (b *Builder) MQLBeforeCreated(n int) { b.f.LeadsMQLBeforeCreated = n }
+
+// FutureActivities sets the number of activities stamped after as_of.
+func (b *Builder) FutureActivities(n int) { b.f.FutureActivities = n }
+
+// Facts returns the reduced facts. The Builder must not be used after.
+func (b *Builder) Facts() *Facts {
+	byTimeThenID := func(a, b mql) int {
+		return cmp.Or(a.at.Compare(b.at), strings.Compare(a.id, b.id))
+	}
+	slices.SortFunc(b.r.cohorts[current], byTimeThenID)
+	slices.SortFunc(b.r.backlog, byTimeThenID)
+	b.f.red = b.r
+	return b.f
+}
+
+// reduce runs raw facts through a Builder for in.
+func reduce(in Input, f *Facts) *reduced {
+	b := NewBuilder(Plan(in))
+	for _, w := range f.Wins {
+		b.Win(w)
+	}
+	touches := map[string][]Touch{}
+	for _, t := range f.FirstTouches {
+		touches[t.Ref] = append(touches[t.Ref], t)
+	}
+	seenID := map[string]bool{}
+	for _, l := range f.MQLs {
+		if seenID[l.ID] || !seen(l.MQLAt, in.AsOf) {
+			continue
+		}
+		seenID[l.ID] = true
+		b.MQL(l, touches[l.ID])
+	}
+	for _, l := range f.Created {
+		b.Created(l)
+	}
+	for _, t := range f.SQLs {
+		b.SQL(t)
+	}
+	for _, o := range f.Opportunities {
+		b.Opportunity(o)
+	}
+	for _, t := range f.LastTouches {
+		b.LastTouch(t)
+	}
+	for _, g := range f.Activities {
+		b.Activity(g)
+	}
+	return b.Facts().red
 }

@@ -88,6 +88,9 @@ func (s *Source) Script(ctx context.Context, w metrics.Windows) (string, error) 
 	head := "-- The fact queries of one snapshot, as sameteam runs them.\n"
 	if s.db.Engine == db.Postgres {
 		head += "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n"
+		for _, q := range s.settings() {
+			head += q + ";\n"
+		}
 		return head + strings.Join(rec.out, "\n") + "COMMIT;\n", nil
 	}
 	return head + strings.Join(rec.out, "\n"), nil

@@ -174,11 +174,10 @@ func (s *Source) Load(ctx context.Context, w metrics.Windows) (*metrics.Facts, e
 	}
 	defer tx.Rollback()
 	if s.db.Engine == db.Postgres {
-		// The database's own guard, in case the client's deadline cannot
-		// reach a stuck backend.
-		ms := s.opts.QueryTimeout.Milliseconds()
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", ms)); err != nil {
-			return nil, fmt.Errorf("set statement timeout: %w", err)
+		for _, q := range s.settings() {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return nil, fmt.Errorf("snapshot settings: %w", err)
+			}
 		}
 	}
 	r := &reader{s: s, tx: tx, ctx: ctx}
@@ -190,6 +189,20 @@ func (s *Source) Load(ctx context.Context, w metrics.Windows) (*metrics.Facts, e
 		return nil, r.err
 	}
 	return f, nil
+}
+
+// settings are the SET LOCAL statements of a snapshot's transaction on
+// PostgreSQL.
+func (s *Source) settings() []string {
+	return []string{
+		// The database's own guard, in case the client's deadline cannot
+		// reach a stuck backend.
+		fmt.Sprintf("SET LOCAL statement_timeout = %d", s.opts.QueryTimeout.Milliseconds()),
+		// The fact queries are index probes whose estimated cost passes
+		// jit_above_cost; compiling them took 0.5 to 1.7 s per query on a
+		// year of a large company's data, longer than running them.
+		"SET LOCAL jit = off",
+	}
 }
 
 // queryer is what reader needs of a transaction.
@@ -206,9 +219,9 @@ type reader struct {
 	strs map[string]string
 }
 
-// str returns the text of a scanned column, sharing one string per
-// distinct value: owners, campaigns, sources, teams and reasons repeat
-// across thousands of rows, and a lead's id comes back in its touches.
+// str returns the text of a scanned column that repeats across rows
+// (owners, campaigns, sources, teams, reasons), sharing one string per
+// distinct value. Ids are not shared this way: most are read once.
 func (r *reader) str(b sql.RawBytes) string {
 	if len(b) == 0 {
 		return ""
@@ -253,13 +266,16 @@ func (r *reader) each(name string, scan func(*sql.Rows) error, args ...any) {
 	}
 }
 
+// read runs every fact query for w and hands the rows to a metrics.Builder,
+// which keeps only what the snapshot reports: no query's result is held
+// whole in memory.
 func (r *reader) read(w metrics.Windows) *metrics.Facts {
-	f := &metrics.Facts{}
+	b := metrics.NewBuilder(w)
 	asOf := r.t(w.AsOf)
 
 	r.each("members", func(rows *sql.Rows) error {
 		m, err := scanMember(rows)
-		f.Members = append(f.Members, m)
+		b.Member(m)
 		return err
 	})
 
@@ -282,52 +298,36 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 		}
 		c.Channel, c.Cost, c.CostKnown = channel.String, cost.m, cost.valid
 		c.LifetimeMQLs = lifetime[c.ID]
-		f.Campaigns = append(f.Campaigns, c)
+		b.Campaign(c)
 		return nil
 	})
 	r.each("wins", func(rows *sql.Rows) error {
-		var win metrics.Win
+		var campaign sql.RawBytes
 		var amount nullMoney
-		if err := rows.Scan(&win.CampaignID, &amount); err != nil {
+		if err := rows.Scan(&campaign, &amount); err != nil {
 			return err
 		}
-		win.Amount = amount.m
-		f.Wins = append(f.Wins, win)
+		b.Win(metrics.Win{CampaignID: r.str(campaign), Amount: amount.m})
 		return nil
 	}, asOf)
 
-	// MQLs of the trend window, then of the follow-up window; a lead in
-	// both comes back twice and the engine keeps it once.
-	mqlWindows := []metrics.Range{w.MQLs, {From: w.Backlog.From, To: w.Backlog.To.Add(time.Microsecond)}}
-	if !w.Backlog.From.Before(w.MQLs.From) && w.Backlog.To.Before(w.MQLs.To) {
-		mqlWindows = mqlWindows[:1] // the follow-up window lies inside the trend window
-	}
-	for _, mw := range mqlWindows {
-		r.each("mqls", func(rows *sql.Rows) error {
-			l, err := r.scanLead(rows)
-			if err == nil {
-				f.MQLs = append(f.MQLs, l)
-			}
-			return err
-		}, r.t(mw.From), r.t(mw.To), asOf)
-		r.each("first-touches", func(rows *sql.Rows) error {
-			t, err := r.scanTouch(rows)
-			if err == nil {
-				f.FirstTouches = append(f.FirstTouches, t)
-			}
-			return err
-		}, asOf, r.t(mw.From), r.t(mw.To), asOf)
+	// The MQLs of the trend window and of the follow-up window, each lead
+	// once; a lead comes as one row per raw team it was touched by.
+	for _, mw := range w.MQLRanges() {
+		m := &mqlReader{r: r, b: b}
+		r.each("mqls", m.scan, asOf, r.t(mw.From), r.t(mw.To), asOf)
+		m.flush()
 	}
 
 	r.each("created", func(rows *sql.Rows) error {
 		var l metrics.Lead
 		var created db.NullTime
 		var src, campaign sql.RawBytes
-		if err := rows.Scan(&l.ID, &created, &src, &campaign); err != nil {
+		if err := rows.Scan(&created, &src, &campaign); err != nil {
 			return err
 		}
 		l.CreatedAt, l.Source, l.CampaignID = created.Time, r.str(src), r.str(campaign)
-		f.Created = append(f.Created, l)
+		b.Created(l)
 		return nil
 	}, r.t(w.Created.From), r.t(w.Created.To), asOf)
 	r.each("sqls", func(rows *sql.Rows) error {
@@ -335,7 +335,7 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 		if err := rows.Scan(&t); err != nil {
 			return err
 		}
-		f.SQLs = append(f.SQLs, t.Time)
+		b.SQL(t.Time)
 		return nil
 	}, r.t(w.Created.From), r.t(w.Created.To), asOf)
 
@@ -343,67 +343,117 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 	r.each("opportunities", func(rows *sql.Rows) error {
 		var op metrics.Opportunity
 		var created, closed db.NullTime
-		var lead, campaign, src, owner sql.RawBytes
+		var id, lead, campaign, src, owner sql.RawBytes
 		var amount nullMoney
 		var won sql.NullBool
-		if err := rows.Scan(&op.ID, &created, &lead, &campaign, &src, &owner, &amount, &closed, &won); err != nil {
+		if err := rows.Scan(&id, &created, &lead, &campaign, &src, &owner, &amount, &closed, &won); err != nil {
 			return err
 		}
+		op.ID, op.LeadID = string(id), string(lead)
 		op.CreatedAt, op.ClosedAt = created.Time, closed.Time
-		op.LeadID, op.CampaignID, op.Source, op.OwnerID = r.str(lead), r.str(campaign), r.str(src), r.str(owner)
+		op.CampaignID, op.Source, op.OwnerID = r.str(campaign), r.str(src), r.str(owner)
 		op.Amount = amount.m
 		if won.Valid {
 			v := won.Bool
 			op.IsWon = &v
 		}
-		f.Opportunities = append(f.Opportunities, op)
+		b.Opportunity(op)
 		return nil
 	}, r.t(o.From), r.t(o.To), asOf, r.t(o.From), r.t(o.To), asOf)
 
 	c := w.Created
 	r.each("last-touches", func(rows *sql.Rows) error {
-		t, err := r.scanTouch(rows)
-		if err == nil {
-			f.LastTouches = append(f.LastTouches, t)
-		}
-		return err
-	}, asOf, r.t(c.From), r.t(c.To), asOf, asOf, r.t(c.From), r.t(c.To), asOf)
-
-	r.each("activities", func(rows *sql.Rows) error {
-		var g metrics.ActivityGroup
-		var prev int
-		var team, actor sql.RawBytes
-		if err := rows.Scan(&prev, &team, &actor, &g.Count, &g.UnknownLead); err != nil {
+		var ref, team sql.RawBytes
+		var at db.NullTime
+		if err := rows.Scan(&ref, &team, &at); err != nil {
 			return err
 		}
-		g.Previous, g.Team, g.ActorID = prev == 1, r.str(team), r.str(actor)
-		f.Activities = append(f.Activities, g)
+		b.LastTouch(metrics.Touch{Ref: string(ref), Team: r.str(team), At: at.Time})
 		return nil
-	}, r.t(w.Period.From), r.t(w.Previous.From), r.t(w.Period.To), asOf)
+	}, asOf, r.t(c.From), r.t(c.To), asOf, asOf, r.t(c.From), r.t(c.To), asOf)
 
-	r.each("future-activities", func(rows *sql.Rows) error { return rows.Scan(&f.FutureActivities) }, asOf)
-	r.each("mql-before-created", func(rows *sql.Rows) error { return rows.Scan(&f.LeadsMQLBeforeCreated) }, asOf)
-	return f
+	for _, p := range []struct {
+		rng      metrics.Range
+		previous bool
+	}{{w.Period, false}, {w.Previous, true}} {
+		r.each("activities", func(rows *sql.Rows) error {
+			g := metrics.ActivityGroup{Previous: p.previous}
+			var team, actor sql.RawBytes
+			if err := rows.Scan(&team, &actor, &g.Count); err != nil {
+				return err
+			}
+			g.Team, g.ActorID = r.str(team), r.str(actor)
+			b.Activity(g)
+			return nil
+		}, r.t(p.rng.From), r.t(p.rng.To), asOf)
+	}
+	r.each("unknown-lead-activities", func(rows *sql.Rows) error {
+		var n int
+		err := rows.Scan(&n)
+		b.UnknownLeadActivities(n)
+		return err
+	}, r.t(w.Period.From), r.t(w.Period.To), asOf)
+
+	r.each("future-activities", func(rows *sql.Rows) error {
+		var n int
+		err := rows.Scan(&n)
+		b.FutureActivities(n)
+		return err
+	}, asOf)
+	r.each("mql-before-created", func(rows *sql.Rows) error {
+		var n int
+		err := rows.Scan(&n)
+		b.MQLBeforeCreated(n)
+		return err
+	}, asOf)
+	return b.Facts()
 }
 
-func (r *reader) scanLead(rows *sql.Rows) (metrics.Lead, error) {
-	var l metrics.Lead
-	var created, mql, acc, rej, sqlAt db.NullTime
-	var id, src, campaign, owner, reason sql.RawBytes
-	err := rows.Scan(&id, &created, &src, &campaign, &owner, &mql, &acc, &rej, &reason, &sqlAt)
-	l.ID = r.str(id)
-	l.CreatedAt, l.MQLAt, l.AcceptedAt, l.RejectedAt, l.SQLAt = created.Time, mql.Time, acc.Time, rej.Time, sqlAt.Time
-	l.Source, l.CampaignID, l.OwnerID, l.RejectionReason = r.str(src), r.str(campaign), r.str(owner), r.str(reason)
-	return l, err
+// mqlReader groups the rows of the mqls query by lead: a lead's rows are
+// adjacent, one per raw team that touched it.
+type mqlReader struct {
+	r       *reader
+	b       *metrics.Builder
+	lead    metrics.Lead
+	touches []metrics.Touch
+	open    bool
 }
 
-func (r *reader) scanTouch(rows *sql.Rows) (metrics.Touch, error) {
-	var t metrics.Touch
-	var ref, team sql.RawBytes
-	var at db.NullTime
-	err := rows.Scan(&ref, &team, &at)
-	t.Ref, t.Team, t.At = r.str(ref), r.str(team), at.Time
-	return t, err
+func (m *mqlReader) flush() {
+	if m.open {
+		m.b.MQL(m.lead, m.touches)
+	}
+	m.open = false
+	m.touches = m.touches[:0]
+}
+
+func (m *mqlReader) scan(rows *sql.Rows) error {
+	var created, mql, acc, rej, sqlAt, at db.NullTime
+	var id, src, campaign, owner, reason, team sql.RawBytes
+	if err := rows.Scan(&id, &created, &src, &campaign, &owner, &mql, &acc, &rej, &reason, &sqlAt, &team, &at); err != nil {
+		return err
+	}
+	if !m.open || string(id) != m.lead.ID || !mql.Time.Equal(m.lead.MQLAt) {
+		m.flush()
+		r := m.r
+		m.lead = metrics.Lead{
+			ID:              string(id),
+			CreatedAt:       created.Time,
+			Source:          r.str(src),
+			CampaignID:      r.str(campaign),
+			OwnerID:         r.str(owner),
+			MQLAt:           mql.Time,
+			AcceptedAt:      acc.Time,
+			RejectedAt:      rej.Time,
+			RejectionReason: r.str(reason),
+			SQLAt:           sqlAt.Time,
+		}
+		m.open = true
+	}
+	if !at.IsZero() {
+		m.touches = append(m.touches, metrics.Touch{Ref: m.lead.ID, Team: m.r.str(team), At: at.Time})
+	}
+	return nil
 }
 
 // nullMoney scans an amount from either engine: numeric text from

@@ -14,7 +14,8 @@ SELECT id, name, email, team, active FROM {{team_members}} ORDER BY id;
 SELECT id, name, channel, cost FROM {{campaigns}} ORDER BY id;
 
 -- name: lifetime-mqls
--- Per campaign, its leads MQL'd at or before as_of.
+-- Per campaign, its leads MQL'd at or before as_of: an index-only scan of
+-- (campaign_id, mql_at).
 -- params: as_of
 SELECT campaign_id, count(*) AS n
 FROM {{leads}}
@@ -31,27 +32,27 @@ JOIN {{leads}} l ON l.id = o.lead_id
 WHERE o.is_won AND o.closed_at <= ? AND l.campaign_id IS NOT NULL;
 
 -- name: mqls
--- Leads whose MQL moment is in [from, to) and not after as_of.
--- params: from, to, as_of
-SELECT id, created_at, source, campaign_id, owner_id, mql_at,
-       accepted_at, rejected_at, rejection_reason, sql_at
-FROM {{leads}}
-WHERE mql_at >= ? AND mql_at < ? AND mql_at <= ?;
-
--- name: first-touches
--- For the same leads, per raw team value, the earliest activity stamped in
--- [mql_at, as_of]: the candidates for the first sales response.
+-- Leads whose MQL moment is in [from, to) and not after as_of, each with,
+-- per raw team value, the earliest activity with its lead_id stamped in
+-- [mql_at, as_of]: the candidates for the first sales response (team and
+-- at are null for a lead without any). A lead's rows are adjacent (the
+-- order by mql_at, id), so the engine derives its response as they arrive
+-- and keeps nothing per lead it does not report.
 -- params: as_of, from, to, as_of
-SELECT a.lead_id AS ref, a.team, min(a.occurred_at) AS at
+SELECT l.id, l.created_at, l.source, l.campaign_id, l.owner_id, l.mql_at,
+       l.accepted_at, l.rejected_at, l.rejection_reason, l.sql_at,
+       a.team, min(a.occurred_at) AS at
 FROM {{leads}} l
-JOIN {{activities}} a ON a.lead_id = l.id AND a.occurred_at >= l.mql_at AND a.occurred_at <= ?
+LEFT JOIN {{activities}} a ON a.lead_id = l.id AND a.occurred_at >= l.mql_at AND a.occurred_at <= ?
 WHERE l.mql_at >= ? AND l.mql_at < ? AND l.mql_at <= ?
-GROUP BY a.lead_id, a.team;
+GROUP BY l.id, l.created_at, l.source, l.campaign_id, l.owner_id, l.mql_at,
+         l.accepted_at, l.rejected_at, l.rejection_reason, l.sql_at, a.team
+ORDER BY l.mql_at, l.id;
 
 -- name: created
 -- Leads created in [from, to), not after as_of.
 -- params: from, to, as_of
-SELECT id, created_at, source, campaign_id
+SELECT created_at, source, campaign_id
 FROM {{leads}}
 WHERE created_at >= ? AND created_at < ? AND created_at <= ?;
 
@@ -90,41 +91,55 @@ WHERE o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?
 GROUP BY o.id, a.team;
 
 -- name: activities
--- Activity counts of the period and the one before, per raw team and actor,
--- with how many name a lead that does not exist.
--- params: period_start, previous_start, period_end, as_of
-SELECT CASE WHEN a.occurred_at >= ? THEN 0 ELSE 1 END AS previous,
-       a.team, a.actor_id, count(*) AS n,
-       sum(CASE WHEN a.lead_id IS NOT NULL AND a.lead_id <> ''
-                 AND NOT EXISTS (SELECT 1 FROM {{leads}} l WHERE l.id = a.lead_id)
-            THEN 1 ELSE 0 END) AS unknown_lead
+-- Activity counts of [from, to), not after as_of, per raw team and actor.
+-- The covering index on (occurred_at, team, actor_id, lead_id) answers it
+-- without reading the table.
+-- params: from, to, as_of
+SELECT team, actor_id, count(*) AS n
+FROM {{activities}}
+WHERE occurred_at >= ? AND occurred_at < ? AND occurred_at <= ?
+GROUP BY team, actor_id;
+
+-- name: unknown-lead-activities
+-- Activities of [from, to), not after as_of, whose lead_id names no lead:
+-- an anti-join, which the planner runs as one hash or merge join rather
+-- than a look-up per activity.
+-- params: from, to, as_of
+SELECT count(*)
 FROM {{activities}} a
 WHERE a.occurred_at >= ? AND a.occurred_at < ? AND a.occurred_at <= ?
-GROUP BY 1, a.team, a.actor_id;
+  AND a.lead_id <> ''
+  AND NOT EXISTS (SELECT 1 FROM {{leads}} l WHERE l.id = a.lead_id);
 
 -- name: future-activities
+-- An index-only range scan of occurred_at: normally empty.
 -- params: as_of
 SELECT count(*) FROM {{activities}} WHERE occurred_at > ?;
 
 -- name: mql-before-created
+-- The partial index leads_mql_before_created holds exactly these leads.
 -- params: as_of
 SELECT count(*) FROM {{leads}} WHERE mql_at < created_at AND mql_at <= ?;
 
--- name: first-touches@postgres
--- The same as first-touches. LATERAL makes PostgreSQL probe the
--- (lead_id, occurred_at) index once per MQL instead of hashing the activity
--- table, which its planner prefers for large windows but which reads every
--- activity ever logged.
+-- name: mqls@postgres
+-- The same as mqls. LATERAL makes PostgreSQL probe the
+-- (lead_id, occurred_at, team) index once per MQL instead of hashing the
+-- activity table, which its planner prefers for large windows but which
+-- reads every activity ever logged; the probes come out in mql_at order,
+-- so the sort only orders ties.
 -- params: as_of, from, to, as_of
-SELECT l.id AS ref, t.team, t.at
+SELECT l.id, l.created_at, l.source, l.campaign_id, l.owner_id, l.mql_at,
+       l.accepted_at, l.rejected_at, l.rejection_reason, l.sql_at,
+       t.team, t.at
 FROM {{leads}} l
-CROSS JOIN LATERAL (
+LEFT JOIN LATERAL (
   SELECT a.team, min(a.occurred_at) AS at
   FROM {{activities}} a
   WHERE a.lead_id = l.id AND a.occurred_at >= l.mql_at AND a.occurred_at <= ?
   GROUP BY a.team
-) t
-WHERE l.mql_at >= ? AND l.mql_at < ? AND l.mql_at <= ?;
+) t ON true
+WHERE l.mql_at >= ? AND l.mql_at < ? AND l.mql_at <= ?
+ORDER BY l.mql_at, l.id;
 
 -- name: last-touches@postgres
 -- The same as last-touches, probing the activity indexes per opportunity.
@@ -149,3 +164,15 @@ CROSS JOIN LATERAL (
 ) t
 WHERE o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?
   AND o.lead_id IS NOT NULL AND o.lead_id <> '';
+
+-- name: opportunities@postgres
+-- The same as opportunities: each side of the OR through its own index,
+-- and the lead's campaign through the leads' primary key per opportunity
+-- rather than a hash of the whole leads table.
+-- params: from, to, as_of, from, to, as_of
+SELECT o.id, o.created_at, o.lead_id, l.campaign_id, o.source, o.owner_id,
+       o.amount, o.closed_at, o.is_won
+FROM {{opportunities}} o
+LEFT JOIN LATERAL (SELECT l.campaign_id FROM {{leads}} l WHERE l.id = o.lead_id) l ON true
+WHERE (o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?)
+   OR (o.closed_at >= ? AND o.closed_at < ? AND o.closed_at <= ?);
