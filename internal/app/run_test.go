@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"strings"
@@ -164,6 +165,16 @@ func TestRunRerunSendsOnlyWhatIsMissing(t *testing.T) {
 	b.set(unk, smtptest.Accept)
 	b.set(perm, smtptest.Accept)
 	permTries := w.srv.RcptCount(perm)
+	runs := func() int {
+		l, done := openLedger(t, w.url)
+		defer done()
+		rs, err := l.Runs(context.Background(), testReport, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rs)
+	}
+	runsBefore := runs()
 
 	// A dry run renders everything and sends and records nothing.
 	res := w.run("--dry-run")
@@ -189,6 +200,10 @@ func TestRunRerunSendsOnlyWhatIsMissing(t *testing.T) {
 	}
 	if got := w.deliveries(); !maps.Equal(got, first) {
 		t.Errorf("--to changed the ledger:\nbefore %v\nafter  %v", first, got)
+	}
+
+	if n := runs(); n != runsBefore {
+		t.Errorf("the dry run and the test copy recorded %d runs", n-runsBefore)
 	}
 
 	// The rerun retries the temporary failure only; the unknown one is
