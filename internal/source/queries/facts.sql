@@ -14,8 +14,8 @@ SELECT id, name, email, team, active FROM {{team_members}} ORDER BY id;
 SELECT id, name, channel, cost FROM {{campaigns}} ORDER BY id;
 
 -- name: lifetime-mqls
--- Per campaign, its leads MQL'd at or before as_of: an index-only scan of
--- (campaign_id, mql_at).
+-- Per campaign, its leads MQL'd at or before as_of: an index-only range
+-- scan of (mql_at, campaign_id).
 -- params: as_of
 SELECT campaign_id, count(*) AS n
 FROM {{leads}}
