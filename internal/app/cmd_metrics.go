@@ -52,7 +52,7 @@ func runMetrics(ctx context.Context, env Env, args []string) error {
 		_, err = io.WriteString(env.Stdout, text)
 		return err
 	}
-	snap, err := pipeline.Snapshot(ctx, src, in)
+	snap, err := pipeline.Snapshot(ctx, retrying(src, nil), in)
 	if err != nil {
 		return withCode(ExitTempFail, err)
 	}

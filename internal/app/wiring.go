@@ -129,7 +129,7 @@ func openWith(ctx context.Context, cfg *config.Config, log *slog.Logger, withLed
 		st.Close()
 		return nil, err
 	}
-	st.renderer = &pipeline.Renderer{Source: src, Digests: digests, Currency: cfg.Currency}
+	st.renderer = &pipeline.Renderer{Source: retrying(src, log), Digests: digests, Currency: cfg.Currency}
 	st.runner = &pipeline.Runner{
 		Renderer: st.renderer, From: cfg.SMTP.From, ReplyTo: cfg.SMTP.ReplyTo,
 		AllowedDomains: cfg.AllowedDomains, MaxMessageBytes: int(cfg.MaxAttachmentMB * 1e6),

@@ -85,6 +85,12 @@ func migrate(ctx context.Context, d *db.DB, fsys fs.FS) error {
 	if err != nil {
 		return err
 	}
+	if upToDate(ctx, d, ms) {
+		// Nothing to apply: issue no DDL at all, so a role with only DML
+		// on the ledger tables (no CREATE on the schema) can run once the
+		// owner has run init-db.
+		return nil
+	}
 	tx, err := d.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migrate ledger: begin: %w", err)
@@ -123,4 +129,24 @@ func migrate(ctx context.Context, d *db.DB, fsys fs.FS) error {
 		return fmt.Errorf("migrate ledger: commit: %w", err)
 	}
 	return nil
+}
+
+// upToDate reports whether every migration of ms is recorded as applied.
+// It only reads; any error (the table does not exist yet) means "no", and
+// the migration transaction then finds out for itself.
+func upToDate(ctx context.Context, d *db.DB, ms []migration) bool {
+	var applied []int
+	if err := d.SelectContext(ctx, &applied, `SELECT version FROM sameteam_schema_migrations`); err != nil {
+		return false
+	}
+	done := make(map[int]bool, len(applied))
+	for _, v := range applied {
+		done[v] = true
+	}
+	for _, m := range ms {
+		if !done[m.version] {
+			return false
+		}
+	}
+	return true
 }
