@@ -114,14 +114,16 @@ func readFile(dir string, rel source.Relation, sink Sink) (int, error) {
 	}
 	ids := map[string]int{}
 	values := make([]any, len(cols))
-	n := 0
+	n, line := 0, 1
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
+			// FieldPos is only valid after a successful Read: a record
+			// cut short by the error (an unterminated quote at the end of
+			// the file) has no field 0, and FieldPos panics.
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				problem(pe.Line, "csv", pe.Err.Error())
@@ -129,10 +131,11 @@ func readFile(dir string, rel source.Relation, sink Sink) (int, error) {
 					continue
 				}
 			} else {
-				problem(line, "csv", err.Error())
+				problem(line+1, "csv", err.Error())
 			}
 			break
 		}
+		line, _ = r.FieldPos(0)
 		n++
 		ok := true
 		for i, c := range cols {
