@@ -6,8 +6,10 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/mail"
 	"os"
 	"regexp"
@@ -267,10 +269,32 @@ func Parse(name string, b []byte, env Env) (*Config, error) {
 	return cfg, nil
 }
 
+// MaxFileBytes is the largest configuration file read: a real one is a few
+// kilobytes, and the cap bounds what the YAML parser is given.
+const MaxFileBytes = 1 << 20
+
 func decode(b []byte, cfg *Config, env Env, probs *Problems) {
+	if len(b) > MaxFileBytes {
+		probs.add("", 0, "the file is %d bytes, over the limit of %d", len(b), MaxFileBytes)
+		return
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		probs.add("", 0, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return
+	}
+	// A second document (after ---) would otherwise be ignored without a
+	// word: a concatenated or templated file must not lose half its
+	// settings silently.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		line := extra.Line
+		if err != nil {
+			probs.add("", line, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		} else {
+			probs.add("", line, "a second YAML document (after ---): put every setting in one document")
+		}
 		return
 	}
 	if doc.Kind == 0 {
@@ -499,8 +523,15 @@ func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 	if r.Schedule != "" {
 		if strings.HasPrefix(r.Schedule, "CRON_TZ=") || strings.HasPrefix(r.Schedule, "TZ=") {
 			probs.add(at("schedule"), 0, "set the zone with time_zone, not inside the schedule")
-		} else if _, err := cronParser.Parse(r.Schedule); err != nil {
+		} else if sched, err := cronParser.Parse(r.Schedule); err != nil {
 			probs.add(at("schedule"), 0, "%q is not a cron expression with 5 fields: %v", r.Schedule, err)
+		} else if every, ok := sched.(cron.ConstantDelaySchedule); ok && every.Delay < time.Minute {
+			// @every 0s parses, and fires every second.
+			probs.add(at("schedule"), 0, "%q runs more often than once a minute", r.Schedule)
+		} else if sched.Next(time.Now()).IsZero() {
+			// 0 9 31 2 * parses, and never fires (the parser looks five
+			// years ahead).
+			probs.add(at("schedule"), 0, "%q never fires (no such date)", r.Schedule)
 		}
 	}
 	if r.CatchUp < 0 {
@@ -510,8 +541,8 @@ func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 	}
 	for j, rc := range r.Recipients {
 		p := fmt.Sprintf("reports[%d].recipients[%d]", i, j)
-		if _, err := mail.ParseAddress(rc.Email); err != nil || !strings.Contains(rc.Email[strings.LastIndex(rc.Email, "@")+1:], ".") {
-			probs.add(p, 0, "%q is not an email address", rc.Email)
+		if !bareAddress(rc.Email) {
+			probs.add(p, 0, "%q is not an email address (give the bare address, like ana@example.com)", rc.Email)
 		}
 		if rc.Locale != "" && !slices.Contains(Locales, rc.Locale) {
 			probs.add(p+".locale", 0, "%q: want es or en", rc.Locale)
@@ -568,4 +599,23 @@ func (c *Config) Secrets() []string {
 		}
 	}
 	return out
+}
+
+// bareAddress reports whether s is one plain ASCII address with a dotted
+// domain, the only form delivery sends to: a display name, angle
+// brackets, a comment or a non-ASCII address would pass net/mail here and
+// then fail at every send, so they are refused at load time instead.
+func bareAddress(s string) bool {
+	t := strings.TrimSpace(s)
+	for i := 0; i < len(t); i++ {
+		if t[i] <= ' ' || t[i] >= 0x7f {
+			return false
+		}
+	}
+	a, err := mail.ParseAddress(t)
+	if err != nil || a.Name != "" || a.Address != t {
+		return false
+	}
+	domain := t[strings.LastIndexByte(t, '@')+1:]
+	return strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".") && !strings.Contains(domain, "..")
 }
