@@ -49,13 +49,52 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	defer st.Close()
 	st.runner.Observer = observer{rec}
 
+	reports, opts, err := scheduled(ctx, cfg, st, rec, log)
+	if err != nil {
+		return err
+	}
+	sched, err := schedule.New(opts)
+	if err != nil {
+		return withCode(ExitConfig, err)
+	}
+	rec.WatchNextRuns(sched.NextRuns)
+
+	srv, err := server.New(server.Options{
+		Listen: cfg.Server.Listen, Token: cfg.Server.Token, LinkKey: linkKey(cfg), LinkTTL: cfg.Server.LinkTTL.D(),
+		Reports:  lister{cfg: cfg, reports: reports, ledger: st.ledger, next: sched.NextRuns},
+		Renderer: httpRenderer{cfg: cfg, reports: reports, st: st},
+		Pinger:   st.source, Gatherer: rec.Gatherer(), Logger: log,
+	})
+	if err != nil {
+		return withCode(ExitConfig, err)
+	}
+	if err := srv.Open(); err != nil {
+		return withCode(ExitConfig, fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err))
+	}
+	sched.Start()
+	log.Info("serving", "addr", srv.Addr(), "reports", len(reports), "scheduled", len(opts.Jobs))
+
+	<-ctx.Done()
+	log.Info("stopping: waiting for a run in flight, then closing HTTP and the database")
+	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	errs := []error{sched.Shutdown(stop), srv.Close(stop)}
+	log.Info("stopped")
+	return errors.Join(errs...)
+}
+
+// scheduled is what serve schedules on st: each report in the pipeline's
+// form, and the scheduler's options (jobs, the run and catch-up wired to the
+// runner and the ledger, the replicas' lock, the telemetry). Tests set
+// Options.Clock on the result to drive the same wiring on a fake clock.
+func scheduled(ctx context.Context, cfg *config.Config, st *stack, rec *telemetry.Recorder, log *slog.Logger) (map[string]pipeline.Report, schedule.Options, error) {
 	reports := map[string]pipeline.Report{}
 	var jobs []schedule.Job
 	for i := range cfg.Reports {
 		r := &cfg.Reports[i]
 		rep, err := pipelineReport(cfg, r)
 		if err != nil {
-			return err
+			return nil, schedule.Options{}, err
 		}
 		reports[r.Name] = rep
 		if run, ok, err := st.ledger.LastSuccess(ctx, r.Name); err == nil && ok {
@@ -86,38 +125,11 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		// delivery go out once even if two ever ran together.
 		locker, err := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: st.state.DB, Logger: log})
 		if err != nil {
-			return err
+			return nil, schedule.Options{}, err
 		}
 		opts.Locker = locker
 	}
-	sched, err := schedule.New(opts)
-	if err != nil {
-		return withCode(ExitConfig, err)
-	}
-	rec.WatchNextRuns(sched.NextRuns)
-
-	srv, err := server.New(server.Options{
-		Listen: cfg.Server.Listen, Token: cfg.Server.Token, LinkKey: linkKey(cfg), LinkTTL: cfg.Server.LinkTTL.D(),
-		Reports:  lister{cfg: cfg, reports: reports, ledger: st.ledger, next: sched.NextRuns},
-		Renderer: httpRenderer{cfg: cfg, reports: reports, st: st},
-		Pinger:   st.source, Gatherer: rec.Gatherer(), Logger: log,
-	})
-	if err != nil {
-		return withCode(ExitConfig, err)
-	}
-	if err := srv.Open(); err != nil {
-		return withCode(ExitConfig, fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err))
-	}
-	sched.Start()
-	log.Info("serving", "addr", srv.Addr(), "reports", len(reports), "scheduled", len(jobs))
-
-	<-ctx.Done()
-	log.Info("stopping: waiting for a run in flight, then closing HTTP and the database")
-	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	errs := []error{sched.Shutdown(stop), srv.Close(stop)}
-	log.Info("stopped")
-	return errors.Join(errs...)
+	return reports, opts, nil
 }
 
 // ledgerTrigger names a scheduler trigger in the ledger's words.
