@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+	"github.com/sameteam/sameteam/internal/secret"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -187,6 +188,9 @@ func (p Problem) String() string {
 type Problems struct {
 	File string
 	List []Problem
+	// secrets are values expanded from secret-looking variables; a YAML
+	// error quotes the value it could not use, so they are hidden here.
+	secrets []string
 }
 
 // ErrInvalid matches every configuration error (errors.Is).
@@ -206,7 +210,7 @@ func (p *Problems) Error() string {
 		b.WriteString("\n  ")
 		b.WriteString(pr.String())
 	}
-	return b.String()
+	return secret.Redact(b.String(), p.secrets...)
 }
 
 // Is makes errors.Is(err, ErrInvalid) true.
@@ -313,13 +317,17 @@ func decode(b []byte, cfg *Config, env Env, probs *Problems) {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
 			for _, e := range te.Errors {
-				probs.add("", 0, "%s", e)
+				// yaml quotes the start of the value it could not use,
+				// which may be the start of an expanded secret.
+				probs.add("", 0, "%s", quotedRE.ReplaceAllString(e, "a value"))
 			}
 			return
 		}
 		probs.add("", 0, "%s", err)
 	}
 }
+
+var quotedRE = regexp.MustCompile("`[^`]*`")
 
 var envRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 
@@ -333,6 +341,9 @@ func expandNode(n *yaml.Node, path string, env Env, probs *Problems) {
 		n.Value = envRE.ReplaceAllStringFunc(n.Value, func(m string) string {
 			g := envRE.FindStringSubmatch(m)
 			if v, ok := env(g[1]); ok {
+				if secretName(g[1]) {
+					probs.secrets = append(probs.secrets, v)
+				}
 				return v
 			}
 			if g[2] != "" {
@@ -350,6 +361,18 @@ func expandNode(n *yaml.Node, path string, env Env, probs *Problems) {
 			expandNode(c, fmt.Sprintf("%s[%d]", path, i), env, probs)
 		}
 	}
+}
+
+// secretName tells whether an environment variable's name suggests a
+// secret, whose value must never be quoted in a message.
+func secretName(name string) bool {
+	n := strings.ToUpper(name)
+	for _, w := range []string{"PASSWORD", "PASS", "TOKEN", "SECRET", "KEY", "URL", "DSN"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func join(path, key string) string {
@@ -594,7 +617,7 @@ func (c *Config) Secrets() []string {
 		}
 	}
 	for _, u := range []string{c.Source.URL, c.State.URL} {
-		if pw := urlPassword(u); pw != "" {
+		if pw := secret.URLPassword(u); pw != "" {
 			out = append(out, pw)
 		}
 	}

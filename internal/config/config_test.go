@@ -159,3 +159,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A secret expanded into a key of the wrong type is not quoted back.
+func TestSecretInWrongTypedKeyIsNotQuoted(t *testing.T) {
+	t.Parallel()
+	_, err := Parse("s.yaml", []byte("smtp: {port: \"${SAMETEAM_SMTP_PASSWORD}\"}\n"), env(map[string]string{"SAMETEAM_SMTP_PASSWORD": "hunter2-very-secret"}))
+	if err == nil {
+		t.Fatal("a password as a port was accepted")
+	}
+	if strings.Contains(err.Error(), "hunter") {
+		t.Errorf("the secret leaks: %v", err)
+	}
+}

@@ -1,18 +1,6 @@
 package config
 
-import (
-	"net/url"
-	"strings"
-)
-
-func urlPassword(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return ""
-	}
-	pw, _ := u.User.Password()
-	return pw
-}
+import "github.com/sameteam/sameteam/internal/secret"
 
 // Redactor replaces every secret of the configuration in a text with
 // "xxxxx", as a last guard for messages that reach logs or the terminal.
@@ -20,13 +8,7 @@ type Redactor struct{ secrets []string }
 
 // NewRedactor returns a Redactor for c's secrets.
 func NewRedactor(c *Config) *Redactor {
-	var s []string
-	for _, v := range c.Secrets() {
-		if len(v) >= 4 { // too short to redact without mangling ordinary text
-			s = append(s, v, url.QueryEscape(v), url.PathEscape(v))
-		}
-	}
-	return &Redactor{secrets: s}
+	return &Redactor{secrets: c.Secrets()}
 }
 
 // Redact returns text with every secret replaced.
@@ -34,8 +16,5 @@ func (r *Redactor) Redact(text string) string {
 	if r == nil {
 		return text
 	}
-	for _, s := range r.secrets {
-		text = strings.ReplaceAll(text, s, "xxxxx")
-	}
-	return text
+	return secret.Redact(text, r.secrets...)
 }

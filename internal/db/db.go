@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"  // registers "postgres"
+
+	_ "github.com/lib/pq" // registers "postgres"
+	"github.com/sameteam/sameteam/internal/secret"
 	_ "modernc.org/sqlite" // registers "sqlite"
 )
 
@@ -46,6 +48,10 @@ type DB struct {
 func EngineOf(rawURL string) (Engine, string, error) {
 	switch {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		if _, err := url.Parse(rawURL); err != nil {
+			// url's own message quotes the URL, password and all.
+			return "", "", fmt.Errorf("%w: %s does not parse as a URL (percent-encode special characters in the password)", ErrURL, Redact(rawURL))
+		}
 		return Postgres, rawURL, nil
 	case strings.HasPrefix(rawURL, "sqlite:"):
 		path := strings.TrimPrefix(rawURL, "sqlite:")
@@ -179,28 +185,18 @@ func QuoteRelation(name string) (string, error) {
 
 // Redact hides the password of a database URL.
 func Redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil {
-		if err != nil && strings.Contains(rawURL, "@") {
-			return "(unparseable URL)"
-		}
-		return rawURL
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
+	return secret.Redact(rawURL, secret.URLPassword(rawURL))
 }
 
 // scrub removes the password of rawURL from an error's text, for drivers
 // that echo their DSN.
 func scrub(err error, rawURL string) error {
-	u, perr := url.Parse(rawURL)
-	if perr != nil || u.User == nil {
+	pw := secret.URLPassword(rawURL)
+	if pw == "" {
 		return err
 	}
-	if pw, ok := u.User.Password(); ok && pw != "" && strings.Contains(err.Error(), pw) {
-		return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
+	if clean := secret.Redact(err.Error(), pw); clean != err.Error() {
+		return errors.New(clean)
 	}
 	return err
 }
