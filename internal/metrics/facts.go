@@ -74,7 +74,7 @@ type Opportunity struct {
 	ID         string
 	CreatedAt  time.Time
 	LeadID     string
-	CampaignID string // of the lead; empty when no lead or no campaign
+	CampaignID string // of the lead; empty when no lead or no campaign, and may be empty unless created or closed in the period
 	Source     string // raw
 	OwnerID    string
 	Amount     Money // null is 0

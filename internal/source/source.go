@@ -359,7 +359,7 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 		}
 		b.Opportunity(op)
 		return nil
-	}, r.t(o.From), r.t(o.To), asOf, r.t(o.From), r.t(o.To), asOf)
+	}, r.t(w.Period.From), r.t(w.Period.From), r.t(o.From), r.t(o.To), asOf, r.t(o.From), r.t(o.To), asOf)
 
 	c := w.Created
 	r.each("last-touches", func(rows *sql.Rows) error {

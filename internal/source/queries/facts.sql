@@ -61,13 +61,14 @@ WHERE created_at >= ? AND created_at < ? AND created_at <= ?;
 SELECT sql_at FROM {{leads}} WHERE sql_at >= ? AND sql_at < ? AND sql_at <= ?;
 
 -- name: opportunities
--- Opportunities created or closed in [from, to), not after as_of, with the
--- campaign of their lead.
--- params: from, to, as_of, from, to, as_of
+-- Opportunities created or closed in [from, to), not after as_of. Only
+-- those created or closed from the period's start on are reported per
+-- campaign, so only they carry the campaign of their lead.
+-- params: period_start, period_start, from, to, as_of, from, to, as_of
 SELECT o.id, o.created_at, o.lead_id, l.campaign_id, o.source, o.owner_id,
        o.amount, o.closed_at, o.is_won
 FROM {{opportunities}} o
-LEFT JOIN {{leads}} l ON l.id = o.lead_id
+LEFT JOIN {{leads}} l ON l.id = o.lead_id AND (o.created_at >= ? OR o.closed_at >= ?)
 WHERE (o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?)
    OR (o.closed_at >= ? AND o.closed_at < ? AND o.closed_at <= ?);
 
@@ -166,13 +167,32 @@ WHERE o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?
   AND o.lead_id IS NOT NULL AND o.lead_id <> '';
 
 -- name: opportunities@postgres
--- The same as opportunities: each side of the OR through its own index,
--- and the lead's campaign through the leads' primary key per opportunity
--- rather than a hash of the whole leads table.
--- params: from, to, as_of, from, to, as_of
+-- The same as opportunities, with the lead's campaign looked up through the
+-- leads' primary key for the opportunities of the period alone, rather
+-- than by hashing the whole leads table. OFFSET 0 keeps PostgreSQL from
+-- flattening the LATERAL subquery back into that hash join.
+-- params: period_start, period_start, from, to, as_of, from, to, as_of
 SELECT o.id, o.created_at, o.lead_id, l.campaign_id, o.source, o.owner_id,
        o.amount, o.closed_at, o.is_won
 FROM {{opportunities}} o
-LEFT JOIN LATERAL (SELECT l.campaign_id FROM {{leads}} l WHERE l.id = o.lead_id) l ON true
+LEFT JOIN LATERAL (
+  SELECT l.campaign_id FROM {{leads}} l
+  WHERE l.id = o.lead_id AND (o.created_at >= ? OR o.closed_at >= ?)
+  OFFSET 0
+) l ON true
 WHERE (o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?)
    OR (o.closed_at >= ? AND o.closed_at < ? AND o.closed_at <= ?);
+
+-- name: wins@postgres
+-- The same as wins: the campaign of each won deal's lead through the leads'
+-- primary key (tens of thousands of look-ups) rather than a hash of the
+-- whole leads table; OFFSET 0 keeps the subquery from being flattened.
+-- params: as_of
+SELECT l.campaign_id, o.amount
+FROM {{opportunities}} o
+CROSS JOIN LATERAL (
+  SELECT l.campaign_id FROM {{leads}} l
+  WHERE l.id = o.lead_id AND l.campaign_id IS NOT NULL
+  OFFSET 0
+) l
+WHERE o.is_won AND o.closed_at <= ?;
