@@ -233,6 +233,12 @@ func parse(c source.Column, s string) (any, string) {
 		}
 		return nil, fmt.Sprintf("%q is not true or false", s)
 	case "money":
+		if strings.ContainsAny(s, "eE") {
+			// metrics.ParseMoney reads exponents through a float, and a
+			// float beyond int64 cents (1e308) converts to an arbitrary
+			// amount. The contract's form is a plain decimal.
+			return nil, fmt.Sprintf("%q is not a decimal number (like 1234.56; no exponent)", s)
+		}
 		m, err := metrics.ParseMoney(s)
 		if err != nil {
 			return nil, fmt.Sprintf("%q is not a decimal number (like 1234.56)", s)
