@@ -167,6 +167,11 @@ func clean(s string) string {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
 			return ' '
 		}
+		if r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
+			// Bidirectional overrides make text read in another order
+			// than it is stored ("Trojan Source").
+			return -1
+		}
 		return r
 	}, s)
 	s = strings.TrimSpace(s)

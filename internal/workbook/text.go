@@ -12,7 +12,8 @@ const maxCellUnits = 32767
 
 // clean makes CRM text safe to store: invalid UTF-8 becomes U+FFFD,
 // characters that XML 1.0 cannot carry (C0 controls other than tab, line
-// feed and carriage return, U+FFFE, U+FFFF) are dropped, and text longer than
+// feed and carriage return, U+FFFE, U+FFFF) and bidirectional overrides
+// (which make text read in another order than it is stored) are dropped, and text longer than
 // a cell can hold is cut and ends with marker, so a reader sees it was cut.
 func clean(s, marker string) string {
 	if !needsCleaning(s) {
@@ -21,7 +22,7 @@ func clean(s, marker string) string {
 	kept := make([]rune, 0, len(s))
 	units := 0
 	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		if xmlChar(r) {
+		if keep(r) {
 			kept = append(kept, r)
 			units += runeUnits(r)
 		}
@@ -54,7 +55,7 @@ func needsCleaning(s string) bool {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 || !xmlChar(r) {
+		if r == utf8.RuneError && size == 1 || !keep(r) {
 			return true
 		}
 		i += size
@@ -75,6 +76,13 @@ func utf16Len(s string) int {
 		n += runeUnits(r)
 	}
 	return n
+}
+
+// keep reports whether clean keeps r: an XML character that is not a
+// bidirectional embedding, override or isolate (U+202A–U+202E,
+// U+2066–U+2069), the "Trojan Source" characters.
+func keep(r rune) bool {
+	return xmlChar(r) && !(r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069)
 }
 
 // xmlChar reports whether r may appear in an XML 1.0 document.
