@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/sameteam/sameteam/internal/config"
 	"github.com/sameteam/sameteam/internal/delivery"
 	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/pipeline"
 )
 
@@ -66,27 +69,59 @@ func runRun(ctx context.Context, env Env, args []string) error {
 			firstErr = err
 		}
 	}
+	// One instant for every report of the invocation: the digests agree
+	// with each other, and reports that read the same period share one
+	// snapshot (one set of queries).
+	now := time.Now()
+	type job struct {
+		rep  pipeline.Report
+		p    period.Period
+		out  *pipeline.Outcome
+		err  error
+		skip bool
+	}
+	jobs := make([]*job, 0, len(reports))
 	for _, r := range reports {
 		rep, err := pipelineReport(cfg, r)
 		if err != nil {
 			return err
 		}
-		p, asOf, err := pf.resolve(r.Period, r.TimeZone, time.Now())
+		p, asOf, err := pf.resolve(r.Period, r.TimeZone, now)
 		if err != nil {
 			return err
 		}
-		if pf.asOf != "" {
-			opts.AsOf = asOf
-		}
-		if cfg.BuiltinReports && len(rep.Recipients) == 0 && len(rep.RecipientsFrom) == 0 && *to == "" {
-			// The built-in leadership report has nobody to go to until a
-			// config names its readers; say so instead of failing.
-			fmt.Fprintf(env.Stdout, "%s: no recipients (add the report to a config file with its recipients); not run\n", rep.Name)
+		opts.AsOf = asOf
+		// The built-in leadership report has nobody to go to until a
+		// config names its readers; say so instead of failing.
+		skip := cfg.BuiltinReports && len(rep.Recipients) == 0 && len(rep.RecipientsFrom) == 0 && *to == ""
+		jobs = append(jobs, &job{rep: rep, p: p, skip: skip})
+	}
+	st.renderer.Snapshots = pipeline.NewSnapshots()
+	// Reports run side by side when there are cores for it: rendering
+	// (workbooks above all) is CPU-bound, and each report has its own lock
+	// and ledger rows.
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		if j.skip {
 			continue
 		}
-		out, err := st.runner.Run(ctx, rep, p, opts)
-		printOutcome(env, out, err, *dry)
-		worse(outcomeCode(out, err), err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			j.out, j.err = st.runner.Run(ctx, j.rep, j.p, opts)
+		}()
+	}
+	wg.Wait()
+	for _, j := range jobs {
+		if j.skip {
+			fmt.Fprintf(env.Stdout, "%s: no recipients (add the report to a config file with its recipients); not run\n", j.rep.Name)
+			continue
+		}
+		printOutcome(env, j.out, j.err, *dry)
+		worse(outcomeCode(j.out, j.err), j.err)
 	}
 	if code == ExitOK {
 		return nil

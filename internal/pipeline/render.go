@@ -49,6 +49,9 @@ type Renderer struct {
 	TmpDir   string
 	// DefinitionsURL, when set, is linked from every digest.
 	DefinitionsURL string
+	// Snapshots, when set, shares snapshots between reports that read the
+	// same period at the same as_of (one invocation of `run --all`).
+	Snapshots *Snapshots
 }
 
 // Build is the snapshot of one report and period with what it was made
@@ -67,6 +70,21 @@ func (rep Report) Input(p period.Period, asOf time.Time) metrics.Input {
 
 // Build reads the facts and computes the snapshot of rep for p at asOf.
 func (r *Renderer) Build(ctx context.Context, rep Report, p period.Period, asOf, now time.Time) (*Build, error) {
+	if r.Snapshots == nil {
+		return r.build(ctx, rep, p, asOf, now)
+	}
+	shared, err := r.Snapshots.get(ctx, snapshotKey(rep, p, asOf), func() (*Build, error) {
+		return r.build(ctx, rep, p, asOf, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	b := *shared
+	b.Report = rep
+	return &b, nil
+}
+
+func (r *Renderer) build(ctx context.Context, rep Report, p period.Period, asOf, now time.Time) (*Build, error) {
 	in := rep.Input(p, asOf)
 	facts, err := r.Source.Load(ctx, metrics.Plan(in))
 	if err != nil {
