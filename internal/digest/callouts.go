@@ -156,6 +156,11 @@ func (b *builder) countMove(key string, cur, prev float64, curText, prevText str
 		return candidate{}, false
 	}
 	text := b.phrase("count", key, rel > 0, b.l.PercentOf(math.Abs(rel)), prevText, curText)
+	if rel > 2 {
+		// Past tripling, a percentage from a small base ("+12.884.467 %")
+		// says less than the two figures themselves.
+		text = b.phrase("from", key, true, prevText, curText)
+	}
 	return candidate{score: min(math.Abs(rel), 2) / countMove, text: text}, true
 }
 

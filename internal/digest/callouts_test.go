@@ -103,7 +103,7 @@ func TestCallouts(t *testing.T) {
 			want: []string{
 				"10 leads de los últimos 30 días siguen sin contacto y fuera de plazo; el más antiguo lleva 28 d 22 h esperando (L00374, Javier García).",
 				"8 MQL del periodo superaron el SLA de 24 h sin una respuesta de ventas a tiempo.",
-				"Los MQL subieron un 210,0 %, de 10 a 31.",
+				"Los MQL pasaron de 10 a 31.",
 			}},
 		{name: "one overdue lead, singular, unassigned", aud: digest.Sales, lang: "en",
 			edit: func(s *metrics.Snapshot) {
@@ -120,7 +120,7 @@ func TestCallouts(t *testing.T) {
 			},
 			// SLA moved most; then pipeline, won revenue and MQLs tie at
 			// the cap and the audience's order of importance decides.
-			want:   []string{"SLA compliance rose 61.4 pts", "Pipeline created rose", "Won revenue rose"},
+			want:   []string{"SLA compliance rose 61.4 pts", "Pipeline created went from €1.00 to €128,845.67.", "Won revenue went from €1.00 to €13,845.67."},
 			absent: []string{"The win rate rose", "MQLs rose"}},
 	}
 	for _, tc := range cases {
