@@ -28,6 +28,34 @@ var ErrInvalid = errors.New("csvimport: invalid input")
 // maxProblems bounds the problems reported per file.
 const maxProblems = 20
 
+// MaxLineBytes is the longest physical line read. encoding/csv holds a
+// whole record in memory, so without a limit one runaway line (a file cut
+// in the middle of a quoted field, a binary file) would take all memory.
+// 16 MB is far beyond any CRM text.
+const MaxLineBytes = 16 << 20
+
+// lineLimit fails a read once a physical line runs past max bytes.
+type lineLimit struct {
+	r         io.Reader
+	max       int
+	run, line int
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for i, c := range p[:n] {
+		if c == '\n' {
+			l.run = 0
+			l.line++
+			continue
+		}
+		if l.run++; l.run > l.max {
+			return i, fmt.Errorf("line %d is longer than %d bytes", l.line+1, l.max)
+		}
+	}
+	return n, err
+}
+
 // Sink receives the rows; source.Loader is one.
 type Sink interface {
 	Begin(table string, columns []string) error
@@ -82,7 +110,7 @@ func readFile(dir string, rel source.Relation, sink Sink) (int, error) {
 		return 0, fmt.Errorf("%s: %w", path, err)
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
+	r := csv.NewReader(&lineLimit{r: f, max: MaxLineBytes})
 	r.ReuseRecord = true
 	header, err := r.Read()
 	if err == io.EOF {
