@@ -15,6 +15,9 @@ import (
 // DefaultMinHold is AdvisoryLocker's default minimum hold time.
 const DefaultMinHold = 30 * time.Second
 
+// lockHash is the 64-bit advisory lock key of $1 in the session's schema.
+const lockHash = `hashtextextended(COALESCE(current_schema(), '') || ':' || $1, 0)`
+
 // AdvisoryLockerOptions configures an AdvisoryLocker.
 type AdvisoryLockerOptions struct {
 	// DB is the PostgreSQL state database (the ledger's), never a read
@@ -26,10 +29,11 @@ type AdvisoryLockerOptions struct {
 	// and runs the same slot again (gocron issue #841). It must exceed the
 	// clock skew between replicas. Default DefaultMinHold; negative: none.
 	MinHold time.Duration
-	// Namespace prefixes every key. Advisory locks are database-wide (not
-	// per schema), so two sameteam deployments sharing one database, or
-	// another application's locks, need different namespaces. Default
-	// "sameteam/schedule/".
+	// Namespace prefixes every key. Advisory locks are database-wide; the
+	// key already includes the session's schema, so two sameteam
+	// deployments in two schemas never meet, but two sharing one schema
+	// with different schedules, or another application's locks, need
+	// different namespaces. Default "sameteam/schedule/".
 	Namespace string
 	// Logger gets unlock failures; default discard.
 	Logger *slog.Logger
@@ -81,8 +85,11 @@ func (l *AdvisoryLocker) Lock(ctx context.Context, key string) (gocron.Lock, err
 	}
 	var ok bool
 	// hashtextextended gives a 64-bit key from any text; a collision between
-	// two report names would only make them take turns.
-	err = conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, l.ns+key).Scan(&ok)
+	// two report names would only make them take turns. Advisory locks are
+	// database-wide, so the key includes the session's schema, as the
+	// ledger's run locks do: two installations in two schemas of one
+	// database must not skip each other's runs.
+	err = conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(`+lockHash+`)`, l.ns+key).Scan(&ok)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("lock %s: %w", key, err)
@@ -120,7 +127,7 @@ func (a *advisoryLock) Unlock(ctx context.Context) error {
 	defer cancel()
 	defer a.conn.Close()
 	var released bool
-	if err := a.conn.QueryRowContext(ctx, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, a.key).Scan(&released); err != nil {
+	if err := a.conn.QueryRowContext(ctx, `SELECT pg_advisory_unlock(`+lockHash+`)`, a.key).Scan(&released); err != nil {
 		a.l.log.Warn("advisory unlock failed; the lock goes with the connection", "key", a.key, slog.Any("error", err))
 		// Closing a connection whose session may still hold the lock would put
 		// it back in the pool holding it: discard it instead.

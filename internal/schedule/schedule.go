@@ -10,8 +10,10 @@
 // DST: a fire time in a spring-forward gap runs once, just after the jump; a
 // fire time in a fall-back overlap runs once, at its first occurrence (see
 // DSTWarnings). Exactly-once per period is the ledger's job, behind RunFunc;
-// the scheduler makes sure each period gets at least its one attempt, and on
-// start catches up a period whose fire time passed while it was down.
+// the scheduler makes sure each period gets at least its one attempt: on
+// start it catches up a period whose fire time passed while it was down, and
+// a fire skipped while the report was still running or locked has its
+// period run at the report's next fire.
 //
 // Several replicas: pass a Locker (AdvisoryLocker on PostgreSQL) so that only
 // one replica runs a given report at a time.
@@ -25,6 +27,7 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
@@ -101,6 +104,12 @@ type Scheduler struct {
 	crons     map[string]*zonedCron
 	run       RunFunc
 	succeeded SucceededFunc
+
+	mu sync.Mutex
+	// handled is, per report, the clock when its scheduled run last began
+	// (Start's clock before the first): fire times after it that never ran
+	// were skipped.
+	handled map[string]time.Time
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
@@ -120,6 +129,7 @@ func New(opts Options) (*Scheduler, error) {
 		crons:     make(map[string]*zonedCron, len(opts.Jobs)),
 		run:       opts.Run,
 		succeeded: opts.Succeeded,
+		handled:   make(map[string]time.Time, len(opts.Jobs)),
 	}
 	if s.clock == nil {
 		s.clock = clockwork.NewRealClock()
@@ -216,10 +226,70 @@ func (s *Scheduler) scheduledTask(j Job) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		// gocron's clock stands at the fire time (give or take timer latency),
 		// so the period is the one that had ended when the schedule fired.
-		p := period.LastComplete(j.Kind, s.clock.Now(), j.Location)
+		now := s.clock.Now()
+		p := period.LastComplete(j.Kind, now, j.Location)
+		var errs []error
+		for _, sp := range s.skipped(j, now, p) {
+			if ctx.Err() != nil {
+				break
+			}
+			done, err := s.succeeded(ctx, j.Name, sp)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("skipped %s %s: %w", j.Name, sp.Label(), err))
+				continue
+			}
+			if done {
+				continue
+			}
+			s.log.Info("running a period whose scheduled run was skipped", "report", j.Name, "period", sp.Label(), "trigger", TriggerCatchUp)
+			if err := s.run(ctx, j.Name, sp, TriggerCatchUp); err != nil {
+				errs = append(errs, fmt.Errorf("skipped %s %s: %w", j.Name, sp.Label(), err))
+			}
+		}
+		if ctx.Err() != nil {
+			return errors.Join(append(errs, ctx.Err())...)
+		}
 		s.log.Info("scheduled run", "report", j.Name, "period", p.Label(), "trigger", TriggerSchedule)
-		return s.run(ctx, j.Name, p, TriggerSchedule)
+		return errors.Join(append(errs, s.run(ctx, j.Name, p, TriggerSchedule))...)
 	}
+}
+
+// skipped lists, oldest first, the periods of j's fire times that came
+// after its last scheduled run began and before now and never ran: gocron
+// skips a fire while the report's previous run is still going (singleton
+// mode) and while its lock is held (another replica, or this one's
+// catch-up). Without this, such a period would wait for the next restart's
+// catch-up. At most j.CatchUp (at least 1) of the latest are returned, the
+// current period p excluded; it records now as handled. Only with
+// Succeeded, which tells the ones another replica ran.
+func (s *Scheduler) skipped(j Job, now time.Time, p period.Period) []period.Period {
+	s.mu.Lock()
+	since, ok := s.handled[j.Name]
+	s.handled[j.Name] = now
+	s.mu.Unlock()
+	if !ok || s.succeeded == nil {
+		return nil
+	}
+	z := s.crons[j.Name]
+	var fires []time.Time
+	for t := z.Next(since); !t.IsZero() && !t.After(now); t = z.Next(t) {
+		fires = append(fires, t)
+	}
+	if len(fires) < 2 {
+		return nil
+	}
+	fires = fires[:len(fires)-1] // the last is this run's
+	if n := max(j.CatchUp, 1); len(fires) > n {
+		fires = fires[len(fires)-n:]
+	}
+	var out []period.Period
+	for _, f := range fires {
+		sp := period.LastComplete(j.Kind, f, j.Location)
+		if sp.Label() != p.Label() && (len(out) == 0 || out[len(out)-1].Label() != sp.Label()) {
+			out = append(out, sp)
+		}
+	}
+	return out
 }
 
 // Start starts the timers and, when catch-up is enabled, one catch-up job
@@ -227,8 +297,13 @@ func (s *Scheduler) scheduledTask(j Job) func(ctx context.Context) error {
 // of them). The catch-up asks Succeeded about each period and runs only the
 // ones without a successful run, oldest first, so a restart resends nothing.
 func (s *Scheduler) Start() {
+	now := s.clock.Now()
+	s.mu.Lock()
+	for _, j := range s.jobs {
+		s.handled[j.Name] = now
+	}
+	s.mu.Unlock()
 	if s.succeeded != nil {
-		now := s.clock.Now()
 		for _, j := range s.jobs {
 			periods := s.missable(j, now)
 			if len(periods) == 0 {
@@ -237,7 +312,10 @@ func (s *Scheduler) Start() {
 			_, err := s.s.NewJob(
 				gocron.OneTimeJob(gocron.OneTimeJobStartImmediately()),
 				gocron.NewTask(s.catchUpTask(j.Name, periods)),
-				append(s.jobOptions(j.Name), gocron.WithTags(catchUpTag))...,
+				// Not under the replicas' lock: its minimum hold would make the
+				// report's own next fire, if it comes within it, skip. Two
+				// replicas catching up together meet at the ledger's run lock.
+				append(s.jobOptions(j.Name), gocron.WithTags(catchUpTag), gocron.WithDisabledDistributedJobLocker(true))...,
 			)
 			if err != nil {
 				s.log.Error("catch-up not scheduled", "report", j.Name, slog.Any("error", err))

@@ -1,0 +1,682 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/mail"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/sameteam/sameteam/internal/config"
+	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/pipeline"
+	"github.com/sameteam/sameteam/internal/schedule"
+	"github.com/sameteam/sameteam/internal/smtptest"
+	"github.com/sameteam/sameteam/internal/telemetry"
+)
+
+// syncBuffer is a log sink safe for the scheduler's and the server's
+// goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// reportYAML is one report of a scheduling test's configuration.
+type reportYAML struct {
+	name, audience, kind, schedule, zone string
+	catchUp                              int // 0: the default
+	recipients                           []string
+}
+
+func (r reportYAML) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  - name: %s\n    audience: %s\n    period: %s\n", r.name, cmpOr(r.audience, "sales"), r.kind)
+	if r.schedule != "" {
+		fmt.Fprintf(&b, "    schedule: %q\n", r.schedule)
+	}
+	if r.zone != "" {
+		fmt.Fprintf(&b, "    time_zone: %s\n", r.zone)
+	}
+	if r.catchUp != 0 {
+		fmt.Fprintf(&b, "    catch_up: %d\n", r.catchUp)
+	}
+	b.WriteString("    recipients:\n")
+	for _, rc := range r.recipients {
+		fmt.Fprintf(&b, "      - %s\n", rc)
+	}
+	return b.String()
+}
+
+func cmpDur(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// reportsConfig is a configuration with the golden case's zone, SLA and
+// targets, the given SMTP keys and top-level keys, and the reports.
+func reportsConfig(smtpKeys, top string, reports ...reportYAML) string {
+	var b strings.Builder
+	b.WriteString("time_zone: Europe/Madrid\nlocale: en\nsla_hours: 24\ntargets: {week: {mqls: 30}}\n")
+	b.WriteString("source: {url: \"${SAMETEAM_DATABASE_URL}\"}\n")
+	b.WriteString("smtp:\n  from: \"" + testFrom + "\"\n" + smtpKeys)
+	b.WriteString(top)
+	b.WriteString("reports:\n")
+	for _, r := range reports {
+		b.WriteString(r.String())
+	}
+	return b.String()
+}
+
+// smtpKeysFor points the smtp mapping at a test server.
+func smtpKeysFor(srv *smtptest.Server, timeout string) string {
+	return fmt.Sprintf("  host: 127.0.0.1\n  port: %d\n  tls: none\n  timeout: %s\n", srv.Port(), timeout)
+}
+
+// finished is one return of the scheduler's run function.
+type finished struct {
+	report, period, trigger string
+	err                     error
+}
+
+// rig is serve's scheduler, pipeline, ledger and telemetry, wired by the
+// same function runServe uses, on a fake clock: the time-travel scenarios
+// run real reports through it, days in milliseconds.
+type rig struct {
+	t       *testing.T
+	url     string
+	cfg     *config.Config
+	st      *stack
+	rec     *telemetry.Recorder
+	clock   *clockwork.FakeClock
+	logs    *syncBuffer
+	sched   *schedule.Scheduler
+	reports map[string]pipeline.Report
+	runs    chan finished
+	stopped bool
+	// active counts runs in progress; closed gets a job name each time
+	// gocron closes an execution.
+	active atomic.Int32
+	closed chan string
+}
+
+// jobMonitor is the telemetry's gocron monitor, telling the rig when gocron
+// has closed an execution (until then, a fire of the same report would be
+// skipped as overlapping).
+type jobMonitor struct {
+	*telemetry.Recorder
+	closed chan string
+}
+
+func (m jobMonitor) IncrementJob(id uuid.UUID, name string, tags []string, status gocron.JobStatus) {
+	m.Recorder.IncrementJob(id, name, tags, status)
+	if status == gocron.Success || status == gocron.Fail {
+		select {
+		case m.closed <- name:
+		default:
+		}
+	}
+}
+
+// rigOptions shape a rig.
+type rigOptions struct {
+	url   string // the database, golden data already imported
+	yaml  string // the configuration
+	start time.Time
+	// wrap, when set, wraps the run function (to slow a run down, to
+	// count them).
+	wrap func(schedule.RunFunc) schedule.RunFunc
+	// clock, when set, is shared with another rig (two replicas).
+	clock *clockwork.FakeClock
+	// vars are extra environment variables for the configuration.
+	vars map[string]string
+	// minHold is the PostgreSQL scheduler lock's minimum hold, in real
+	// time; default none, because the fake clock moves days in
+	// milliseconds and serve's 30 s would make every next fire skip.
+	minHold time.Duration
+}
+
+func startRig(t *testing.T, o rigOptions) *rig {
+	t.Helper()
+	ctx := context.Background()
+	vars := map[string]string{"SAMETEAM_DATABASE_URL": o.url}
+	for k, v := range o.vars {
+		vars[k] = v
+	}
+	cfg, err := config.Load(writeConfig(t, o.yaml), true, func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	r := &rig{t: t, url: o.url, cfg: cfg, logs: &syncBuffer{}, runs: make(chan finished, 1000), clock: o.clock, closed: make(chan string, 1000)}
+	if r.clock == nil {
+		r.clock = clockwork.NewFakeClockAt(o.start)
+	}
+	log, err := newLogger(r.logs, "json", config.NewRedactor(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.rec = telemetry.New(telemetry.Options{NoRuntime: true, Now: r.clock.Now})
+	r.st, err = openWith(ctx, cfg, log, true, true, r.rec.QueryDuration)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(r.st.Close)
+	r.st.runner.Observer = observer{r.rec}
+	r.st.runner.Now = r.clock.Now
+	reports, opts, err := scheduled(ctx, cfg, r.st, r.rec, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.reports = reports
+	opts.Clock = r.clock
+	opts.Monitor = jobMonitor{r.rec, r.closed}
+	if opts.Locker != nil {
+		opts.Locker, err = schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: r.st.state.DB, MinHold: cmpDur(o.minHold, -1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := opts.Run
+	if o.wrap != nil {
+		run = o.wrap(run)
+	}
+	opts.Run = func(ctx context.Context, name string, p period.Period, trigger string) error {
+		r.active.Add(1)
+		defer r.active.Add(-1)
+		err := run(ctx, name, p, trigger)
+		r.runs <- finished{name, p.Label(), trigger, err}
+		return err
+	}
+	r.sched, err = schedule.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.stop)
+	r.sched.Start()
+	return r
+}
+
+// stop shuts the scheduler down (a process stopping).
+func (r *rig) stop() {
+	if r.stopped {
+		return
+	}
+	r.stopped = true
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := r.sched.Shutdown(ctx); err != nil {
+		r.t.Errorf("scheduler shutdown: %v", err)
+	}
+}
+
+// advance moves the fake clock to at once no run is in progress, gocron
+// has closed the executions, and the scheduler has set timers for its jobs.
+func (r *rig) advance(at time.Time) {
+	r.t.Helper()
+	r.quiet()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.clock.BlockUntilContext(ctx, len(r.reports)); err != nil {
+		r.t.Fatalf("the scheduler did not set its timers: %v", err)
+	}
+	if d := at.Sub(r.clock.Now()); d > 0 {
+		r.clock.Advance(d)
+	}
+}
+
+// quiet waits until no run is in progress and gocron has closed them
+// all: it closes an execution a moment after the run function returns.
+func (r *rig) quiet() {
+	r.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); r.active.Load() > 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("a run is still in progress after 30s")
+		}
+	}
+	for {
+		select {
+		case <-r.closed:
+			continue
+		case <-time.After(60 * time.Millisecond):
+		}
+		return
+	}
+}
+
+// next waits (in real time) for the next run to return.
+func (r *rig) next() finished {
+	r.t.Helper()
+	select {
+	case f := <-r.runs:
+		return f
+	case <-time.After(30 * time.Second):
+		r.t.Fatalf("no run within 30s; logs:\n%s", r.logs.String())
+		return finished{}
+	}
+}
+
+// none checks that no run returns for a moment.
+func (r *rig) none() {
+	r.t.Helper()
+	select {
+	case f := <-r.runs:
+		r.t.Fatalf("unexpected run %+v", f)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// key is one (report, period).
+type key struct{ report, period string }
+
+// ledgerDump is everything the ledger holds.
+type ledgerDump struct {
+	runs       []ledger.Run
+	deliveries map[key][]ledger.Delivery
+}
+
+func dumpLedger(t *testing.T, url string) ledgerDump {
+	t.Helper()
+	l, done := openLedger(t, url)
+	defer done()
+	ctx := context.Background()
+	runs, err := l.Runs(ctx, "", 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := ledgerDump{runs: runs, deliveries: map[key][]ledger.Delivery{}}
+	for _, r := range runs {
+		k := key{r.Report, r.Period}
+		if _, ok := d.deliveries[k]; ok {
+			continue
+		}
+		ds, err := l.Deliveries(ctx, r.Report, r.Period)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.deliveries[k] = ds
+	}
+	return d
+}
+
+// messageIDs counts the server's messages by Message-ID (without the
+// angle brackets).
+func messageIDs(t *testing.T, srv *smtptest.Server) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, m := range srv.Messages() {
+		msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
+		if err != nil {
+			t.Fatalf("a message at the server does not parse: %v", err)
+		}
+		out[strings.Trim(msg.Header.Get("Message-Id"), "<>")]++
+	}
+	return out
+}
+
+// checkInvariants checks RELIABILITY.md §0.3 I1–I4 on the ledger at url
+// and the server's mailbox. want is every (report, period) expected to
+// have run, with the recipients it resolves to; a run of any other period
+// is an error too.
+//
+//   - I1: every expected (report, period) has a run, no run of it is still
+//     running, and no two of its runs overlapped in time.
+//   - I2: its delivery rows are exactly its resolved recipients.
+//   - I3: every sent row has the server's reply and a Message-ID; the
+//     server holds exactly one copy per sent Message-ID, at most one per
+//     unknown one, none for any other, and nothing the ledger does not know.
+//   - I4: no row is in sending.
+func checkInvariants(t *testing.T, url string, srv *smtptest.Server, want map[key][]string) ledgerDump {
+	t.Helper()
+	d := dumpLedger(t, url)
+	byKey := map[key][]ledger.Run{}
+	for _, r := range d.runs {
+		k := key{r.Report, r.Period}
+		if _, ok := want[k]; !ok {
+			t.Errorf("I1: a run of %s %s, which was not expected to run (%s, %s)", r.Report, r.Period, r.Trigger, r.Status)
+		}
+		byKey[k] = append(byKey[k], r)
+	}
+	for k, rcpts := range want {
+		runs := byKey[k]
+		if len(runs) == 0 {
+			t.Errorf("I1: %s %s has no run", k.report, k.period)
+			continue
+		}
+		slices.SortFunc(runs, func(a, b ledger.Run) int { return a.StartedAt.Compare(b.StartedAt) })
+		for i, r := range runs {
+			if r.Status == ledger.RunRunning {
+				t.Errorf("I1: %s %s run %d is still running", k.report, k.period, r.ID)
+			}
+			if i > 0 && r.StartedAt.Before(runs[i-1].FinishedAt) {
+				t.Errorf("I1: %s %s runs %d and %d overlapped (%s < %s)", k.report, k.period, runs[i-1].ID, r.ID, r.StartedAt, runs[i-1].FinishedAt)
+			}
+		}
+		var got, wantNorm []string
+		for _, dl := range d.deliveries[k] {
+			got = append(got, dl.Recipient)
+		}
+		for _, rc := range rcpts {
+			if n := ledger.NormalizeRecipient(rc); !slices.Contains(wantNorm, n) {
+				wantNorm = append(wantNorm, n)
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(wantNorm)
+		if !slices.Equal(got, wantNorm) {
+			t.Errorf("I2: %s %s has delivery rows for %v, want %v", k.report, k.period, got, wantNorm)
+		}
+	}
+	copies := map[string]int{}
+	if srv != nil {
+		copies = messageIDs(t, srv)
+	}
+	known := map[string]bool{}
+	for k, ds := range d.deliveries {
+		for _, dl := range ds {
+			known[dl.MessageID] = true
+			n := copies[dl.MessageID]
+			switch dl.Status {
+			case ledger.StatusSent:
+				if dl.Response == "" || dl.MessageID == "" {
+					t.Errorf("I3: %s %s %s is sent without a reply or Message-ID: %+v", k.report, k.period, dl.Recipient, dl)
+				}
+				if srv != nil && n != 1 {
+					t.Errorf("I3: %s %s %s is sent and the server holds %d copies of <%s>", k.report, k.period, dl.Recipient, n, dl.MessageID)
+				}
+			case ledger.StatusUnknown:
+				if n > 1 {
+					t.Errorf("I3: %s %s %s is unknown and the server holds %d copies", k.report, k.period, dl.Recipient, n)
+				}
+			case ledger.StatusSending:
+				t.Errorf("I4: %s %s %s is still in sending", k.report, k.period, dl.Recipient)
+			default:
+				if n != 0 {
+					t.Errorf("I3: %s %s %s is %s and the server holds %d copies", k.report, k.period, dl.Recipient, dl.Status, n)
+				}
+			}
+		}
+	}
+	for id, n := range copies {
+		if !known[id] {
+			t.Errorf("I3: the server holds %d messages <%s> the ledger does not know", n, id)
+		}
+	}
+	return d
+}
+
+// metricFamilies parses a Prometheus text exposition.
+func metricFamilies(t *testing.T, text string) map[string]*dto.MetricFamily {
+	t.Helper()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("the metrics do not parse: %v\n%s", err, text)
+	}
+	return fams
+}
+
+// gathered is the recorder's exposition as text.
+func gathered(t *testing.T, rec *telemetry.Recorder) string {
+	t.Helper()
+	fams, err := rec.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, f := range fams {
+		if err := enc.Encode(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.String()
+}
+
+// counters sums a counter family by the value of one label.
+func counters(fams map[string]*dto.MetricFamily, name, report, label string) map[string]int {
+	out := map[string]int{}
+	f := fams[name]
+	if f == nil {
+		return out
+	}
+	for _, m := range f.GetMetric() {
+		var rep, val string
+		for _, l := range m.GetLabel() {
+			switch l.GetName() {
+			case "report":
+				rep = l.GetValue()
+			case label:
+				val = l.GetValue()
+			}
+		}
+		if rep == report {
+			out[val] += int(m.GetCounter().GetValue())
+		}
+	}
+	return out
+}
+
+// checkMetricsMatchLedger checks I5: for a report whose every recipient
+// was attempted once, sameteam_deliveries_total by status equals the
+// ledger's rows by status, and sameteam_runs_total by status the ledger's
+// runs (the ledger's succeeded is the metric's success).
+func checkMetricsMatchLedger(t *testing.T, exposition string, d ledgerDump, report string) {
+	t.Helper()
+	fams := metricFamilies(t, exposition)
+	wantDel := map[string]int{}
+	for k, ds := range d.deliveries {
+		if k.report != report {
+			continue
+		}
+		for _, dl := range ds {
+			wantDel[string(dl.Status)]++
+		}
+	}
+	if got := counters(fams, "sameteam_deliveries_total", report, "status"); !mapsEqual(got, wantDel) {
+		t.Errorf("I5: sameteam_deliveries_total{report=%q} = %v, the ledger has %v", report, got, wantDel)
+	}
+	wantRuns := map[string]int{}
+	for _, r := range d.runs {
+		if r.Report != report {
+			continue
+		}
+		s := string(r.Status)
+		if r.Status == ledger.RunSucceeded {
+			s = telemetry.StatusSuccess
+		}
+		wantRuns[s]++
+	}
+	if got := counters(fams, "sameteam_runs_total", report, "status"); !mapsEqual(got, wantRuns) {
+		t.Errorf("I5: sameteam_runs_total{report=%q} = %v, the ledger has %v", report, got, wantRuns)
+	}
+}
+
+func mapsEqual(a, b map[string]int) bool {
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	for k, v := range b {
+		if a[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	return closedPort(t)
+}
+
+// served is a `sameteam serve` running in this process.
+type served struct {
+	t      *testing.T
+	url    string // http://127.0.0.1:port
+	stderr *syncBuffer
+	stdout *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startServe runs `serve --config cfg` with vars until the test ends (or
+// stop), and waits until it answers /healthz.
+func startServe(t *testing.T, cfg string, vars map[string]string, extra ...string) *served {
+	t.Helper()
+	port := freePort(t)
+	s := &served{t: t, url: fmt.Sprintf("http://127.0.0.1:%d", port), stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	args := append([]string{"serve", "--config", cfg, "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, extra...)
+	go func() {
+		s.done <- Run(ctx, Env{Args: args, Stdout: s.stdout, Stderr: s.stderr,
+			Getenv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }})
+	}()
+	t.Cleanup(func() { s.stop() })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-s.done:
+			s.done <- err
+			t.Fatalf("serve stopped at start: %v\n%s", err, s.stderr.String())
+		default:
+		}
+		resp, err := http.Get(s.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve never answered /healthz:\n%s", s.stderr.String())
+		}
+	}
+}
+
+// stop cancels serve (SIGTERM) and returns what Run returned.
+func (s *served) stop() error {
+	s.cancel()
+	select {
+	case err := <-s.done:
+		s.done <- err
+		return err
+	case <-time.After(30 * time.Second):
+		s.t.Errorf("serve did not stop within 30s")
+		return nil
+	}
+}
+
+// get fetches path with the headers given as name, value pairs.
+func (s *served) get(path string, hdr ...string) (int, http.Header, string) {
+	s.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.url+path, nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// waitLog waits until the buffer holds s.
+func waitLog(t *testing.T, b *syncBuffer, s string, within time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(within); !strings.Contains(b.String(), s); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log never showed %q:\n%s", s, b.String())
+		}
+	}
+}
+
+// resources is a snapshot of what a leak would grow.
+type resources struct {
+	goroutines int
+	fds        int
+	heap       uint64
+}
+
+func measure(t *testing.T) resources {
+	t.Helper()
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatalf("count open files: %v", err)
+	}
+	return resources{goroutines: runtime.NumGoroutine(), fds: len(ents), heap: ms.HeapInuse}
+}
+
+// settle waits for goroutines and files to drop back to at most base plus
+// slack (idle HTTP connections and timers close a moment after their
+// owner), and returns the last measure.
+func settle(t *testing.T, base resources, slackG, slackFD int) resources {
+	t.Helper()
+	var m resources
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		m = measure(t)
+		if (m.goroutines <= base.goroutines+slackG && m.fds <= base.fds+slackFD) || time.Now().After(deadline) {
+			return m
+		}
+	}
+}
+
+// dialRaw opens a TCP connection to addr.
+func dialRaw(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
