@@ -78,7 +78,9 @@ func Verify(key []byte, path string, query url.Values, now time.Time) error {
 		return ErrBadSignature
 	}
 	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil {
+	// The decoder skips line breaks; only the canonical encoding is
+	// accepted, so one signature has one spelling.
+	if err != nil || base64.RawURLEncoding.EncodeToString(got) != sig {
 		return ErrBadSignature
 	}
 	if !hmac.Equal(got, mac(key, path, exp)) {
