@@ -20,6 +20,11 @@ import (
 // with -workbook.rows=1000000.
 var detailRowsFlag = flag.Int("workbook.rows", 5000, "MQL detail rows for BenchmarkWriteDetail")
 
+// detailOutFlag, when set, makes BenchmarkWriteDetail write the workbook to
+// this file, as a user's run would, instead of counting its bytes; the
+// comparison with other tools (.ci/bench-workbook) uses it.
+var detailOutFlag = flag.String("workbook.out", "", "file BenchmarkWriteDetail writes the workbook to")
+
 // syntheticDetail yields n plausible MQL rows without holding them: at a
 // million rows a []MQLRow alone would be about 230 MB, which is the
 // caller's memory, not the workbook's.
@@ -80,7 +85,16 @@ func BenchmarkWriteDetail(b *testing.B) {
 		var size int64
 		for b.Loop() {
 			var cw countingWriter
-			err := Write(&cw, s, Options{
+			var w io.Writer = &cw
+			if *detailOutFlag != "" {
+				f, err := os.Create(*detailOutFlag)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer f.Close()
+				w = io.MultiWriter(f, &cw)
+			}
+			err := Write(w, s, Options{
 				TmpDir: b.TempDir(), DetailRows: syntheticDetail(n, s.Span.Start), DetailCount: n,
 			})
 			if err != nil {

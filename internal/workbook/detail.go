@@ -1,6 +1,9 @@
 package workbook
 
 import (
+	"archive/zip"
+	"bytes"
+	"errors"
 	"fmt"
 	"iter"
 
@@ -28,29 +31,44 @@ func (b *builder) detailColumns() []column {
 	}
 }
 
-// detail streams the MQL rows over sheets, at most b.rows rows each
-// including the header. The StreamWriter spills to a temporary file past
-// 16 MiB, so memory stays flat however many rows there are.
+// detail lays out the MQL detail sheets, at most b.rows rows each
+// including the header. Only their frame is built here (widths, styles,
+// frozen header, filter, header row); the rows are written by
+// writeDetail straight into the zip when the file is saved, so they are
+// neither held in memory nor spilled to a temporary file and read back.
 func (b *builder) detail(sheets []string) error {
 	cols := b.detailColumns()
+	ids := map[string]int{}
+	for id, name := range b.f.GetSheetMap() {
+		ids[name] = id
+	}
 	per := b.rows - 1
-	next, stop := iter.Pull(b.o.DetailRows)
-	defer stop()
 	remaining := b.o.DetailCount
 	for _, sheet := range sheets {
 		n := min(per, remaining)
 		remaining -= n
-		if err := b.detailSheet(sheet, cols, n, next); err != nil {
+		if err := b.detailSheet(sheet, cols, n); err != nil {
 			return err
 		}
+		// excelize names a worksheet's part after its sheet id.
+		b.parts = append(b.parts, detailPart{
+			sheet: sheet, path: fmt.Sprintf("xl/worksheets/sheet%d.xml", ids[sheet]), rows: n,
+		})
 	}
-	if _, more := next(); more {
-		return fmt.Errorf("%w: %d", ErrDetailCount, b.o.DetailCount)
+	for _, c := range cols {
+		b.detailStyles = append(b.detailStyles, c.style)
 	}
 	return nil
 }
 
-func (b *builder) detailSheet(sheet string, cols []column, n int, next func() (metrics.MQLRow, bool)) error {
+// detailPart is one MQL detail sheet whose rows are written at save time.
+type detailPart struct {
+	sheet string
+	path  string // the worksheet's part in the package
+	rows  int    // data rows under the header
+}
+
+func (b *builder) detailSheet(sheet string, cols []column, n int) error {
 	f := b.f
 	// Readers that trust <dimension> (openpyxl read-only, some BI tools)
 	// would otherwise see one cell: the stream writer leaves it at A1, and
@@ -95,56 +113,89 @@ func (b *builder) detailSheet(sheet string, cols []column, n int, next func() (m
 	if err := sw.SetRow("A1", header); err != nil {
 		return err
 	}
-	// One slice reused for every row; the column styles format the cells.
-	values := make([]any, len(cols))
-	for i := range n {
-		r, ok := next()
-		if !ok {
-			break
-		}
-		b.detailValues(values, &r)
-		cell, _ := excelize.CoordinatesToCellName(1, i+2)
-		if err := sw.SetRow(cell, values); err != nil {
-			return fmt.Errorf("row %d: %w", i+2, err)
-		}
-	}
 	if err := sw.Flush(); err != nil {
 		return fmt.Errorf("flush: %w", err)
 	}
 	return nil
 }
 
-// detailValues fills values with r's cells: text cleaned, times in the
-// report's zone, nulls as nil (empty cells).
-func (b *builder) detailValues(values []any, r *metrics.MQLRow) {
-	w := b.w
-	word := func(m map[string]string, k string) any {
-		if v, ok := m[k]; ok {
-			return v
+// writeDetail writes the MQL detail parts into zw. frames holds each
+// part's worksheet XML as excelize saved it, header row only; the rows go
+// in before its </sheetData>, encoded as they are pulled from the source,
+// in the order of the sheets.
+func (b *builder) writeDetail(zw *zip.Writer, frames map[string][]byte) error {
+	next, stop := iter.Pull(b.o.DetailRows)
+	defer stop()
+	e := newRowEncoder(b.detailStyles)
+	for _, p := range b.parts {
+		frame := frames[p.path]
+		at := bytes.LastIndex(frame, []byte("</sheetData>"))
+		if at < 0 {
+			return fmt.Errorf("sheet %q: %w", p.sheet, errNoFrame)
 		}
-		return b.optText(k)
+		w, err := zw.Create(p.path)
+		if err != nil {
+			return fmt.Errorf("sheet %q: %w", p.sheet, err)
+		}
+		e.buf = append(e.buf[:0], frame[:at]...)
+		for i := range p.rows {
+			r, ok := next()
+			if !ok {
+				break
+			}
+			e.begin(i + 2)
+			b.detailRow(e, &r)
+			e.end()
+			if len(e.buf) >= encoderFlush {
+				if _, err := w.Write(e.buf); err != nil {
+					return fmt.Errorf("sheet %q: %w", p.sheet, err)
+				}
+				e.buf = e.buf[:0]
+			}
+		}
+		e.buf = append(e.buf, frame[at:]...)
+		if _, err := w.Write(e.buf); err != nil {
+			return fmt.Errorf("sheet %q: %w", p.sheet, err)
+		}
+		e.buf = e.buf[:0]
 	}
-	values[0] = b.optText(r.LeadID)
-	values[1] = b.when(r.MQLAt)
-	values[2] = word(w.source, r.Source)
-	values[3] = b.optText(r.OwnerID)
-	values[4] = b.optText(r.OwnerName)
-	values[5] = b.optText(r.CampaignID)
-	values[6] = b.optText(r.CampaignName)
-	values[7] = nil
-	if r.ResponseMinutes != nil {
-		values[7] = *r.ResponseMinutes
+	if _, more := next(); more {
+		return fmt.Errorf("%w: %d", ErrDetailCount, b.o.DetailCount)
 	}
-	values[8] = word(w.sla, r.SLA)
-	values[9] = word(w.decision, r.Decision)
-	values[10] = b.optText(r.RejectionReason)
-	values[11] = b.when(r.SQLAt)
+	return nil
 }
 
-// optText is s cleaned, or nil (an empty cell) when s is empty.
-func (b *builder) optText(s string) any {
-	if s == "" {
-		return nil
+// errNoFrame means excelize did not save a detail sheet the way writeDetail
+// expects: through the zip writer, as a streamed part with a sheetData.
+var errNoFrame = errors.New("workbook: detail sheet frame missing")
+
+// detailRow encodes r's cells: text cleaned, times in the report's zone,
+// nulls as empty cells.
+func (b *builder) detailRow(e *rowEncoder, r *metrics.MQLRow) {
+	w := b.w
+	e.text(b.text(r.LeadID))
+	e.time(r.MQLAt, b.loc)
+	e.text(b.word(w.source, r.Source))
+	e.text(b.text(r.OwnerID))
+	e.text(b.text(r.OwnerName))
+	e.text(b.text(r.CampaignID))
+	e.text(b.text(r.CampaignName))
+	if r.ResponseMinutes != nil {
+		e.number(*r.ResponseMinutes)
+	} else {
+		e.skip()
 	}
-	return b.text(s)
+	e.text(b.word(w.sla, r.SLA))
+	e.text(b.word(w.decision, r.Decision))
+	e.text(b.text(r.RejectionReason))
+	e.time(r.SQLAt, b.loc)
+}
+
+// word is the locale's word for an engine state, or the state itself,
+// cleaned, when the vocabulary has none.
+func (b *builder) word(m map[string]string, k string) string {
+	if v, ok := m[k]; ok {
+		return v
+	}
+	return b.text(k)
 }

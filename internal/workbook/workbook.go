@@ -16,6 +16,7 @@ import (
 	"compress/flate"
 	"fmt"
 	"io"
+	"io/fs"
 	"iter"
 	"slices"
 	"time"
@@ -53,7 +54,7 @@ type Options struct {
 	// GeneratedAt is the document's creation time; the snapshot's as_of
 	// when zero, so the same input gives the same workbook.
 	GeneratedAt time.Time
-	// TmpDir is where the MQL detail is spilled while it is written; the
+	// TmpDir is where excelize may keep temporary files; the
 	// system default when empty.
 	TmpDir string
 	// MaxRows is the number of rows a sheet may hold, header included;
@@ -81,7 +82,7 @@ func Write(w io.Writer, s *metrics.Snapshot, opts Options) error {
 	if err != nil {
 		return err
 	}
-	defer b.f.Close() // removes the detail sheet's temporary files
+	defer b.f.Close() // removes excelize's temporary files, if any
 	if err := b.build(); err != nil {
 		return err
 	}
@@ -89,7 +90,7 @@ func Write(w io.Writer, s *metrics.Snapshot, opts Options) error {
 	if b.o.DetailCount > fastDeflateRows {
 		level = flate.BestSpeed
 	}
-	return save(b.f, w, level)
+	return b.save(w, level)
 }
 
 // fastDeflateRows is the detail size above which the file is compressed
@@ -102,23 +103,64 @@ const fastDeflateRows = 50000
 // save writes f's zip straight to w. excelize's own Write assembles the
 // whole file in a bytes.Buffer first (peak memory about three times the file
 // size); handing it a ZipWriter over w keeps memory flat whatever the size.
-// The buffer WriteToBuffer returns stays empty.
-func save(f *excelize.File, w io.Writer, level int) error {
+// The buffer WriteToBuffer returns stays empty. excelize saves every part
+// but the MQL detail's rows; those follow, encoded straight into the zip.
+func (b *builder) save(w io.Writer, level int) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
-	f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
-		zw := zip.NewWriter(bw)
-		zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-			return flate.NewWriter(out, level)
-		})
-		return zw
+	zw := zip.NewWriter(bw)
+	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(out, level)
 	})
-	if _, err := f.WriteToBuffer(); err != nil {
+	pz := &packageZip{zw: zw, frames: map[string][]byte{}}
+	for _, p := range b.parts {
+		pz.frames[p.path] = nil
+	}
+	b.f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return pz })
+	if _, err := b.f.WriteToBuffer(); err != nil {
+		return fmt.Errorf("write workbook: %w", err)
+	}
+	if err := b.writeDetail(zw, pz.frames); err != nil {
+		return fmt.Errorf("write workbook: %w", err)
+	}
+	if err := zw.Close(); err != nil {
 		return fmt.Errorf("write workbook: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write workbook: %w", err)
 	}
 	return nil
+}
+
+// packageZip is the zip writer excelize saves through. It keeps back the
+// MQL detail parts (a few kilobytes each: the frame around the header row)
+// for writeDetail, and leaves the archive open for them when excelize
+// closes it.
+type packageZip struct {
+	zw     *zip.Writer
+	frames map[string][]byte // detail part path → its XML as excelize wrote it
+}
+
+func (p *packageZip) Create(name string) (io.Writer, error) {
+	if _, ok := p.frames[name]; ok {
+		return &frameWriter{p: p, name: name}, nil
+	}
+	return p.zw.Create(name)
+}
+
+func (p *packageZip) AddFS(fsys fs.FS) error { return p.zw.AddFS(fsys) }
+
+// Close does not close the archive: the detail parts are still to come.
+func (p *packageZip) Close() error { return nil }
+
+// frameWriter collects a detail part's frame.
+type frameWriter struct {
+	p    *packageZip
+	name string
+}
+
+func (f *frameWriter) Write(b []byte) (int, error) {
+	f.p.frames[f.name] = append(f.p.frames[f.name], b...)
+	return len(b), nil
 }
 
 // builder carries what every sheet writer needs.
@@ -130,6 +172,9 @@ type builder struct {
 	st   styles
 	loc  *time.Location
 	rows int // MaxRows resolved
+
+	parts        []detailPart // the MQL detail sheets, written at save time
+	detailStyles []int        // the MQL detail's column styles
 }
 
 func newBuilder(s *metrics.Snapshot, o Options) (*builder, error) {
