@@ -54,7 +54,7 @@ func runMetrics(ctx context.Context, env Env, args []string) error {
 	}
 	snap, err := pipeline.Snapshot(ctx, retrying(src, nil), in)
 	if err != nil {
-		return withCode(ExitTempFail, err)
+		return withCode(sourceCode(err), err)
 	}
 	if *format == "json" {
 		enc := json.NewEncoder(env.Stdout)

@@ -72,7 +72,7 @@ func runRender(ctx context.Context, env Env, args []string) error {
 func renderFiles(ctx context.Context, r *pipeline.Renderer, rep pipeline.Report, p period.Period, asOf time.Time, locale, dir string) ([]string, error) {
 	b, err := r.Build(ctx, rep, p, asOf, asOf)
 	if err != nil {
-		return nil, withCode(ExitTempFail, err)
+		return nil, withCode(sourceCode(err), err)
 	}
 	d, err := r.Digest(b, locale, "")
 	if err != nil {

@@ -180,6 +180,10 @@ func outcomeCode(out *pipeline.Outcome, err error) int {
 		// A refused password or an untrusted certificate does not fix
 		// itself: retrying only risks locking the account.
 		return ExitConfig
+	case errors.Is(err, pipeline.ErrSource) && schemaProblem(err):
+		// A missing relation or column, or no right to read it: the
+		// config or the grants need a person, not a retry.
+		return ExitConfig
 	case errors.Is(err, pipeline.ErrSource), errors.Is(err, pipeline.ErrTransport),
 		errors.Is(err, ledger.ErrLocked), errors.Is(err, ledger.ErrRunInProgress):
 		return ExitTempFail

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/lib/pq"
@@ -86,4 +87,33 @@ func transient(err error) (string, bool) {
 		return "", true
 	}
 	return "", false
+}
+
+// schemaProblem reports whether err says the source does not have the shape
+// the configuration promises: a missing relation or column, a type that
+// does not fit, or no right to read it. A retry cannot fix that; a person
+// must, so `run` exits 78 rather than 75.
+func schemaProblem(err error) bool {
+	if e := pq.As(err); e != nil {
+		switch e.Code.Class() {
+		case "42": // syntax error or access rule violation: 42P01, 42703, 42501…
+			return true
+		}
+		return false
+	}
+	msg := err.Error()
+	for _, s := range []string{"no such table", "no such column", "SQL logic error"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// sourceCode is the exit code of a failed snapshot read.
+func sourceCode(err error) int {
+	if schemaProblem(err) {
+		return ExitConfig
+	}
+	return ExitTempFail
 }

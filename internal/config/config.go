@@ -557,8 +557,8 @@ func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 			probs.add(at("schedule"), 0, "%q never fires (no such date)", r.Schedule)
 		}
 	}
-	if r.CatchUp < 0 {
-		probs.add(at("catch_up"), 0, "%d: must not be negative", r.CatchUp)
+	if r.CatchUp < 0 || r.CatchUp > 100 {
+		probs.add(at("catch_up"), 0, "%d: want 0 to 100 periods", r.CatchUp)
 	} else if r.CatchUp == 0 {
 		r.CatchUp = 1
 	}
