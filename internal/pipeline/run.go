@@ -119,6 +119,10 @@ var (
 	ErrTransport = errors.New("pipeline: mail transport failed")
 )
 
+// maxTemporaryInARow is how many recipients in a row may fail temporarily
+// (after the sender's own retries) before a run stops trying the rest.
+const maxTemporaryInARow = 3
+
 // Status names of DeliveryOutcome beyond the ledger's.
 const statusSkipped = "skipped"
 
@@ -293,6 +297,7 @@ func (r *Runner) run(ctx context.Context, rep Report, p period.Period, asOf time
 		}
 		return nil
 	}
+	temporary := 0 // recipients in a row that failed temporarily
 	for i, rc := range rcpts {
 		loc := cmp.Or(rc.Locale, rep.Locale)
 		d := r.deliver(ctx, b, rc, arts[loc], loc, opts, out.RunID, log)
@@ -307,6 +312,23 @@ func (r *Runner) run(ctx context.Context, rep Report, p period.Period, asOf time
 					Status: string(ledger.StatusFailedTemporary), Detail: "not tried: the SMTP session failed for " + rc.Email})
 			}
 			return fmt.Errorf("%w: %w", ErrTransport, d.session)
+		}
+		temporary++
+		if d.Status != string(ledger.StatusFailedTemporary) {
+			temporary = 0
+		}
+		if temporary >= maxTemporaryInARow && i+1 < len(rcpts) {
+			// A relay that throttles or defers everyone (454, 451 to all)
+			// would otherwise cost every remaining recipient its retries
+			// and backoff, holding the run for minutes; a cancelled run
+			// fails each claim the same way. Stop; the rest stay unclaimed
+			// for the next run, which the exit code (75) asks for.
+			log.Warn("stopping: recipients in a row failed temporarily", "in_a_row", temporary, "not_tried", len(rcpts)-i-1)
+			for _, rest := range rcpts[i+1:] {
+				out.Deliveries = append(out.Deliveries, DeliveryOutcome{Recipient: rest.Email,
+					Status: string(ledger.StatusFailedTemporary), Detail: fmt.Sprintf("not tried: %d recipients in a row failed temporarily", temporary)})
+			}
+			return nil
 		}
 	}
 	return nil
