@@ -560,11 +560,10 @@ type served struct {
 	done   chan error
 }
 
-// startServe runs `serve --config cfg` with vars until the test ends (or
-// stop), and waits until it answers /healthz.
-func startServe(t *testing.T, cfg string, vars map[string]string, extra ...string) *served {
+// startServe runs `serve --config cfg` with vars on port until the test
+// ends (or stop), and waits until it answers /healthz.
+func startServe(t *testing.T, port int, cfg string, vars map[string]string, extra ...string) *served {
 	t.Helper()
-	port := freePort(t)
 	s := &served{t: t, url: fmt.Sprintf("http://127.0.0.1:%d", port), stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
