@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,7 +23,10 @@ const childEnv = "SAMETEAM_TEST_AS_BINARY"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
-		err := Run(context.Background(), Env{Args: os.Args[1:], Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.LookupEnv})
+		// As cmd/sameteam does: SIGTERM cancels the context.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := Run(ctx, Env{Args: os.Args[1:], Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.LookupEnv})
+		stop()
 		os.Exit(ExitCode(err, os.Stderr))
 	}
 	os.Exit(m.Run())
