@@ -106,7 +106,11 @@ func format(t *testing.T, l *locale.Locale, currency, kind string, v any) string
 	case "pct":
 		return l.PercentOf(f)
 	case "money":
-		return l.Money(metrics.MoneyFromFloat(f), currency)
+		m, err := metrics.MoneyFromFloat(f)
+		if err != nil {
+			return err.Error()
+		}
+		return l.Money(m, currency)
 	case "minutes":
 		return l.Hours(f / 60)
 	case "hours":

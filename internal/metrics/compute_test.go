@@ -218,10 +218,16 @@ func TestMoney(t *testing.T) {
 			t.Errorf("ParseMoney(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{"", "abc", "1,5", "1.2.3", "NaN", "Inf", "--1", "."} {
+	for _, bad := range []string{"", "abc", "1,5", "1.2.3", "NaN", "Inf", "--1", ".", "1e308", "10000000000000", "-99999999999999999.5"} {
 		if _, err := ParseMoney(bad); err == nil {
 			t.Errorf("ParseMoney(%q) accepted", bad)
 		}
+	}
+	if _, err := ParseMoney("9999999999999.99"); err != nil {
+		t.Errorf("the largest amount is refused: %v", err)
+	}
+	if _, err := MoneyFromFloat(math.NaN()); err == nil {
+		t.Error("NaN accepted as an amount")
 	}
 	if s := Money(-5).String(); s != "-0.05" {
 		t.Errorf("Money(-5) = %s", s)

@@ -35,15 +35,15 @@ func ParseMoney(s string) (Money, error) {
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			return 0, fmt.Errorf("%w: %q", ErrMoney, s)
 		}
-		return MoneyFromFloat(f), nil
+		return MoneyFromFloat(f)
 	}
 	for _, r := range whole + frac {
 		if r < '0' || r > '9' {
 			return 0, fmt.Errorf("%w: %q", ErrMoney, s)
 		}
 	}
-	if len(whole) > 16 {
-		return 0, fmt.Errorf("%w: %q is too large", ErrMoney, s)
+	if len(strings.TrimLeft(whole, "0")) > maxWholeDigits {
+		return 0, fmt.Errorf("%w: %q is too large (over %s)", ErrMoney, s, maxMoneyText)
 	}
 	var cents int64
 	if whole != "" {
@@ -62,8 +62,24 @@ func ParseMoney(s string) (Money, error) {
 	return Money(cents), nil
 }
 
+// The largest amount sameteam reads: ten trillion, far above any deal or
+// campaign, and small enough that millions of them sum exactly in cents
+// without overflowing. A larger amount is a data error, reported, never
+// wrapped around into a wrong sum.
+const (
+	maxWholeDigits = 13
+	maxMoneyText   = "9999999999999.99"
+	maxMoney       = 1e13
+)
+
 // MoneyFromFloat rounds a float amount to the cent, half away from zero.
-func MoneyFromFloat(f float64) Money { return Money(math.Round(f * 100)) }
+// Amounts beyond ±10^13 (and NaN) are refused.
+func MoneyFromFloat(f float64) (Money, error) {
+	if math.IsNaN(f) || math.Abs(f) >= maxMoney {
+		return 0, fmt.Errorf("%w: %g is too large (over %s)", ErrMoney, f, maxMoneyText)
+	}
+	return Money(math.Round(f * 100)), nil
+}
 
 // Float is the amount in currency units.
 func (m Money) Float() float64 { return float64(m) / 100 }

@@ -474,9 +474,9 @@ func (n *nullMoney) Scan(src any) error {
 	case string:
 		n.m, err = metrics.ParseMoney(v)
 	case float64:
-		n.m = metrics.MoneyFromFloat(v)
+		n.m, err = metrics.MoneyFromFloat(v)
 	case int64:
-		n.m = metrics.Money(v * 100)
+		n.m, err = metrics.MoneyFromFloat(float64(v))
 	default:
 		err = fmt.Errorf("source: cannot read %T as an amount", src)
 	}
