@@ -121,6 +121,13 @@ func scheduled(ctx context.Context, cfg *config.Config, st *stack, rec *telemetr
 		Logger:  log,
 	}
 	if st.state.Engine == db.Postgres {
+		// Every report can run at once (at the same fire time, and a
+		// catch-up beside a scheduled run), and each run holds a connection
+		// for the replicas' lock and one for the run's ledger lock while it
+		// needs more for its snapshot and its ledger writes: a pool smaller
+		// than that deadlocks, every run holding locks and waiting for a
+		// connection.
+		st.state.SetMaxOpenConns(max(8, 4+5*len(jobs)))
 		// Replicas take turns per report; the ledger's claims make each
 		// delivery go out once even if two ever ran together.
 		locker, err := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: st.state.DB, Logger: log})

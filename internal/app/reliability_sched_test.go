@@ -803,3 +803,40 @@ func TestReliability_Scheduling_FireRightAfterStart(t *testing.T) {
 	r.stop()
 	checkInvariants(t, url, srv, map[key][]string{{testReport, testPeriod}: rcpts, {testReport, "2026-W46"}: rcpts})
 }
+
+// Beyond the plan: six reports on one schedule (the example configuration
+// has three on Monday 08:00). Each scheduled run holds a PostgreSQL
+// connection for the replicas' lock and one for its run lock, and needs a
+// third for its snapshot: with the pool at its fixed 8 connections, every
+// run held its locks and waited for a connection forever. All six must
+// finish.
+func TestReliability_Scheduling_ManyReportsAtOnce(t *testing.T) {
+	t.Parallel()
+	madrid := mustLoad(t, "Europe/Madrid")
+	monday8 := time.Date(2026, 11, 23, 8, 0, 0, 0, madrid)
+	url := testdb.PostgresURL(t)
+	importGolden(t, url)
+	srv := smtptest.Start(t, smtptest.Options{})
+	var reps []reportYAML
+	want := map[key][]string{}
+	for i := range 6 {
+		r := reportYAML{name: fmt.Sprintf("weekly-%d", i), kind: "week", schedule: "0 8 * * MON",
+			audience: []string{"sales", "marketing", "leadership"}[i%3], recipients: []string{fmt.Sprintf("r%d@example.com", i)}}
+		reps = append(reps, r)
+		want[key{r.name, "2026-W46"}] = r.recipients
+		want[key{r.name, testPeriod}] = r.recipients
+	}
+	r := startRig(t, rigOptions{url: url, yaml: reportsConfig(smtpKeysFor(srv, "5s"), "", reps...),
+		start: monday8.Add(-time.Hour), minHold: 30 * time.Second})
+	for range reps {
+		r.next()
+	}
+	r.advance(monday8)
+	for range reps {
+		if f := r.next(); f.err != nil || f.period != testPeriod {
+			t.Fatalf("%+v", f)
+		}
+	}
+	r.stop()
+	checkInvariants(t, url, srv, want)
+}
