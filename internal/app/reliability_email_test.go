@@ -25,7 +25,9 @@ import (
 type rawSMTP struct {
 	ln    net.Listener
 	mu    sync.Mutex
-	msgs  int
+	data    []string // the messages accepted
+	refused []int    // the sizes refused as too large
+	msgs    int
 	conns int
 	done  chan struct{}
 }
@@ -37,7 +39,12 @@ const (
 	rawSilent        rawMode = iota // accepts the connection, never greets
 	rawHangUpAtEHLO                 // greets, answers EHLO, closes
 	rawHangAfterData                // accepts the message, then never answers RSET
+	rawRefuseLarge                  // 552 5.3.4 to a message over rawLimit, whatever SIZE said
 )
+
+// rawLimit is the largest message rawRefuseLarge accepts: more than the
+// golden week's digest, less than the digest with its workbook.
+const rawLimit = 80 << 10
 
 func startRawSMTP(t *testing.T, mode rawMode) *rawSMTP {
 	t.Helper()
@@ -105,6 +112,7 @@ func (s *rawSMTP) serve(c net.Conn, mode rawMode) {
 			fmt.Fprint(c, "250 2.0.0 ok\r\n")
 		case cmd == "DATA":
 			fmt.Fprint(c, "354 go ahead\r\n")
+			var data strings.Builder
 			for {
 				l, err := r.ReadString('\n')
 				if err != nil {
@@ -113,9 +121,18 @@ func (s *rawSMTP) serve(c net.Conn, mode rawMode) {
 				if l == ".\r\n" {
 					break
 				}
+				data.WriteString(l)
+			}
+			if mode == rawRefuseLarge && data.Len() > rawLimit {
+				s.mu.Lock()
+				s.refused = append(s.refused, data.Len())
+				s.mu.Unlock()
+				fmt.Fprint(c, "552 5.3.4 Message size exceeds fixed maximum message size\r\n")
+				continue
 			}
 			s.mu.Lock()
 			s.msgs++
+			s.data = append(s.data, data.String())
 			s.mu.Unlock()
 			fmt.Fprint(c, "250 2.0.0 queued as RAW1\r\n")
 		case cmd == "RSET":
@@ -436,10 +453,70 @@ func waitingOn(t *testing.T, admin *db.DB, xid string) bool {
 	return n > 0
 }
 
-// E6: a message over max_attachment_mb goes out once, with a signed link
-// in place of the workbook, and the link downloads the workbook from
-// serve (X2: every link in the inbox works).
-// See TestReliability_Security_LinksInTheInboxDownload.
+// E6: a message too large for the relay. (a) Over max_attachment_mb: it
+// goes out once, with a signed link in place of the workbook (that the
+// link downloads the workbook from serve is
+// TestReliability_Security_LinksInTheInboxDownload). (b) Under
+// max_attachment_mb but refused by the relay with 552 5.3.4 after DATA:
+// the link variant is sent once in its place; without a public URL to link
+// to, the recipient fails for good with the relay's words, and the large
+// message is never retried.
+func TestReliability_Email_OversizedAttachment(t *testing.T) {
+	t.Parallel()
+	const linkKey = "an-example-link-key-of-at-least-32-characters"
+	server := "server: {public_url: \"https://reports.example.com\", link_key: \"" + linkKey + "\"}\n"
+	t.Run("over max_attachment_mb", func(t *testing.T) {
+		t.Parallel()
+		rcpts := []string{"a@example.com", "b@example.com"}
+		w := newWorld(t, testdb.SQLiteURL(t), worldOptions{recipients: rcpts, topYAML: "max_attachment_mb: 0.001\n" + server})
+		if res := w.run(); res.code != ExitOK {
+			t.Fatalf("%s", res)
+		}
+		for _, m := range w.srv.Messages() {
+			if strings.Contains(string(m.Data), "spreadsheetml") || !strings.Contains(string(m.Data), "https://reports.example.com/reports/weekly-sales/2026-W47.xlsx?") {
+				t.Errorf("a message to %v is not the link variant", m.To)
+			}
+		}
+		checkInvariants(t, w.url, w.srv, map[key][]string{{testReport, testPeriod}: rcpts})
+	})
+	for _, tc := range []struct {
+		name string
+		top  string
+		want ledger.Status
+		code int
+		msgs int
+	}{
+		{"552 after data, link possible", server, ledger.StatusSent, ExitOK, 1},
+		{"552 after data, no public url", "", ledger.StatusFailedPermanent, ExitDataErr, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			raw := startRawSMTP(t, rawRefuseLarge)
+			w := newWorld(t, testdb.SQLiteURL(t), worldOptions{recipients: []string{"a@example.com"}, noServer: true, topYAML: tc.top,
+				smtpYAML: fmt.Sprintf("  host: 127.0.0.1\n  port: %d\n  tls: none\n  timeout: 2s\n", raw.port())})
+			res := w.run()
+			if res.code != tc.code {
+				t.Errorf("%s", res)
+			}
+			d := w.deliveries()["a@example.com"]
+			if d.Status != tc.want {
+				t.Errorf("ledger: %s %q", d.Status, d.LastError)
+			}
+			if tc.want == ledger.StatusFailedPermanent && !strings.Contains(d.LastError, "552") {
+				t.Errorf("the relay's 552 is not recorded: %q", d.LastError)
+			}
+			if raw.messages() != tc.msgs || len(raw.refused) != 1 {
+				t.Fatalf("the relay took %d messages and refused %v, want %d and the first", raw.messages(), raw.refused, tc.msgs)
+			}
+			if tc.msgs == 1 && (strings.Contains(raw.data[0], "spreadsheetml") || !strings.Contains(raw.data[0], "reports.example.com/reports/weekly-sales/2026-W47.xlsx")) {
+				t.Errorf("the message accepted is not the link variant")
+			}
+			if res := w.run(); raw.messages() != tc.msgs {
+				t.Errorf("a rerun sent again: %s", res)
+			}
+		})
+	}
+}
 
 // E7: session-level failures (STARTTLS not offered, a certificate that does
 // not verify, AUTH refused): exit 78, nothing in clear (no AUTH and no

@@ -466,6 +466,18 @@ func (r *Runner) deliver(ctx context.Context, b *Build, rc Recipient, a *rendere
 		}
 	}
 	result := r.Sender.Send(ctx, msg)
+	if tooLarge(result) && msg.Attachment != nil {
+		// The relay accepts less than it advertised or than
+		// max_attachment_mb assumed (552, 5.3.4): the message was refused,
+		// never delivered, so the link variant goes once in its place.
+		if link, err := r.workbookLink(rep, label); err == nil {
+			if d, err := r.Renderer.Digest(b, locale, link); err == nil {
+				log.Info("the relay refused the message as too large; sending the download link instead", "code", result.Code, "enhanced_code", result.EnhancedCode)
+				msg.Subject, msg.Text, msg.HTML, msg.Attachment = d.Subject, d.Text, d.HTML, nil
+				result = r.Sender.Send(ctx, msg)
+			}
+		}
+	}
 	detail := result.Response
 	if result.Err != nil {
 		detail = result.Err.Error()
@@ -482,6 +494,11 @@ func (r *Runner) deliver(ctx context.Context, b *Build, rc Recipient, a *rendere
 		return mark(ledger.StatusUnknown, detail)
 	}
 	return mark(ledger.StatusFailedTemporary, detail)
+}
+
+// tooLarge reports whether a relay refused a message for its size.
+func tooLarge(res delivery.Result) bool {
+	return res.Status == delivery.StatusFailedPermanent && (res.Code == 552 || strings.HasPrefix(res.EnhancedCode, "5.3.4"))
 }
 
 // workbookLink signs a download link to the report's workbook.
