@@ -23,13 +23,13 @@ import (
 // script: a server that never greets, one that hangs up after EHLO, one
 // that hangs on RSET after accepting a message.
 type rawSMTP struct {
-	ln    net.Listener
-	mu    sync.Mutex
+	ln      net.Listener
+	mu      sync.Mutex
 	data    []string // the messages accepted
 	refused []int    // the sizes refused as too large
 	msgs    int
-	conns int
-	done  chan struct{}
+	conns   int
+	done    chan struct{}
 }
 
 // rawMode is how a rawSMTP server behaves.
