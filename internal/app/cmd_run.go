@@ -184,8 +184,11 @@ func outcomeCode(out *pipeline.Outcome, err error) int {
 		// A missing relation or column, or no right to read it: the
 		// config or the grants need a person, not a retry.
 		return ExitConfig
-	case errors.Is(err, pipeline.ErrSource), errors.Is(err, pipeline.ErrTransport),
-		errors.Is(err, ledger.ErrLocked), errors.Is(err, ledger.ErrRunInProgress):
+	case errors.Is(err, ledger.ErrLocked), errors.Is(err, ledger.ErrRunInProgress):
+		// Another process is delivering this period right now: duplicate
+		// triggers converge on that one run, and this one has nothing to do.
+		return ExitOK
+	case errors.Is(err, pipeline.ErrSource), errors.Is(err, pipeline.ErrTransport):
 		return ExitTempFail
 	case err != nil:
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -203,6 +206,10 @@ func outcomeCode(out *pipeline.Outcome, err error) int {
 }
 
 func printOutcome(env Env, out *pipeline.Outcome, err error, dry bool) {
+	if out != nil && (errors.Is(err, ledger.ErrLocked) || errors.Is(err, ledger.ErrRunInProgress)) {
+		fmt.Fprintf(env.Stdout, "%s %s: skipped, another run is delivering this period (%v)\n", out.Report, out.Period, err)
+		return
+	}
 	if out == nil || (err != nil && len(out.Deliveries) == 0) {
 		// The run did not get as far as any recipient; the error says why.
 		return
