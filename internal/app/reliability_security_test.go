@@ -422,19 +422,24 @@ func TestReliability_Security_NoFilesLeftBehind(t *testing.T) {
 	}
 }
 
-// X6: recipients outside allowed_domains. A team member whose CRM email
-// is outside the allowed domains is not sent to, and the run says so
-// (exit 65, the address named); the allowed ones are sent.
+// X6: recipients outside allowed_domains. A configured address outside the
+// allowed domains is a configuration error (exit 78, the address named,
+// nothing sent); a team member whose CRM email is outside them is refused at
+// run time (TestReliability_Input_BadAddresses). The allowed ones are sent.
 func TestReliability_Security_RecipientAllowlist(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, testdb.PostgresURL(t), worldOptions{recipients: []string{"boss@example.com", "exfil@gmail.example"},
 		topYAML: "allowed_domains: [example.com]\n"})
 	res := w.run()
-	if res.code != ExitDataErr || !strings.Contains(res.stdout, "exfil@gmail.example") {
-		t.Errorf("want exit 65 naming the refused address\n%s", res)
+	if res.code != ExitConfig || !strings.Contains(res.stderr, "exfil@gmail.example") || len(w.srv.Messages()) != 0 {
+		t.Errorf("want exit 78 naming the refused address, nothing sent\n%s", res)
 	}
-	got := received(w.srv)
-	if got["exfil@gmail.example"] != 0 || got["boss@example.com"] != 1 {
+	w = newWorld(t, testdb.PostgresURL(t), worldOptions{recipients: []string{"boss@example.com"},
+		topYAML: "allowed_domains: [example.com]\n"})
+	if res := w.run(); res.code != ExitOK {
+		t.Fatalf("run: %s", res)
+	}
+	if got := received(w.srv); got["boss@example.com"] != 1 {
 		t.Errorf("messages: %v", got)
 	}
 	for _, m := range w.srv.Messages() {

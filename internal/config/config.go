@@ -567,6 +567,9 @@ func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 		if !bareAddress(rc.Email) {
 			probs.add(p, 0, "%q is not an email address (give the bare address, like ana@example.com)", rc.Email)
 		}
+		if d := strings.ToLower(rc.Email[strings.LastIndex(rc.Email, "@")+1:]); len(c.AllowedDomains) > 0 && !slices.ContainsFunc(c.AllowedDomains, func(a string) bool { return strings.EqualFold(a, d) }) {
+			probs.add(p, 0, "%q is outside allowed_domains", rc.Email)
+		}
 		if rc.Locale != "" && !slices.Contains(Locales, rc.Locale) {
 			probs.add(p+".locale", 0, "%q: want es or en", rc.Locale)
 		}

@@ -171,3 +171,12 @@ func TestSecretInWrongTypedKeyIsNotQuoted(t *testing.T) {
 		t.Errorf("the secret leaks: %v", err)
 	}
 }
+
+func TestRecipientsOutsideAllowedDomains(t *testing.T) {
+	t.Parallel()
+	yml := "allowed_domains: [example.com]\nreports:\n  - {name: a, audience: sales, recipients: [ok@Example.com, leak@evil.example]}\n"
+	_, err := Parse("d.yaml", []byte(yml), env(nil))
+	if err == nil || !strings.Contains(err.Error(), `reports[0].recipients[1]: "leak@evil.example" is outside allowed_domains`) || strings.Contains(err.Error(), "recipients[0]") {
+		t.Errorf("got %v", err)
+	}
+}
