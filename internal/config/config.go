@@ -243,6 +243,12 @@ func Load(path string, explicit bool, env Env) (*Config, error) {
 	case explicit || !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	return finish(cfg, env, probs)
+}
+
+// finish applies the environment and validates, unless decoding already
+// found problems (which would only be repeated).
+func finish(cfg *Config, env Env, probs *Problems) (*Config, error) {
 	if len(probs.List) == 0 {
 		applyEnv(cfg, env, probs)
 	}
@@ -261,16 +267,7 @@ func Parse(name string, b []byte, env Env) (*Config, error) {
 	cfg := Default()
 	probs := &Problems{File: name}
 	decode(b, cfg, env, probs)
-	if len(probs.List) == 0 {
-		applyEnv(cfg, env, probs)
-	}
-	if len(probs.List) == 0 {
-		cfg.Validate(probs)
-	}
-	if len(probs.List) > 0 {
-		return nil, probs
-	}
-	return cfg, nil
+	return finish(cfg, env, probs)
 }
 
 // MaxFileBytes is the largest configuration file read: a real one is a few

@@ -797,23 +797,14 @@ func (b *builder) health() (table, bool) {
 	l, d := b.l, &b.s.DataHealth
 	t := table{Headers: []string{l.T("col.check"), l.T("col.count")}, Num: []bool{false, true}}
 	ok := true
-	for _, c := range []struct {
-		key string
-		n   int
-	}{
-		{"leads_mql_before_created", d.LeadsMQLBeforeCreated},
-		{"activities_unknown_team", d.ActivitiesUnknownTeam},
-		{"activities_unknown_lead", d.ActivitiesUnknownLead},
-		{"opportunities_negative_amount", d.OpportunitiesNegativeAmount},
-		{"future_activities_ignored", d.FutureActivitiesIgnored},
-	} {
+	for _, c := range d.Counts() {
 		tone := "flat"
-		if c.n > 0 {
+		if c.Count > 0 {
 			ok, tone = false, "bad"
 		}
 		t.Rows = append(t.Rows, []cell{
-			{Text: l.T("health." + c.key)},
-			{Key: "data_health." + c.key, Fmt: "int", Text: l.Int(c.n), Num: true, Tone: tone},
+			{Text: l.T("health." + c.Key)},
+			{Key: "data_health." + c.Key, Fmt: "int", Text: l.Int(c.Count), Num: true, Tone: tone},
 		})
 	}
 	return t, ok

@@ -196,6 +196,24 @@ type DataHealth struct {
 	FutureActivitiesIgnored     int `json:"future_activities_ignored"`
 }
 
+// HealthCount is one data-health count with its JSON key.
+type HealthCount struct {
+	Key   string
+	Count int
+}
+
+// Counts lists the data-health counts in the order they are shown, each
+// with its key in the snapshot JSON.
+func (d DataHealth) Counts() []HealthCount {
+	return []HealthCount{
+		{"leads_mql_before_created", d.LeadsMQLBeforeCreated},
+		{"activities_unknown_team", d.ActivitiesUnknownTeam},
+		{"activities_unknown_lead", d.ActivitiesUnknownLead},
+		{"opportunities_negative_amount", d.OpportunitiesNegativeAmount},
+		{"future_activities_ignored", d.FutureActivitiesIgnored},
+	}
+}
+
 // TrendPoint is one period of the 12-period trend.
 type TrendPoint struct {
 	Label                    string   `json:"label"`

@@ -223,23 +223,6 @@ func (b *builder) backlog() error {
 	return b.table(b.w.sheetBacklog, cols, rows)
 }
 
-// healthKeys lists the data-health counts in the order they are shown.
-func healthKeys(d metrics.DataHealth) []struct {
-	key string
-	n   int
-} {
-	return []struct {
-		key string
-		n   int
-	}{
-		{"leads_mql_before_created", d.LeadsMQLBeforeCreated},
-		{"activities_unknown_team", d.ActivitiesUnknownTeam},
-		{"activities_unknown_lead", d.ActivitiesUnknownLead},
-		{"opportunities_negative_amount", d.OpportunitiesNegativeAmount},
-		{"future_activities_ignored", d.FutureActivitiesIgnored},
-	}
-}
-
 func (b *builder) health() error {
 	st, h := b.st, b.w.health
 	cols := []column{
@@ -248,8 +231,8 @@ func (b *builder) health() error {
 		{header: h[2], style: st.text, text: true},
 	}
 	var rows [][]any
-	for _, c := range healthKeys(b.s.DataHealth) {
-		rows = append(rows, []any{b.w.labels[c.key], c.n, b.w.healthDefs[c.key]})
+	for _, c := range b.s.DataHealth.Counts() {
+		rows = append(rows, []any{b.w.labels[c.Key], c.Count, b.w.healthDefs[c.Key]})
 	}
 	return b.table(b.w.sheetHealth, cols, rows)
 }
