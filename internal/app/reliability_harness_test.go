@@ -258,6 +258,23 @@ func (r *rig) advance(at time.Time) {
 	if err := r.clock.BlockUntilContext(ctx, len(r.reports)); err != nil {
 		r.t.Fatalf("the scheduler did not set its timers: %v", err)
 	}
+	// The fake clock counts every waiter, not only the jobs' timers: wait
+	// until each job has really been rescheduled past the present, or a job
+	// still rescheduling when the clock jumps would skip the fire.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		now, ready := r.clock.Now(), true
+		for _, next := range r.sched.NextRuns() {
+			if !next.After(now) {
+				ready = false
+			}
+		}
+		if ready {
+			break
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("the scheduler did not reschedule every job within 10s: %v", r.sched.NextRuns())
+		}
+	}
 	if d := at.Sub(r.clock.Now()); d > 0 {
 		r.clock.Advance(d)
 	}
