@@ -109,6 +109,11 @@ func scheduled(ctx context.Context, cfg *config.Config, st *stack, rec *telemetr
 		Jobs: jobs,
 		Run: func(ctx context.Context, name string, p period.Period, trigger string) error {
 			out, err := st.runner.Run(ctx, reports[name], p, pipeline.Options{Trigger: ledgerTrigger(trigger)})
+			if errors.Is(err, ledger.ErrLocked) || errors.Is(err, ledger.ErrRunInProgress) {
+				// Another replica or a manual run is delivering this period.
+				log.Info("skipped: another run is delivering this period", "report", name, "period", p.Label())
+				return nil
+			}
 			if err == nil && outcomeCode(out, nil) != ExitOK {
 				err = fmt.Errorf("%s %s: some deliveries did not go out", name, p.Label())
 			}

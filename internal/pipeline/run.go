@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/delivery"
+	"github.com/sameteam/sameteam/internal/digest"
 	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/signedlink"
@@ -360,13 +361,9 @@ func (r *Runner) recipients(b *Build, out *Outcome, log *slog.Logger) []Recipien
 
 // rendered is one language's digest and workbook.
 type rendered struct {
-	digest   digestText
+	digest   *digest.Digest
 	workbook []byte
-	b        *Build
-	locale   string
 }
-
-type digestText struct{ Subject, HTML, Text string }
 
 func (r *Runner) render(b *Build, locale string) (*rendered, error) {
 	d, err := r.Renderer.Digest(b, locale, "")
@@ -377,7 +374,7 @@ func (r *Runner) render(b *Build, locale string) (*rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &rendered{digest: digestText{d.Subject, d.HTML, d.Text}, workbook: wb, b: b, locale: locale}, nil
+	return &rendered{digest: d, workbook: wb}, nil
 }
 
 // deliver sends one recipient's copy under a ledger claim.
