@@ -3,10 +3,13 @@ package pipeline
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -387,7 +390,9 @@ func (r *Runner) deliver(ctx context.Context, b *Build, rc Recipient, a *rendere
 		msgID = "test." + fmt.Sprint(r.now().UnixNano()) + "." + msgID
 	}
 	res := DeliveryOutcome{Recipient: rc.Email, MessageID: msgID}
-	log = log.With("recipient", rc.Email)
+	// Logs name the recipient by a hash: the ledger holds the address, and a
+	// log line can be matched to its row without spreading addresses.
+	log = log.With("recipient_hash", recipientHash(rc.Email), "message_id", msgID)
 
 	var claim ledger.Claim
 	record := opts.To == ""
@@ -432,6 +437,9 @@ func (r *Runner) deliver(ctx context.Context, b *Build, rc Recipient, a *rendere
 		if r.Observer != nil {
 			r.Observer.Delivery(rep, string(status))
 		}
+		// One line per delivery, so the logs alone tell every recipient's
+		// outcome.
+		log.Info("delivery", "status", status, "detail", withoutAddress(detail, rc.Email))
 		return res
 	}
 
@@ -509,4 +517,19 @@ func (r *Runner) workbookLink(report, label string) (string, error) {
 		return "", err
 	}
 	return strings.TrimSuffix(r.PublicURL, "/") + signed, nil
+}
+
+// recipientHash names a recipient in logs without the address.
+func recipientHash(addr string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(addr))))
+	return hex.EncodeToString(sum[:6])
+}
+
+// withoutAddress removes the recipient's address from a server reply
+// ("550 5.1.1 <ana@example.com>: no such user") before it is logged.
+func withoutAddress(text, addr string) string {
+	if addr == "" {
+		return text
+	}
+	return regexp.MustCompile(`(?i)`+regexp.QuoteMeta(addr)).ReplaceAllString(text, "<recipient>")
 }
