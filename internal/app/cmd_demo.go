@@ -71,6 +71,9 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 
 	loc, _ := time.LoadLocation(demoZone)
 	now := time.Now()
+	// The three reports read the same week at the same instant: one
+	// snapshot serves the emails, the previews and the printout.
+	st.renderer.Snapshots = pipeline.NewSnapshots()
 	p := period.LastComplete(period.Week, now, loc)
 	reportsDir := filepath.Join(*dir, "reports")
 	var previews []string
