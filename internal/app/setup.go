@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/sameteam/sameteam/internal/config"
@@ -143,4 +142,3 @@ func input(cfg *config.Config, per period.Period, asOf time.Time, slaHours float
 	return metrics.Input{Period: per, AsOf: asOf, SLAHours: slaHours, MQLTarget: target}
 }
 
-func fprintf(w io.Writer, format string, args ...any) { fmt.Fprintf(w, format, args...) }
