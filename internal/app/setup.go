@@ -141,4 +141,3 @@ func input(cfg *config.Config, per period.Period, asOf time.Time, slaHours float
 	}
 	return metrics.Input{Period: per, AsOf: asOf, SLAHours: slaHours, MQLTarget: target}
 }
-
