@@ -12,6 +12,7 @@ import (
 	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/delivery"
 	"github.com/sameteam/sameteam/internal/metrics"
+	"github.com/sameteam/sameteam/internal/pipeline"
 	"github.com/sameteam/sameteam/internal/schedule"
 )
 
@@ -138,15 +139,8 @@ func (c *checker) checkRecipients(cfg *config.Config, members []metrics.Member) 
 			continue
 		}
 		var raw []string
-		for _, rc := range rep.Recipients {
+		for rc := range pipeline.Recipients(rep, members) {
 			raw = append(raw, rc.Email)
-		}
-		for _, team := range rep.RecipientsFrom {
-			for _, m := range members {
-				if m.Active && m.Email != "" && metrics.Normalize(m.Team) == team {
-					raw = append(raw, m.Email)
-				}
-			}
 		}
 		valid, errs := delivery.Recipients(raw, cfg.AllowedDomains)
 		for _, err := range errs {

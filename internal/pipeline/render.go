@@ -149,18 +149,22 @@ func JSON(b *Build) ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
-// Recipients resolves the report's recipients: its list, then the active
+// Recipients resolves the report's recipients from the snapshot's team
+// members (see Recipients).
+func (b *Build) Recipients() iter.Seq[Recipient] { return Recipients(b.Report, b.Members) }
+
+// Recipients resolves a report's recipients: its list, then the active
 // members with an email of each team in RecipientsFrom, in order.
 // Validation and de-duplication are the caller's.
-func (b *Build) Recipients() iter.Seq[Recipient] {
+func Recipients(rep Report, members []metrics.Member) iter.Seq[Recipient] {
 	return func(yield func(Recipient) bool) {
-		for _, rc := range b.Report.Recipients {
+		for _, rc := range rep.Recipients {
 			if !yield(rc) {
 				return
 			}
 		}
-		for _, team := range b.Report.RecipientsFrom {
-			for _, m := range b.Members {
+		for _, team := range rep.RecipientsFrom {
+			for _, m := range members {
 				if m.Active && m.Email != "" && metrics.Normalize(m.Team) == team {
 					if !yield(Recipient{Email: m.Email}) {
 						return
