@@ -13,6 +13,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/sameteam/sameteam/internal/workhours"
 )
 
 // Case is one entry of cases.json.
@@ -23,6 +25,46 @@ type Case struct {
 	AsOf      time.Time `json:"as_of"`
 	SLAHours  float64   `json:"sla_hours"`
 	MQLTarget *int      `json:"mql_target"`
+	// Calendar names a file of dir/calendars (without .json), or is nil
+	// for wall-clock hours.
+	Calendar *string `json:"calendar"`
+}
+
+// CalendarFile is a golden working calendar as the JSON file holds it: the
+// keys of a calendar in the configuration, plus its name.
+type CalendarFile struct {
+	Name     string              `json:"name"`
+	TimeZone string              `json:"time_zone"`
+	Hours    map[string][]string `json:"hours"`
+	Holidays []string            `json:"holidays"`
+}
+
+// Calendar reads dir/calendars/name.json.
+func Calendar(tb testing.TB, dir, name string) CalendarFile {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "calendars", name+".json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var c CalendarFile
+	if err := json.Unmarshal(b, &c); err != nil {
+		tb.Fatalf("calendars/%s.json: %v", name, err)
+	}
+	return c
+}
+
+// WorkCalendar is the case's working calendar, or nil.
+func (c Case) WorkCalendar(tb testing.TB, dir string) *workhours.Calendar {
+	tb.Helper()
+	if c.Calendar == nil {
+		return nil
+	}
+	f := Calendar(tb, dir, *c.Calendar)
+	cal, probs := workhours.New(workhours.Spec{Name: f.Name, TimeZone: f.TimeZone, Hours: f.Hours, Holidays: f.Holidays})
+	if probs != nil {
+		tb.Fatalf("calendars/%s.json: %v", *c.Calendar, probs)
+	}
+	return cal
 }
 
 // Cases reads dir/cases.json.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/workhours"
 )
 
 // syntheticRows is a trend window of facts shaped like a seeded company:
@@ -25,13 +26,17 @@ type syntheticRows struct {
 }
 
 func synthetic(mqls int) *syntheticRows {
-	rng := rand.New(rand.NewPCG(7, uint64(mqls)))
 	p, err := period.Parse("2026-W47", time.UTC)
 	if err != nil {
 		panic(err)
 	}
 	in := Input{Period: p, AsOf: p.End.Add(7 * time.Hour), SLAHours: 24}
-	from := p.Shift(1 - TrendLength).Start
+	return syntheticIn(in, p.Shift(1-TrendLength).Start, mqls)
+}
+
+// syntheticIn spreads the MQLs of the rows from from to in.AsOf.
+func syntheticIn(in Input, from time.Time, mqls int) *syntheticRows {
+	rng := rand.New(rand.NewPCG(7, uint64(mqls)))
 	span := in.AsOf.Sub(from)
 	at := func() time.Time { return from.Add(time.Duration(rng.Int64N(int64(span)))) }
 	s := &syntheticRows{in: in}
@@ -121,6 +126,41 @@ func BenchmarkCompute(b *testing.B) {
 			for b.Loop() {
 				snap := Compute(s.in, s.facts())
 				if snap.Trend[TrendLength-1].MQLs == 0 {
+					b.Fatal("no MQLs in the period")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkComputeWorkingHours is a quarter with 100,000 MQLs, all in the
+// quarter itself, with the SLA in wall-clock hours and in the working hours
+// of an office calendar with holidays: the calendar's share is one due
+// time and one working span per MQL, each a binary search.
+func BenchmarkComputeWorkingHours(b *testing.B) {
+	mad, _ := time.LoadLocation("Europe/Madrid")
+	p, err := period.Parse("2026-Q4", mad)
+	if err != nil {
+		b.Fatal(err)
+	}
+	long := []string{"09:00-14:00", "15:00-18:30"}
+	cal, probs := workhours.New(workhours.Spec{Name: "office", TimeZone: "Europe/Madrid",
+		Hours:    map[string][]string{"mon": long, "tue": long, "wed": long, "thu": long, "fri": {"08:00-15:00"}},
+		Holidays: []string{"2026-10-12", "2026-11-02", "2026-11-09", "2026-12-08", "2026-12-25"}})
+	if probs != nil {
+		b.Fatal(probs)
+	}
+	for _, c := range []struct {
+		name string
+		cal  *workhours.Calendar
+	}{{"wall-clock", nil}, {"calendar", cal}} {
+		in := Input{Period: p, AsOf: p.End.Add(7 * time.Hour), SLAHours: 8, Calendar: c.cal}
+		s := syntheticIn(in, p.Start, 100_000)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				snap := Compute(s.in, s.facts())
+				if snap.Headline.MQLs == 0 {
 					b.Fatal("no MQLs in the period")
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/workhours"
 )
 
 // TrendLength is the number of periods in the trend, ending with the
@@ -26,14 +27,27 @@ const offsetLayout = "2006-01-02T15:04:05-07:00"
 
 // Input says which snapshot to compute.
 type Input struct {
-	Period    period.Period
-	AsOf      time.Time
-	SLAHours  float64
+	Period   period.Period
+	AsOf     time.Time
+	SLAHours float64
+	// Calendar, when set, makes SLAHours working hours (METRICS.md,
+	// "Working-hours SLA"); nil counts wall-clock hours.
+	Calendar  *workhours.Calendar
 	MQLTarget *int // for this period kind; nil without a target
 }
 
 func (in Input) sla() time.Duration {
 	return time.Duration(in.SLAHours * float64(time.Hour))
+}
+
+// due is the instant the SLA of an MQL at mqlAt runs out: sla_hours later,
+// or with a calendar the earliest instant by which that much working time
+// has passed.
+func (in Input) due(mqlAt time.Time) time.Time {
+	if in.Calendar == nil {
+		return mqlAt.Add(in.sla())
+	}
+	return in.Calendar.Due(mqlAt, in.sla())
 }
 
 // Plan returns the time windows the source must read for in.
@@ -56,10 +70,11 @@ func Plan(in Input) Windows {
 func seen(t, asOf time.Time) bool { return !t.IsZero() && !t.After(asOf) }
 
 // sameFacts reports whether facts reduced for a serve b: the reduction
-// depends on the period, as_of and the SLA, not on the MQL target.
+// depends on the period, as_of and the SLA with its calendar, not on the
+// MQL target.
 func (a Input) sameFacts(b Input) bool {
 	return a.Period.Kind == b.Period.Kind && a.Period.Start.Equal(b.Period.Start) &&
-		a.Period.End.Equal(b.Period.End) && a.AsOf.Equal(b.AsOf) && a.SLAHours == b.SLAHours
+		a.Period.End.Equal(b.Period.End) && a.AsOf.Equal(b.AsOf) && a.SLAHours == b.SLAHours && a.Calendar == b.Calendar
 }
 
 // engine computes one snapshot from reduced facts.
@@ -94,6 +109,10 @@ func Compute(in Input, f *Facts) *Snapshot {
 		SLAHours: in.SLAHours,
 		Span:     p,
 	}
+	if in.Calendar != nil {
+		name := in.Calendar.Name()
+		s.SLACalendar = &name
+	}
 	s.Headline = e.headline(current)
 	s.Previous = Previous{Headline: e.headline(previous), Label: prev.Label()}
 	s.RejectionReasons = e.rejectionReasons()
@@ -111,7 +130,7 @@ type cohortStats struct {
 	n, met, breached, pending, untouched  int
 	accepted, rejected, undecided, sqlNow int
 	unassigned                            int
-	minutes                               []float64
+	minutes, working                      []float64 // response times, wall-clock and working
 }
 
 func (s *cohortStats) add(m *mql) {
@@ -126,6 +145,9 @@ func (s *cohortStats) add(m *mql) {
 	}
 	if m.responded {
 		s.minutes = append(s.minutes, m.response.Minutes())
+		if m.worked >= 0 {
+			s.working = append(s.working, m.worked.Minutes())
+		}
 	} else {
 		s.untouched++
 	}
@@ -175,6 +197,11 @@ func (e *engine) headline(c int) Headline {
 	slices.Sort(st.minutes)
 	h.ResponseMinutesMedian = percentileSorted(st.minutes, 0.5)
 	h.ResponseMinutesP90 = percentileSorted(st.minutes, 0.9)
+	if e.in.Calendar != nil {
+		slices.Sort(st.working)
+		h.ResponseWorkingMinutesMedian = percentileSorted(st.working, 0.5)
+		h.ResponseWorkingMinutesP90 = percentileSorted(st.working, 0.9)
+	}
 	h.UntouchedMQLs = st.untouched
 	h.Accepted, h.Rejected, h.DecisionPending = st.accepted, st.rejected, st.undecided
 	h.AcceptanceRate = st.acceptance()
@@ -242,16 +269,26 @@ func (e *engine) headline(c int) Headline {
 func (e *engine) rejectionReasons() []ReasonCount {
 	counts := map[string]int{}
 	for i := range e.r.cohorts[current] {
-		m := &e.r.cohorts[current][i]
-		if m.decision != DecisionRejected {
-			continue
+		if m := &e.r.cohorts[current][i]; m.decision == DecisionRejected {
+			counts[reasonOf(m)]++
 		}
-		reason := strings.TrimSpace(m.reason)
-		if reason == "" {
-			reason = "unspecified"
-		}
-		counts[reason]++
 	}
+	return sortedReasons(counts)
+}
+
+// UnspecifiedReason stands for a rejection without a reason.
+const UnspecifiedReason = "unspecified"
+
+// reasonOf is the rejection reason an MQL is counted under.
+func reasonOf(m *mql) string {
+	if reason := strings.TrimSpace(m.reason); reason != "" {
+		return reason
+	}
+	return UnspecifiedReason
+}
+
+// sortedReasons lists reasons by count descending, then reason ascending.
+func sortedReasons(counts map[string]int) []ReasonCount {
 	out := make([]ReasonCount, 0, len(counts))
 	for r, n := range counts {
 		out = append(out, ReasonCount{Reason: r, Count: n})
@@ -313,22 +350,28 @@ func (e *engine) byRep() []RepRow {
 		}
 		c := rf.stats
 		slices.Sort(c.minutes)
+		var working *float64
+		if e.in.Calendar != nil {
+			slices.Sort(c.working)
+			working = percentileSorted(c.working, 0.5)
+		}
 		row := RepRow{
-			RepID:                 mb.ID,
-			Name:                  mb.Name,
-			MQLsAssigned:          c.n,
-			SLAMet:                c.met,
-			SLABreached:           c.breached,
-			SLAPending:            c.pending,
-			SLACompliance:         c.compliance(),
-			ResponseMinutesMedian: percentileSorted(c.minutes, 0.5),
-			Accepted:              c.accepted,
-			Rejected:              c.rejected,
-			Activities:            rf.acts,
-			OpportunitiesCreated:  rf.opps,
-			PipelineCreated:       rf.pipeline,
-			WonDeals:              rf.won,
-			WonRevenue:            rf.revenue,
+			ResponseWorkingMinutesMedian: working,
+			RepID:                        mb.ID,
+			Name:                         mb.Name,
+			MQLsAssigned:                 c.n,
+			SLAMet:                       c.met,
+			SLABreached:                  c.breached,
+			SLAPending:                   c.pending,
+			SLACompliance:                c.compliance(),
+			ResponseMinutesMedian:        percentileSorted(c.minutes, 0.5),
+			Accepted:                     c.accepted,
+			Rejected:                     c.rejected,
+			Activities:                   rf.acts,
+			OpportunitiesCreated:         rf.opps,
+			PipelineCreated:              rf.pipeline,
+			WonDeals:                     rf.won,
+			WonRevenue:                   rf.revenue,
 		}
 		active := row.MQLsAssigned > 0 || row.Activities > 0 || row.OpportunitiesCreated > 0 || row.WonDeals > 0
 		if mb.Active || active {
@@ -359,11 +402,24 @@ func (e *engine) byCampaign() []CampaignRow {
 			present[id] = true
 		}
 	}
+	reasons := map[string]map[string]int{}
 	for i := range e.r.cohorts[current] {
 		m := &e.r.cohorts[current][i]
-		if row := rows[m.campaign]; row != nil {
-			row.MQLs++
-			present[m.campaign] = true
+		row := rows[m.campaign]
+		if row == nil {
+			continue
+		}
+		row.MQLs++
+		present[m.campaign] = true
+		switch m.decision {
+		case DecisionAccepted:
+			row.Accepted++
+		case DecisionRejected:
+			row.Rejected++
+			if reasons[m.campaign] == nil {
+				reasons[m.campaign] = map[string]int{}
+			}
+			reasons[m.campaign][reasonOf(m)]++
 		}
 	}
 	for i := range e.r.opps {
@@ -394,6 +450,7 @@ func (e *engine) byCampaign() []CampaignRow {
 			roi := (row.LifetimeWonRevenue.Float() - row.Cost.Float()) / row.Cost.Float()
 			row.ROI = &roi
 		}
+		row.RejectionReasons = sortedReasons(reasons[id])
 		out = append(out, *row)
 	}
 	slices.SortFunc(out, func(a, b CampaignRow) int { return strings.Compare(a.CampaignID, b.CampaignID) })
@@ -408,7 +465,8 @@ func (e *engine) backlog() []BacklogItem {
 			LeadID:      m.id,
 			MQLAt:       Instant(m.at),
 			AgeHours:    asOf.Sub(m.at).Hours(),
-			SLABreached: !m.at.Add(e.in.sla()).After(asOf),
+			DueAt:       Instant(m.due),
+			SLABreached: !m.due.After(asOf),
 		}
 		if m.owner != "" {
 			owner := m.owner
@@ -424,6 +482,8 @@ func (e *engine) dataHealth() DataHealth {
 		LeadsMQLBeforeCreated:   e.f.LeadsMQLBeforeCreated,
 		FutureActivitiesIgnored: e.f.FutureActivities,
 		ActivitiesUnknownLead:   e.r.unknownLead,
+		LatestLeadCreatedAt:     instantOrNil(e.f.LatestLeadCreatedAt),
+		LatestActivityAt:        instantOrNil(e.f.LatestActivityAt),
 	}
 	for _, g := range e.r.activities {
 		if !g.Previous && Normalize(g.Team) == Other {
@@ -476,6 +536,7 @@ func (e *engine) detail() []MQLRow {
 			OwnerName:       names[m.owner],
 			CampaignID:      m.campaign,
 			CampaignName:    campaigns[m.campaign],
+			DueAt:           m.due,
 			SLA:             m.sla,
 			Decision:        m.decision,
 			RejectionReason: strings.TrimSpace(m.reason),
@@ -484,6 +545,10 @@ func (e *engine) detail() []MQLRow {
 		if m.responded {
 			minutes := m.response.Minutes()
 			row.ResponseMinutes = &minutes
+			if m.worked >= 0 {
+				working := m.worked.Minutes()
+				row.ResponseWorkingMinutes = &working
+			}
 		}
 		out = append(out, row)
 	}
@@ -522,6 +587,14 @@ func (b *ByTeam) add(team string, n int) {
 	default:
 		b.Other += n
 	}
+}
+
+func instantOrNil(t time.Time) *Instant {
+	if t.IsZero() {
+		return nil
+	}
+	i := Instant(t)
+	return &i
 }
 
 // ratio is a/b, or nil (null) when b is 0.

@@ -141,6 +141,10 @@ type Facts struct {
 
 	LeadsMQLBeforeCreated int // mql_at < created_at, mql_at <= as_of
 	FutureActivities      int // occurred_at > as_of
+	// The freshness of the source: the latest created_at of a lead and
+	// occurred_at of an activity at or before as_of (zero when none).
+	LatestLeadCreatedAt time.Time
+	LatestActivityAt    time.Time
 
 	red *reduced // set by Builder.Facts; nil for raw facts
 }
@@ -210,8 +214,10 @@ type mql struct {
 	id, owner, campaign, reason string
 	source                      string // normalised
 	at                          time.Time
+	due                         time.Time // when the SLA runs out
 	sqlAt                       time.Time // zero unless an SQL by as_of
 	response                    time.Duration
+	worked                      time.Duration // the response in working time; -1 without a calendar
 	responded                   bool
 	unassigned                  bool
 	sla, decision               string
@@ -257,7 +263,6 @@ type reduced struct {
 // touches that refer to them.
 type Builder struct {
 	in          Input
-	sla         time.Duration
 	trend       []period.Period // oldest first; the last is the report's period
 	backlogFrom time.Time
 	created     map[string]time.Time // opportunities created in a cohort slot
@@ -270,7 +275,6 @@ func NewBuilder(w Windows) *Builder {
 	in := w.in
 	return &Builder{
 		in:          in,
-		sla:         in.sla(),
 		trend:       in.Period.Trend(TrendLength),
 		backlogFrom: in.AsOf.Add(-BacklogWindow),
 		created:     map[string]time.Time{},
@@ -350,9 +354,13 @@ func (b *Builder) MQL(l Lead, touches []Touch) {
 	}
 	consider(l.AcceptedAt)
 	consider(l.RejectedAt)
-	due := l.MQLAt.Add(b.sla)
+	due := b.in.due(l.MQLAt)
+	m.due, m.worked = due, -1
 	if !response.IsZero() {
 		m.responded, m.response = true, response.Sub(l.MQLAt)
+		if b.in.Calendar != nil {
+			m.worked = b.in.Calendar.Work(l.MQLAt, response)
+		}
 	}
 	switch {
 	case m.responded && !response.After(due):
@@ -392,7 +400,7 @@ func (b *Builder) MQL(l Lead, touches []Touch) {
 		}
 	}
 	if !m.responded && !l.MQLAt.Before(b.backlogFrom) {
-		b.r.backlog = append(b.r.backlog, mql{id: l.ID, owner: l.OwnerID, at: l.MQLAt})
+		b.r.backlog = append(b.r.backlog, mql{id: l.ID, owner: l.OwnerID, at: l.MQLAt, due: due})
 	}
 	switch cohort(slot) {
 	case current:
@@ -481,6 +489,12 @@ func (b *Builder) MQLBeforeCreated(n int) { b.f.LeadsMQLBeforeCreated = n }
 
 // FutureActivities sets the number of activities stamped after as_of.
 func (b *Builder) FutureActivities(n int) { b.f.FutureActivities = n }
+
+// Freshness sets the latest created_at of a lead and occurred_at of an
+// activity at or before as_of (zero when there is none).
+func (b *Builder) Freshness(lead, activity time.Time) {
+	b.f.LatestLeadCreatedAt, b.f.LatestActivityAt = lead, activity
+}
 
 // Facts returns the reduced facts. The Builder must not be used after.
 func (b *Builder) Facts() *Facts {

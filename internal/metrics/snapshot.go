@@ -16,6 +16,7 @@ type Snapshot struct {
 	Period           PeriodInfo    `json:"period"`
 	AsOf             Instant       `json:"as_of"`
 	SLAHours         float64       `json:"sla_hours"`
+	SLACalendar      *string       `json:"sla_calendar"` // the working calendar's name; null for wall-clock hours
 	Headline         Headline      `json:"headline"`
 	Previous         Previous      `json:"previous"`
 	RejectionReasons []ReasonCount `json:"rejection_reasons"`
@@ -95,38 +96,40 @@ type ByTeam struct {
 // Headline holds the headline metrics of one period. Pointers are the
 // values that can be null.
 type Headline struct {
-	LeadsCreated                int           `json:"leads_created"`
-	LeadsBySource               BySource      `json:"leads_by_source"`
-	MQLs                        int           `json:"mqls"`
-	MQLTarget                   *int          `json:"mql_target"`
-	MQLTargetAttainment         *float64      `json:"mql_target_attainment"`
-	UnassignedMQLs              int           `json:"unassigned_mqls"`
-	SLAMet                      int           `json:"sla_met"`
-	SLABreached                 int           `json:"sla_breached"`
-	SLAPending                  int           `json:"sla_pending"`
-	SLACompliance               *float64      `json:"sla_compliance"`
-	ResponseMinutesMedian       *float64      `json:"response_minutes_median"`
-	ResponseMinutesP90          *float64      `json:"response_minutes_p90"`
-	UntouchedMQLs               int           `json:"untouched_mqls"`
-	Accepted                    int           `json:"accepted"`
-	Rejected                    int           `json:"rejected"`
-	DecisionPending             int           `json:"decision_pending"`
-	AcceptanceRate              *float64      `json:"acceptance_rate"`
-	DecisionRate                *float64      `json:"decision_rate"`
-	SQLs                        int           `json:"sqls"`
-	MQLToSQLRate                *float64      `json:"mql_to_sql_rate"`
-	OpportunitiesCreated        int           `json:"opportunities_created"`
-	PipelineCreated             MoneyBySource `json:"pipeline_created"`
-	MarketingSourcedShare       *float64      `json:"marketing_sourced_share"`
-	MarketingInfluencedPipeline Money         `json:"marketing_influenced_pipeline"`
-	WonDeals                    int           `json:"won_deals"`
-	LostDeals                   int           `json:"lost_deals"`
-	WonRevenue                  MoneyBySource `json:"won_revenue"`
-	WinRate                     RateBySource  `json:"win_rate"`
-	AvgDealSize                 *Money        `json:"avg_deal_size"`
-	SalesCycleDaysMedian        *float64      `json:"sales_cycle_days_median"`
-	Activities                  ByTeam        `json:"activities"`
-	AlignmentScore              *float64      `json:"alignment_score"`
+	LeadsCreated                 int           `json:"leads_created"`
+	LeadsBySource                BySource      `json:"leads_by_source"`
+	MQLs                         int           `json:"mqls"`
+	MQLTarget                    *int          `json:"mql_target"`
+	MQLTargetAttainment          *float64      `json:"mql_target_attainment"`
+	UnassignedMQLs               int           `json:"unassigned_mqls"`
+	SLAMet                       int           `json:"sla_met"`
+	SLABreached                  int           `json:"sla_breached"`
+	SLAPending                   int           `json:"sla_pending"`
+	SLACompliance                *float64      `json:"sla_compliance"`
+	ResponseMinutesMedian        *float64      `json:"response_minutes_median"`
+	ResponseMinutesP90           *float64      `json:"response_minutes_p90"`
+	ResponseWorkingMinutesMedian *float64      `json:"response_working_minutes_median"`
+	ResponseWorkingMinutesP90    *float64      `json:"response_working_minutes_p90"`
+	UntouchedMQLs                int           `json:"untouched_mqls"`
+	Accepted                     int           `json:"accepted"`
+	Rejected                     int           `json:"rejected"`
+	DecisionPending              int           `json:"decision_pending"`
+	AcceptanceRate               *float64      `json:"acceptance_rate"`
+	DecisionRate                 *float64      `json:"decision_rate"`
+	SQLs                         int           `json:"sqls"`
+	MQLToSQLRate                 *float64      `json:"mql_to_sql_rate"`
+	OpportunitiesCreated         int           `json:"opportunities_created"`
+	PipelineCreated              MoneyBySource `json:"pipeline_created"`
+	MarketingSourcedShare        *float64      `json:"marketing_sourced_share"`
+	MarketingInfluencedPipeline  Money         `json:"marketing_influenced_pipeline"`
+	WonDeals                     int           `json:"won_deals"`
+	LostDeals                    int           `json:"lost_deals"`
+	WonRevenue                   MoneyBySource `json:"won_revenue"`
+	WinRate                      RateBySource  `json:"win_rate"`
+	AvgDealSize                  *Money        `json:"avg_deal_size"`
+	SalesCycleDaysMedian         *float64      `json:"sales_cycle_days_median"`
+	Activities                   ByTeam        `json:"activities"`
+	AlignmentScore               *float64      `json:"alignment_score"`
 }
 
 // Previous is the headline of the period before, with its label.
@@ -144,21 +147,22 @@ type ReasonCount struct {
 
 // RepRow is one sales rep's line.
 type RepRow struct {
-	RepID                 string   `json:"rep_id"`
-	Name                  string   `json:"name"`
-	MQLsAssigned          int      `json:"mqls_assigned"`
-	SLAMet                int      `json:"sla_met"`
-	SLABreached           int      `json:"sla_breached"`
-	SLAPending            int      `json:"sla_pending"`
-	SLACompliance         *float64 `json:"sla_compliance"`
-	ResponseMinutesMedian *float64 `json:"response_minutes_median"`
-	Accepted              int      `json:"accepted"`
-	Rejected              int      `json:"rejected"`
-	Activities            int      `json:"activities"`
-	OpportunitiesCreated  int      `json:"opportunities_created"`
-	PipelineCreated       Money    `json:"pipeline_created"`
-	WonDeals              int      `json:"won_deals"`
-	WonRevenue            Money    `json:"won_revenue"`
+	RepID                        string   `json:"rep_id"`
+	Name                         string   `json:"name"`
+	MQLsAssigned                 int      `json:"mqls_assigned"`
+	SLAMet                       int      `json:"sla_met"`
+	SLABreached                  int      `json:"sla_breached"`
+	SLAPending                   int      `json:"sla_pending"`
+	SLACompliance                *float64 `json:"sla_compliance"`
+	ResponseMinutesMedian        *float64 `json:"response_minutes_median"`
+	ResponseWorkingMinutesMedian *float64 `json:"response_working_minutes_median"`
+	Accepted                     int      `json:"accepted"`
+	Rejected                     int      `json:"rejected"`
+	Activities                   int      `json:"activities"`
+	OpportunitiesCreated         int      `json:"opportunities_created"`
+	PipelineCreated              Money    `json:"pipeline_created"`
+	WonDeals                     int      `json:"won_deals"`
+	WonRevenue                   Money    `json:"won_revenue"`
 }
 
 // CampaignRow is one campaign's line.
@@ -175,6 +179,11 @@ type CampaignRow struct {
 	LifetimeMQLs         int      `json:"lifetime_mqls"`
 	LifetimeWonRevenue   Money    `json:"lifetime_won_revenue"`
 	ROI                  *float64 `json:"roi"`
+	// What sales said about the campaign's MQLs of the period: marketing's
+	// feedback, campaign by campaign.
+	Accepted         int           `json:"accepted"`
+	Rejected         int           `json:"rejected"`
+	RejectionReasons []ReasonCount `json:"rejection_reasons"`
 }
 
 // BacklogItem is an MQL of the last 30 days that nobody in sales has
@@ -184,6 +193,7 @@ type BacklogItem struct {
 	OwnerID     *string `json:"owner_id"`
 	MQLAt       Instant `json:"mql_at"`
 	AgeHours    float64 `json:"age_hours"`
+	DueAt       Instant `json:"due_at"` // the SLA's due instant, in working time with a calendar
 	SLABreached bool    `json:"sla_breached"`
 }
 
@@ -194,6 +204,10 @@ type DataHealth struct {
 	ActivitiesUnknownLead       int `json:"activities_unknown_lead"`
 	OpportunitiesNegativeAmount int `json:"opportunities_negative_amount"`
 	FutureActivitiesIgnored     int `json:"future_activities_ignored"`
+	// How fresh the source is: the latest created_at of a lead and
+	// occurred_at of an activity at or before as_of, any time; nil when none.
+	LatestLeadCreatedAt *Instant `json:"latest_lead_created_at"`
+	LatestActivityAt    *Instant `json:"latest_activity_at"`
 }
 
 // HealthCount is one data-health count with its JSON key.
@@ -211,6 +225,22 @@ func (d DataHealth) Counts() []HealthCount {
 		{"activities_unknown_lead", d.ActivitiesUnknownLead},
 		{"opportunities_negative_amount", d.OpportunitiesNegativeAmount},
 		{"future_activities_ignored", d.FutureActivitiesIgnored},
+	}
+}
+
+// HealthTime is one freshness instant of the data health with its JSON
+// key; At is nil when the source holds no such row.
+type HealthTime struct {
+	Key string
+	At  *Instant
+}
+
+// Freshness lists how fresh the source is, in the order shown, each with
+// its key in the snapshot JSON.
+func (d DataHealth) Freshness() []HealthTime {
+	return []HealthTime{
+		{"latest_lead_created_at", d.LatestLeadCreatedAt},
+		{"latest_activity_at", d.LatestActivityAt},
 	}
 }
 
@@ -249,8 +279,12 @@ type MQLRow struct {
 	CampaignID      string
 	CampaignName    string
 	ResponseMinutes *float64
-	SLA             string // met, breached or pending
-	Decision        string // accepted, rejected or pending
-	RejectionReason string
-	SQLAt           time.Time // zero when not an SQL by as_of
+	// ResponseWorkingMinutes is the response in working minutes; nil
+	// without a calendar or without a response.
+	ResponseWorkingMinutes *float64
+	DueAt                  time.Time // the SLA's due instant
+	SLA                    string    // met, breached or pending
+	Decision               string    // accepted, rejected or pending
+	RejectionReason        string
+	SQLAt                  time.Time // zero when not an SQL by as_of
 }

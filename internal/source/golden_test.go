@@ -65,7 +65,7 @@ func TestGoldenSnapshots(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				in := metrics.Input{Period: p, AsOf: c.AsOf, SLAHours: c.SLAHours, MQLTarget: c.MQLTarget}
+				in := metrics.Input{Period: p, AsOf: c.AsOf, SLAHours: c.SLAHours, MQLTarget: c.MQLTarget, Calendar: c.WorkCalendar(t, goldenDir)}
 				facts, err := src.Load(context.Background(), metrics.Plan(in))
 				if err != nil {
 					t.Fatal(err)

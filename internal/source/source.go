@@ -400,6 +400,12 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 		b.FutureActivities(n)
 		return err
 	}, asOf)
+	r.each("freshness", func(rows *sql.Rows) error {
+		var lead, activity db.NullTime
+		err := rows.Scan(&lead, &activity)
+		b.Freshness(lead.Time, activity.Time)
+		return err
+	}, asOf, asOf)
 	r.each("mql-before-created", func(rows *sql.Rows) error {
 		var n int
 		err := rows.Scan(&n)

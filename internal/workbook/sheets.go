@@ -234,7 +234,22 @@ func (b *builder) health() error {
 	for _, c := range b.s.DataHealth.Counts() {
 		rows = append(rows, []any{b.w.labels[c.Key], c.Count, b.w.healthDefs[c.Key]})
 	}
-	return b.table(b.w.sheetHealth, cols, rows)
+	// How fresh the source was, as date-times in the report's zone below
+	// the counts: a digest from a stalled sync says so.
+	fresh := b.s.DataHealth.Freshness()
+	for _, t := range fresh {
+		var at any
+		if t.At != nil {
+			at = b.when(t.At.Time())
+		}
+		rows = append(rows, []any{b.w.labels[t.Key], at, b.w.healthDefs[t.Key]})
+	}
+	if err := b.table(b.w.sheetHealth, cols, rows); err != nil {
+		return err
+	}
+	first, _ := excelize.CoordinatesToCellName(2, len(rows)-len(fresh)+2)
+	last, _ := excelize.CoordinatesToCellName(2, len(rows)+1)
+	return b.f.SetCellStyle(b.w.sheetHealth, first, last, st.dateTime)
 }
 
 // definitions writes what this run is (period, zone, as of, generation

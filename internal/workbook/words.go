@@ -80,7 +80,7 @@ func english() *words {
 		backlog:    []string{"Lead id", "Owner id", "Owner", "MQL time", "Age (h)", "SLA breached"},
 		detail: []string{"Lead id", "MQL time", "Source", "Owner id", "Owner", "Campaign id",
 			"Campaign", "Response (min)", "SLA", "Decision", "Rejection reason", "SQL time"},
-		health: []string{"Check", "Count", "What it means"},
+		health: []string{"Check", "Count or time", "What it means"},
 
 		source:      map[string]string{"marketing": "marketing", "sales": "sales", "other": "other"},
 		sla:         map[string]string{"met": "met", "breached": "breached", "pending": "pending"},
@@ -101,6 +101,8 @@ func english() *words {
 			"activities_unknown_lead":       "Activities in the period that name a lead that does not exist.",
 			"opportunities_negative_amount": "Opportunities created in the period with a negative amount (counted as 0).",
 			"future_activities_ignored":     "Activities stamped after the as-of time, ignored everywhere.",
+			"latest_lead_created_at":        "The newest lead's creation time at or before the as-of time: how fresh the source is.",
+			"latest_activity_at":            "The newest activity's time at or before the as-of time: how fresh the source is.",
 		},
 
 		labels: map[string]string{
@@ -155,6 +157,8 @@ func english() *words {
 			"activities_unknown_lead":       "Activities with an unknown lead",
 			"opportunities_negative_amount": "Opportunities with a negative amount",
 			"future_activities_ignored":     "Future activities ignored",
+			"latest_lead_created_at":        "Latest lead created",
+			"latest_activity_at":            "Latest activity",
 			"followup_backlog":              "Follow-up backlog",
 			"roi":                           "Campaign ROI",
 			"rejection_reasons":             "Rejection reasons",
@@ -224,7 +228,7 @@ func spanish() *words {
 		backlog:    []string{"Id lead", "Id responsable", "Responsable", "Fecha MQL", "Antigüedad (h)", "SLA incumplido"},
 		detail: []string{"Id lead", "Fecha MQL", "Origen", "Id responsable", "Responsable", "Id campaña",
 			"Campaña", "Respuesta (min)", "SLA", "Decisión", "Motivo de rechazo", "Fecha SQL"},
-		health: []string{"Comprobación", "Recuento", "Qué significa"},
+		health: []string{"Comprobación", "Recuento o fecha", "Qué significa"},
 
 		source:      map[string]string{"marketing": "marketing", "sales": "ventas", "other": "otro"},
 		sla:         map[string]string{"met": "cumplido", "breached": "incumplido", "pending": "pendiente"},
@@ -245,6 +249,8 @@ func spanish() *words {
 			"activities_unknown_lead":       "Actividades del periodo que citan un lead inexistente.",
 			"opportunities_negative_amount": "Oportunidades creadas en el periodo con importe negativo (cuentan como 0).",
 			"future_activities_ignored":     "Actividades con fecha posterior al momento de los datos; se ignoran en todo el informe.",
+			"latest_lead_created_at":        "Creación del lead más reciente hasta el momento de los datos: lo actualizada que está la fuente.",
+			"latest_activity_at":            "La actividad más reciente hasta el momento de los datos: lo actualizada que está la fuente.",
 		},
 
 		labels: map[string]string{
@@ -299,6 +305,8 @@ func spanish() *words {
 			"activities_unknown_lead":       "Actividades de lead desconocido",
 			"opportunities_negative_amount": "Oportunidades con importe negativo",
 			"future_activities_ignored":     "Actividades futuras ignoradas",
+			"latest_lead_created_at":        "Último lead creado",
+			"latest_activity_at":            "Última actividad",
 			"followup_backlog":              "Seguimiento pendiente",
 			"roi":                           "ROI de la campaña",
 			"rejection_reasons":             "Motivos de rechazo",

@@ -85,6 +85,29 @@ func sameNumber(t *testing.T, what, got string, want any) {
 	}
 }
 
+// sameInstant compares a raw date-time cell (an Excel serial number of the
+// wall time in loc) with an RFC 3339 instant from the JSON.
+func sameInstant(t *testing.T, what, got, want string, loc *time.Location) {
+	t.Helper()
+	w, err := time.Parse(time.RFC3339Nano, want)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	serial, err := strconv.ParseFloat(got, 64)
+	if err != nil {
+		t.Errorf("%s = %q, want the date-time %s", what, got, want)
+		return
+	}
+	g, err := excelize.ExcelDateToTime(serial, false)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	wall := w.In(loc)
+	if d := g.Sub(time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), wall.Nanosecond(), time.UTC)); d < -time.Millisecond || d > time.Millisecond {
+		t.Errorf("%s = %s (wall time in %s), want %s", what, g.Format(time.DateTime), loc, wall.Format(time.DateTime))
+	}
+}
+
 // TestSummaryTiesOut reads every headline value back from the Summary sheet
 // and compares it with the golden JSON, for every golden case, both
 // languages and every audience: the workbook may not change a number.
@@ -201,6 +224,7 @@ func TestTablesTieOut(t *testing.T) {
 	s, doc := golden(t, "w47-madrid")
 	w, _ := vocabulary("en")
 	f := open(t, write(t, s, Options{}))
+	loc := s.Span.Location()
 	list := func(key string) []map[string]any {
 		var out []map[string]any
 		for _, v := range doc[key].([]any) {
@@ -284,10 +308,22 @@ func TestTablesTieOut(t *testing.T) {
 		for _, r := range rows[1:] {
 			found := false
 			for k, v := range dh {
-				if w.labels[k] == cell(r, 0) {
-					found = true
-					sameNumber(t, k, cell(r, 1), v)
+				if w.labels[k] != cell(r, 0) {
+					continue
 				}
+				found = true
+				if at, ok := v.(string); ok {
+					// A freshness instant: a date-time in the report's zone.
+					sameInstant(t, k, cell(r, 1), at, loc)
+					continue
+				}
+				if v == nil {
+					if cell(r, 1) != "" {
+						t.Errorf("%s = %q, want an empty cell", k, cell(r, 1))
+					}
+					continue
+				}
+				sameNumber(t, k, cell(r, 1), v)
 			}
 			if !found {
 				t.Errorf("row %q is no data-health key", cell(r, 0))

@@ -122,6 +122,14 @@ SELECT count(*) FROM {{activities}} WHERE occurred_at > ?;
 -- params: as_of
 SELECT count(*) FROM {{leads}} WHERE mql_at < created_at AND mql_at <= ?;
 
+-- name: freshness
+-- How fresh the source is: the latest lead created and the latest activity
+-- at or before as_of. Each is one step down the end of an index
+-- (leads_created_at, activities_time_cover).
+-- params: as_of, as_of
+SELECT (SELECT max(created_at) FROM {{leads}} WHERE created_at <= ?) AS lead_at,
+       (SELECT max(occurred_at) FROM {{activities}} WHERE occurred_at <= ?) AS activity_at;
+
 -- name: mqls@postgres
 -- The same as mqls. LATERAL makes PostgreSQL probe the
 -- (lead_id, occurred_at, team) index once per MQL instead of hashing the
