@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/sameteam/sameteam/internal/config"
@@ -67,6 +68,7 @@ func runCheck(ctx context.Context, env Env, args []string) error {
 	c.ok("config %s: %d reports", where, len(cfg.Reports))
 
 	c.checkSchedules(cfg)
+	c.checkCalendars(cfg, time.Now())
 	members := c.checkSource(ctx, cfg)
 	c.checkRecipients(cfg, members)
 	c.checkState(ctx, cfg)
@@ -101,6 +103,33 @@ func (c *checker) checkSchedules(cfg *config.Config) {
 			c.ok("schedule %s: %q in %s, a %s report", r.Name, r.Schedule, r.TimeZone, r.Period)
 		}
 	}
+}
+
+// checkCalendars says in which hours each report counts its SLA and when
+// its calendar next works, so a wrong zone or a forgotten weekday shows.
+func (c *checker) checkCalendars(cfg *config.Config, now time.Time) {
+	for i := range cfg.Reports {
+		r := &cfg.Reports[i]
+		cal := cfg.ReportCalendar(r)
+		if cal == nil {
+			c.ok("sla %s: %g wall-clock hours", r.Name, r.SLAHours)
+			continue
+		}
+		start, end, ok := cal.Next(now)
+		if !ok {
+			c.fail(ExitConfig, "sla %s: calendar %s never works again", r.Name, cal.Name())
+			continue
+		}
+		loc := cal.Location()
+		c.ok("sla %s: %g working hours of calendar %s (%s, %s a week); next working time %s to %s",
+			r.Name, r.SLAHours, cal.Name(), loc, hoursText(cal.WeeklyHours()),
+			start.In(loc).Format("Mon 2006-01-02 15:04"), end.In(loc).Format("15:04 MST"))
+	}
+}
+
+// hoursText writes a duration in hours, without a trailing ".0".
+func hoursText(d time.Duration) string {
+	return strconv.FormatFloat(d.Hours(), 'f', -1, 64) + " h"
 }
 
 func (c *checker) checkSource(ctx context.Context, cfg *config.Config) []metrics.Member {

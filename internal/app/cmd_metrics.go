@@ -38,12 +38,16 @@ func runMetrics(ctx context.Context, env Env, args []string) error {
 	if *target >= 0 {
 		t = target
 	}
+	cal, err := pf.slaCalendar(cfg, cfg.SLACalendar)
+	if err != nil {
+		return err
+	}
 	d, src, err := newSource(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	in := input(cfg, per, asOf, pf.slaHours, t)
+	in := input(cfg, per, asOf, pf.slaHours, cal, t)
 	if *script {
 		text, err := src.Script(ctx, metrics.Plan(in))
 		if err != nil {

@@ -54,6 +54,9 @@ func runRender(ctx context.Context, env Env, args []string) error {
 	if pf.slaHours > 0 {
 		rep.SLAHours = pf.slaHours
 	}
+	if rep.Calendar, err = pf.slaCalendar(cfg, r.SLACalendar); err != nil {
+		return err
+	}
 	p, asOf, err := pf.resolve(r.Period, r.TimeZone, time.Now())
 	if err != nil {
 		return err

@@ -86,6 +86,9 @@ func runRun(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
+		if rep.Calendar, err = pf.slaCalendar(cfg, r.SLACalendar); err != nil {
+			return err
+		}
 		p, asOf, err := pf.resolve(r.Period, r.TimeZone, now)
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,10 +29,44 @@ func run(t *testing.T, vars map[string]string, args ...string) (string, string, 
 	return out.String(), errOut.String(), err
 }
 
+// calendarsConfig writes a configuration holding every golden working
+// calendar under calendars: (a calendar file is JSON, which is YAML, less
+// its name key) and returns its path.
+func calendarsConfig(t *testing.T) string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(goldenDir, "calendars", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden calendars: %v", err)
+	}
+	var b strings.Builder
+	b.WriteString("calendars:\n")
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		var cal map[string]any
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &cal); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		delete(cal, "name")
+		j, _ := json.Marshal(cal)
+		fmt.Fprintf(&b, "  %s: %s\n", name, j)
+	}
+	path := filepath.Join(t.TempDir(), "sameteam.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // The contract's own check, as a user would do it: init-db, import the
-// golden data, then `metrics --format json` for every case, on both engines.
+// golden data, then `metrics --format json` for every case, on both
+// engines, with the case's working calendar from the configuration.
 func TestMetricsCommandGivesTheGoldenFiles(t *testing.T) {
 	cases := goldentest.Cases(t, goldenDir)
+	cfg := calendarsConfig(t)
 	testdb.Engines(t, func(t *testing.T, url string) {
 		vars := map[string]string{"SAMETEAM_DATABASE_URL": url}
 		if _, stderr, err := run(t, vars, "init-db"); err != nil {
@@ -42,8 +77,11 @@ func TestMetricsCommandGivesTheGoldenFiles(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.Name, func(t *testing.T) {
-				args := []string{"metrics", "--format", "json", "--period", c.Period, "--time-zone", c.TimeZone,
+				args := []string{"metrics", "--config", cfg, "--format", "json", "--period", c.Period, "--time-zone", c.TimeZone,
 					"--as-of", c.AsOf.Format("2006-01-02T15:04:05Z07:00"), "--sla-hours", fmt.Sprint(c.SLAHours)}
+				if c.Calendar != nil {
+					args = append(args, "--sla-calendar", *c.Calendar)
+				}
 				if c.MQLTarget != nil {
 					args = append(args, "--mql-target", fmt.Sprint(*c.MQLTarget))
 				}

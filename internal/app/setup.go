@@ -11,6 +11,7 @@ import (
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/source"
+	"github.com/sameteam/sameteam/internal/workhours"
 )
 
 // flags is a command's flag set with the --config flag every command has.
@@ -91,6 +92,7 @@ type periodFlags struct {
 	zone     string
 	asOf     string
 	slaHours float64
+	calendar string
 }
 
 func (p *periodFlags) register(f *flags) {
@@ -98,6 +100,20 @@ func (p *periodFlags) register(f *flags) {
 	f.StringVar(&p.zone, "time-zone", "", "IANA time zone of the period (default: the report's or the config's)")
 	f.StringVar(&p.asOf, "as-of", "", "evaluate at this instant, RFC 3339 (default: now)")
 	f.Float64Var(&p.slaHours, "sla-hours", 0, "hours sales has to answer an MQL (default: the config's)")
+	f.StringVar(&p.calendar, "sla-calendar", "", "count the SLA in this working calendar of the config, or none for wall-clock hours (default: the report's)")
+}
+
+// slaCalendar is the working calendar the flags choose, or def's (a name
+// from the configuration) when --sla-calendar is not given.
+func (p *periodFlags) slaCalendar(cfg *config.Config, def string) (*workhours.Calendar, error) {
+	if p.calendar == "" {
+		return cfg.Calendar(def)
+	}
+	cal, err := cfg.Calendar(p.calendar)
+	if err != nil {
+		return nil, usageError("--sla-calendar %v", err)
+	}
+	return cal, nil
 }
 
 // resolve turns the flags into a period and an as_of, with defaults from
@@ -132,12 +148,12 @@ func (p *periodFlags) resolve(kind, zone string, now time.Time) (period.Period, 
 }
 
 // input builds the engine's input for a period.
-func input(cfg *config.Config, per period.Period, asOf time.Time, slaHours float64, target *int) metrics.Input {
+func input(cfg *config.Config, per period.Period, asOf time.Time, slaHours float64, cal *workhours.Calendar, target *int) metrics.Input {
 	if slaHours <= 0 {
 		slaHours = cfg.SLAHours
 	}
 	if target == nil {
 		target = cfg.MQLTarget(string(per.Kind))
 	}
-	return metrics.Input{Period: per, AsOf: asOf, SLAHours: slaHours, MQLTarget: target}
+	return metrics.Input{Period: per, AsOf: asOf, SLAHours: slaHours, Calendar: cal, MQLTarget: target}
 }

@@ -30,7 +30,7 @@ func pipelineReport(cfg *config.Config, r *config.Report) (pipeline.Report, erro
 	}
 	rep := pipeline.Report{
 		Name: r.Name, Audience: r.Audience, Kind: kind, Location: loc, Locale: r.Locale,
-		SLAHours: r.SLAHours, MQLTarget: cfg.MQLTarget(r.Period),
+		SLAHours: r.SLAHours, Calendar: cfg.ReportCalendar(r), MQLTarget: cfg.MQLTarget(r.Period),
 	}
 	for _, rc := range r.Recipients {
 		rep.Recipients = append(rep.Recipients, pipeline.Recipient{Email: rc.Email, Locale: rc.Locale})

@@ -20,6 +20,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"github.com/sameteam/sameteam/internal/secret"
+	"github.com/sameteam/sameteam/internal/workhours"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -28,24 +29,42 @@ const DefaultPath = "config/sameteam.yaml"
 
 // Config is the whole configuration.
 type Config struct {
-	TimeZone        string            `yaml:"time_zone"`
-	Locale          string            `yaml:"locale"`
-	Currency        string            `yaml:"currency"`
-	SLAHours        float64           `yaml:"sla_hours"`
-	Targets         map[string]Target `yaml:"targets"`
-	Source          Source            `yaml:"source"`
-	State           State             `yaml:"state"`
-	SMTP            SMTP              `yaml:"smtp"`
-	Outbox          string            `yaml:"outbox"`
-	MaxAttachmentMB float64           `yaml:"max_attachment_mb"`
-	AllowedDomains  []string          `yaml:"allowed_domains"`
-	Server          Server            `yaml:"server"`
-	Reports         []Report          `yaml:"reports"`
+	TimeZone string  `yaml:"time_zone"`
+	Locale   string  `yaml:"locale"`
+	Currency string  `yaml:"currency"`
+	SLAHours float64 `yaml:"sla_hours"`
+	// Calendars are working calendars by name; SLACalendar names the one
+	// every report's SLA counts in ("" or none: wall-clock hours).
+	Calendars       map[string]Calendar `yaml:"calendars"`
+	SLACalendar     string              `yaml:"sla_calendar"`
+	Targets         map[string]Target   `yaml:"targets"`
+	Source          Source              `yaml:"source"`
+	State           State               `yaml:"state"`
+	SMTP            SMTP                `yaml:"smtp"`
+	Outbox          string              `yaml:"outbox"`
+	MaxAttachmentMB float64             `yaml:"max_attachment_mb"`
+	AllowedDomains  []string            `yaml:"allowed_domains"`
+	Server          Server              `yaml:"server"`
+	Reports         []Report            `yaml:"reports"`
 
 	// BuiltinReports is true when no report was configured and the three
 	// weekly defaults stand in.
 	BuiltinReports bool `yaml:"-"`
+
+	// calendars are the validated Calendars.
+	calendars map[string]*workhours.Calendar
 }
+
+// Calendar is a working calendar (see internal/workhours): the SLA of a
+// report that names it counts working hours.
+type Calendar struct {
+	TimeZone string              `yaml:"time_zone"`
+	Hours    map[string][]string `yaml:"hours"` // mon … sun: ["09:00-14:00", "15:00-18:30"]
+	Holidays []string            `yaml:"holidays"`
+}
+
+// NoCalendar, as a calendar name, means wall-clock hours.
+const NoCalendar = "none"
 
 // Target holds the targets of one period kind.
 type Target struct {
@@ -99,6 +118,7 @@ type Report struct {
 	SLAHours       float64     `yaml:"sla_hours"`
 	Recipients     []Recipient `yaml:"recipients"`
 	RecipientsFrom string      `yaml:"recipients_from"` // team:sales, team:marketing (comma-separated)
+	SLACalendar    string      `yaml:"sla_calendar"`    // a calendar's name or none; default the top-level sla_calendar
 	CatchUp        int         `yaml:"catch_up"`        // periods caught up on start; default 1
 }
 
@@ -191,6 +211,8 @@ type Problems struct {
 	// secrets are values expanded from secret-looking variables; a YAML
 	// error quotes the value it could not use, so they are hidden here.
 	secrets []string
+	// lines maps the path of every setting of the file to its line.
+	lines map[string]int
 }
 
 // ErrInvalid matches every configuration error (errors.Is).
@@ -216,7 +238,11 @@ func (p *Problems) Error() string {
 // Is makes errors.Is(err, ErrInvalid) true.
 func (p *Problems) Is(target error) bool { return target == ErrInvalid }
 
+// add records a problem; a line of 0 is looked up from the path.
 func (p *Problems) add(path string, line int, format string, args ...any) {
+	if line == 0 {
+		line = p.lineOf(path)
+	}
 	p.List = append(p.List, Problem{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -306,6 +332,7 @@ func decode(b []byte, cfg *Config, env Env, probs *Problems) {
 		root = root.Content[0]
 	}
 	expandNode(root, "", env, probs)
+	recordLines(root, "", probs)
 	checkKeys(root, typeOfConfig, "", probs)
 	if len(probs.List) > 0 {
 		return
@@ -443,6 +470,10 @@ func (c *Config) Validate(probs *Problems) {
 			probs.add("targets."+kind+".mqls", 0, "%d: must not be negative", t.MQLs)
 		}
 	}
+	c.validateCalendars(probs)
+	if _, err := c.Calendar(c.SLACalendar); err != nil {
+		probs.add("sla_calendar", 0, "%v", err)
+	}
 	if c.Source.QueryTimeout.D() <= 0 {
 		probs.add("source.query_timeout", 0, "must be above 0")
 	}
@@ -554,6 +585,11 @@ func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 			probs.add(at("schedule"), 0, "%q never fires (no such date)", r.Schedule)
 		}
 	}
+	if r.SLACalendar == "" {
+		r.SLACalendar = c.SLACalendar
+	} else if _, err := c.Calendar(r.SLACalendar); err != nil {
+		probs.add(at("sla_calendar"), 0, "%v", err)
+	}
 	if r.CatchUp < 0 || r.CatchUp > 100 {
 		probs.add(at("catch_up"), 0, "%d: want 0 to 100 periods", r.CatchUp)
 	} else if r.CatchUp == 0 {
@@ -579,6 +615,61 @@ func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 			}
 		}
 	}
+}
+
+// validateCalendars builds every configured calendar, reporting each
+// problem under its path (calendars.office.hours.mon[1]).
+func (c *Config) validateCalendars(probs *Problems) {
+	c.calendars = map[string]*workhours.Calendar{}
+	names := make([]string, 0, len(c.Calendars))
+	for name := range c.Calendars {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		path := "calendars." + name
+		if !nameRE.MatchString(name) || name == NoCalendar {
+			probs.add(path, 0, "%q: want lower-case letters, digits and -, at most 64, and not %q", name, NoCalendar)
+			continue
+		}
+		spec := c.Calendars[name]
+		cal, errs := workhours.New(workhours.Spec{Name: name, TimeZone: spec.TimeZone, Hours: spec.Hours, Holidays: spec.Holidays})
+		for _, e := range errs {
+			probs.add(join(path, e.Field), 0, "%s", e.Msg)
+		}
+		if cal != nil {
+			c.calendars[name] = cal
+		}
+	}
+}
+
+// Calendar returns the working calendar called name: nil for "" and none
+// (wall-clock hours), an error for a name that is not configured.
+func (c *Config) Calendar(name string) (*workhours.Calendar, error) {
+	if name == "" || name == NoCalendar {
+		return nil, nil
+	}
+	if cal, ok := c.calendars[name]; ok {
+		return cal, nil
+	}
+	if _, ok := c.Calendars[name]; ok {
+		return nil, fmt.Errorf("calendar %q is not valid (see its problems)", name)
+	}
+	known := make([]string, 0, len(c.Calendars))
+	for n := range c.Calendars {
+		known = append(known, n)
+	}
+	slices.Sort(known)
+	if len(known) == 0 {
+		return nil, fmt.Errorf("%q: no calendar of that name (calendars: defines none; %s means wall-clock hours)", name, NoCalendar)
+	}
+	return nil, fmt.Errorf("%q: no calendar of that name (calendars: %s; or %s)", name, strings.Join(known, ", "), NoCalendar)
+}
+
+// ReportCalendar is the working calendar of a validated report, or nil.
+func (c *Config) ReportCalendar(r *Report) *workhours.Calendar {
+	cal, _ := c.Calendar(r.SLACalendar)
+	return cal
 }
 
 // Report returns the report called name.

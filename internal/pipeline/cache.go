@@ -11,8 +11,9 @@ import (
 
 // Snapshots shares snapshots between the reports of one invocation: the
 // three weekly digests of `run --all` read the same period, zone, as_of and
-// SLA, so the database is asked once and every audience is rendered from
-// the same numbers. Keep one only as long as the invocation: the data moves.
+// SLA (hours and calendar), so the database is asked once and every
+// audience is rendered from the same numbers. Keep one only as long as the
+// invocation: the data moves.
 type Snapshots struct {
 	mu sync.Mutex
 	m  map[string]*snapshotEntry
@@ -33,7 +34,11 @@ func snapshotKey(rep Report, p period.Period, asOf time.Time) string {
 	if rep.MQLTarget != nil {
 		target = fmt.Sprint(*rep.MQLTarget)
 	}
-	return fmt.Sprintf("%s|%s|%s|%s|%g|%s", p.Kind, p.Label(), p.Location(), asOf.UTC().Format(time.RFC3339Nano), rep.SLAHours, target)
+	calendar := "none"
+	if rep.Calendar != nil {
+		calendar = rep.Calendar.Name()
+	}
+	return fmt.Sprintf("%s|%s|%s|%s|%g|%s|%s", p.Kind, p.Label(), p.Location(), asOf.UTC().Format(time.RFC3339Nano), rep.SLAHours, calendar, target)
 }
 
 // get returns the cached build for the key, building it once with build

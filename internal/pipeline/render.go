@@ -12,6 +12,7 @@ import (
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/workbook"
+	"github.com/sameteam/sameteam/internal/workhours"
 )
 
 // Report is one configured digest, as the pipeline needs it.
@@ -22,6 +23,7 @@ type Report struct {
 	Location   *time.Location
 	Locale     string // es, en: the report's, for recipients without one
 	SLAHours   float64
+	Calendar   *workhours.Calendar // the SLA's working calendar; nil for wall-clock hours
 	MQLTarget  *int
 	Recipients []Recipient
 	// RecipientsFrom names teams whose active members with an email
@@ -65,7 +67,7 @@ type Build struct {
 
 // Input is the engine's input for a report, period and as_of.
 func (rep Report) Input(p period.Period, asOf time.Time) metrics.Input {
-	return metrics.Input{Period: p, AsOf: asOf, SLAHours: rep.SLAHours, MQLTarget: rep.MQLTarget}
+	return metrics.Input{Period: p, AsOf: asOf, SLAHours: rep.SLAHours, Calendar: rep.Calendar, MQLTarget: rep.MQLTarget}
 }
 
 // Build reads the facts and computes the snapshot of rep for p at asOf.
