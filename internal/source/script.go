@@ -78,7 +78,7 @@ func (s *Source) Script(ctx context.Context, w metrics.Windows) (string, error) 
 	}
 	sort.Strings(keys)
 	for _, name := range keys {
-		rec.names[s.queries[name]] = name
+		rec.names[s.queries[name].sql] = name
 	}
 	r := &reader{s: s, tx: rec, ctx: ctx}
 	r.read(w)

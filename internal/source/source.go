@@ -11,6 +11,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -40,7 +42,39 @@ type Options struct {
 type Source struct {
 	db      *db.DB
 	opts    Options
-	queries map[string]string
+	queries map[string]query
+}
+
+// query is one named fact query: its SQL for the engine, and the names of
+// its bind parameters in the order of its placeholders, from the query's
+// "-- params:" line. Callers bind by name, so reordering a predicate in one
+// engine's variant cannot shift a value into the wrong place.
+type query struct {
+	sql    string
+	params []string
+}
+
+// params are the values a query is bound with, by parameter name.
+type params map[string]any
+
+// bind orders p for q: every parameter q names must be given, and every
+// value given must be one q names (a misspelt name is an error, not an
+// ignored value).
+func (q query) bind(name string, p params) ([]any, error) {
+	args := make([]any, len(q.params))
+	for i, n := range q.params {
+		v, ok := p[n]
+		if !ok {
+			return nil, fmt.Errorf("%w: query %s needs parameter %s", ErrQuery, name, n)
+		}
+		args[i] = v
+	}
+	for n := range p {
+		if !slices.Contains(q.params, n) {
+			return nil, fmt.Errorf("%w: query %s has no parameter %s", ErrQuery, name, n)
+		}
+	}
+	return args, nil
 }
 
 // New prepares the fact queries for d with the relation mapping of opts.
@@ -68,15 +102,16 @@ func New(d *db.DB, opts Options) (*Source, error) {
 			delete(raw, name)
 		}
 	}
-	qs := make(map[string]string, len(raw))
+	qs := make(map[string]query, len(raw))
 	for name, q := range raw {
+		text := q.sql
 		for rel, quoted := range names {
-			q = strings.ReplaceAll(q, "{{"+rel+"}}", quoted)
+			text = strings.ReplaceAll(text, "{{"+rel+"}}", quoted)
 		}
-		if strings.Contains(q, "{{") {
+		if strings.Contains(text, "{{") {
 			return nil, fmt.Errorf("%w: query %s names an unknown relation", ErrQuery, name)
 		}
-		qs[name] = d.Rebind(q)
+		qs[name] = query{sql: d.Rebind(text), params: q.params}
 	}
 	return &Source{db: d, opts: opts, queries: qs}, nil
 }
@@ -110,50 +145,75 @@ func Relations(mapping map[string]string) (map[string]string, error) {
 	return out, errors.Join(errs...)
 }
 
-// parseQueries reads the named blocks (-- name: x) of queries/*.sql.
-func parseQueries() (map[string]string, error) {
+// parseQueries reads the named blocks (-- name: x) of queries/*.sql, each
+// with the parameter names of its "-- params:" line, and checks that the
+// names are as many as the query's placeholders.
+func parseQueries() (map[string]query, error) {
 	files, err := queryFS.ReadDir("queries")
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]string{}
+	out := map[string]query{}
 	for _, f := range files {
 		b, err := queryFS.ReadFile("queries/" + f.Name())
 		if err != nil {
 			return nil, err
 		}
-		var name string
-		var body strings.Builder
-		flush := func() error {
-			q := strings.TrimSpace(body.String())
-			if name != "" {
-				if q == "" {
-					return fmt.Errorf("%w: %s: query %s is empty", ErrQuery, f.Name(), name)
-				}
-				out[name] = strings.TrimSuffix(q, ";")
-			}
-			body.Reset()
-			return nil
-		}
-		sc := bufio.NewScanner(strings.NewReader(string(b)))
-		for sc.Scan() {
-			line := sc.Text()
-			if n, ok := strings.CutPrefix(strings.TrimSpace(line), "-- name:"); ok {
-				if err := flush(); err != nil {
-					return nil, err
-				}
-				name = strings.TrimSpace(n)
-				continue
-			}
-			if strings.HasPrefix(strings.TrimSpace(line), "--") {
-				continue
-			}
-			body.WriteString(line)
-			body.WriteByte('\n')
-		}
-		if err := flush(); err != nil {
+		qs, err := parseQueryFile(f.Name(), string(b))
+		if err != nil {
 			return nil, err
 		}
+		maps.Copy(out, qs)
+	}
+	return out, nil
+}
+
+// parseQueryFile reads the named queries of one file.
+func parseQueryFile(file, text string) (map[string]query, error) {
+	out := map[string]query{}
+	var name string
+	var names []string
+	var body strings.Builder
+	flush := func() error {
+		q := strings.TrimSuffix(strings.TrimSpace(body.String()), ";")
+		body.Reset()
+		if name == "" {
+			return nil
+		}
+		if q == "" {
+			return fmt.Errorf("%w: %s: query %s is empty", ErrQuery, file, name)
+		}
+		if n := strings.Count(q, "?"); n != len(names) {
+			return fmt.Errorf("%w: %s: query %s has %d placeholders and %d names on its params line", ErrQuery, file, name, n, len(names))
+		}
+		out[name] = query{sql: q, params: names}
+		return nil
+	}
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		line := sc.Text()
+		trimmed := strings.TrimSpace(line)
+		if n, ok := strings.CutPrefix(trimmed, "-- name:"); ok {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			name, names = strings.TrimSpace(n), nil
+			continue
+		}
+		if list, ok := strings.CutPrefix(trimmed, "-- params:"); ok {
+			for _, p := range strings.Split(list, ",") {
+				names = append(names, strings.TrimSpace(p))
+			}
+			continue
+		}
+		if strings.HasPrefix(trimmed, "--") {
+			continue
+		}
+		body.WriteString(line)
+		body.WriteByte('\n')
+	}
+	if err := flush(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -239,13 +299,23 @@ func (r *reader) str(b sql.RawBytes) string {
 
 func (r *reader) t(t time.Time) any { return r.s.db.Time(t) }
 
-// each runs the named query and calls scan for every row.
-func (r *reader) each(name string, scan func(*sql.Rows) error, args ...any) {
+// each runs the named query bound with p and calls scan for every row.
+func (r *reader) each(name string, scan func(*sql.Rows) error, p params) {
 	if r.err != nil {
 		return
 	}
+	q, ok := r.s.queries[name]
+	if !ok {
+		r.err = fmt.Errorf("%w: no query %s", ErrQuery, name)
+		return
+	}
+	args, err := q.bind(name, p)
+	if err != nil {
+		r.err = err
+		return
+	}
 	start := time.Now()
-	rows, err := r.tx.QueryContext(r.ctx, r.s.queries[name], args...)
+	rows, err := r.tx.QueryContext(r.ctx, q.sql, args...)
 	if err != nil {
 		r.err = fmt.Errorf("query %s: %w", name, err)
 		return
@@ -277,7 +347,7 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 		m, err := scanMember(rows)
 		b.Member(m)
 		return err
-	})
+	}, nil)
 
 	lifetime := map[string]int{}
 	r.each("lifetime-mqls", func(rows *sql.Rows) error {
@@ -288,7 +358,7 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 		}
 		lifetime[id] = n
 		return nil
-	}, asOf)
+	}, params{"as_of": asOf})
 	r.each("campaigns", func(rows *sql.Rows) error {
 		var c metrics.Campaign
 		var channel sql.NullString
@@ -300,7 +370,7 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 		c.LifetimeMQLs = lifetime[c.ID]
 		b.Campaign(c)
 		return nil
-	})
+	}, nil)
 	r.each("wins", func(rows *sql.Rows) error {
 		var campaign sql.RawBytes
 		var amount nullMoney
@@ -309,13 +379,13 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 		}
 		b.Win(metrics.Win{CampaignID: r.str(campaign), Amount: amount.m})
 		return nil
-	}, asOf)
+	}, params{"as_of": asOf})
 
 	// The MQLs of the trend window and of the follow-up window, each lead
 	// once; a lead comes as one row per raw team it was touched by.
 	for _, mw := range w.MQLRanges() {
 		m := &mqlReader{r: r, b: b}
-		r.each("mqls", m.scan, asOf, r.t(mw.From), r.t(mw.To), asOf)
+		r.each("mqls", m.scan, params{"as_of": asOf, "from": r.t(mw.From), "to": r.t(mw.To)})
 		m.flush()
 	}
 
@@ -329,7 +399,7 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 		l.CreatedAt, l.Source, l.CampaignID = created.Time, r.str(src), r.str(campaign)
 		b.Created(l)
 		return nil
-	}, r.t(w.Created.From), r.t(w.Created.To), asOf)
+	}, params{"from": r.t(w.Created.From), "to": r.t(w.Created.To), "as_of": asOf})
 	r.each("sqls", func(rows *sql.Rows) error {
 		var t db.NullTime
 		if err := rows.Scan(&t); err != nil {
@@ -337,7 +407,7 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 		}
 		b.SQL(t.Time)
 		return nil
-	}, r.t(w.Created.From), r.t(w.Created.To), asOf)
+	}, params{"from": r.t(w.Created.From), "to": r.t(w.Created.To), "as_of": asOf})
 
 	o := w.Opportunities
 	r.each("opportunities", func(rows *sql.Rows) error {
@@ -359,7 +429,7 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 		}
 		b.Opportunity(op)
 		return nil
-	}, r.t(w.Period.From), r.t(w.Period.From), r.t(o.From), r.t(o.To), asOf, r.t(o.From), r.t(o.To), asOf)
+	}, params{"period_start": r.t(w.Period.From), "from": r.t(o.From), "to": r.t(o.To), "as_of": asOf})
 
 	c := w.Created
 	r.each("last-touches", func(rows *sql.Rows) error {
@@ -370,7 +440,7 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 		}
 		b.LastTouch(metrics.Touch{Ref: string(ref), Team: r.str(team), At: at.Time})
 		return nil
-	}, asOf, r.t(c.From), r.t(c.To), asOf, asOf, r.t(c.From), r.t(c.To), asOf)
+	}, params{"as_of": asOf, "from": r.t(c.From), "to": r.t(c.To)})
 
 	for _, p := range []struct {
 		rng      metrics.Range
@@ -385,33 +455,33 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 			g.Team, g.ActorID = r.str(team), r.str(actor)
 			b.Activity(g)
 			return nil
-		}, r.t(p.rng.From), r.t(p.rng.To), asOf)
+		}, params{"from": r.t(p.rng.From), "to": r.t(p.rng.To), "as_of": asOf})
 	}
 	r.each("unknown-lead-activities", func(rows *sql.Rows) error {
 		var n int
 		err := rows.Scan(&n)
 		b.UnknownLeadActivities(n)
 		return err
-	}, r.t(w.Period.From), r.t(w.Period.To), asOf)
+	}, params{"from": r.t(w.Period.From), "to": r.t(w.Period.To), "as_of": asOf})
 
 	r.each("future-activities", func(rows *sql.Rows) error {
 		var n int
 		err := rows.Scan(&n)
 		b.FutureActivities(n)
 		return err
-	}, asOf)
+	}, params{"as_of": asOf})
 	r.each("freshness", func(rows *sql.Rows) error {
 		var lead, activity db.NullTime
 		err := rows.Scan(&lead, &activity)
 		b.Freshness(lead.Time, activity.Time)
 		return err
-	}, asOf, asOf)
+	}, params{"as_of": asOf})
 	r.each("mql-before-created", func(rows *sql.Rows) error {
 		var n int
 		err := rows.Scan(&n)
 		b.MQLBeforeCreated(n)
 		return err
-	}, asOf)
+	}, params{"as_of": asOf})
 	return b.Facts()
 }
 
@@ -499,7 +569,7 @@ func (s *Source) Members(ctx context.Context) ([]metrics.Member, error) {
 		m, err := scanMember(rows)
 		out = append(out, m)
 		return err
-	})
+	}, nil)
 	return out, r.err
 }
 

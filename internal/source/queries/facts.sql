@@ -1,7 +1,9 @@
 -- The fact queries of one snapshot. Each returns raw rows or small
 -- aggregates; internal/metrics applies every definition of METRICS.md.
 -- {{relation}} is replaced by the configured, validated and quoted relation
--- name; ? are bind parameters. Every time filter is a range on an indexed
+-- name; ? are bind parameters, named in order by the query's "-- params:"
+-- line: the Go code binds values by those names, and a line that does not
+-- name every placeholder is refused when sameteam starts. Every time filter is a range on an indexed
 -- column, and every per-lead or per-opportunity look-up of activities goes
 -- through (lead_id, occurred_at) or (opportunity_id, occurred_at), so a run
 -- reads what its period touches and never scans the activity table.
