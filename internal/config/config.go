@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+	"github.com/sameteam/sameteam/internal/gate"
 	"github.com/sameteam/sameteam/internal/secret"
 	"github.com/sameteam/sameteam/internal/workhours"
 	"go.yaml.in/yaml/v3"
@@ -35,17 +36,21 @@ type Config struct {
 	SLAHours float64 `yaml:"sla_hours"`
 	// Calendars are working calendars by name; SLACalendar names the one
 	// every report's SLA counts in ("" or none: wall-clock hours).
-	Calendars       map[string]Calendar `yaml:"calendars"`
-	SLACalendar     string              `yaml:"sla_calendar"`
-	Targets         map[string]Target   `yaml:"targets"`
-	Source          Source              `yaml:"source"`
-	State           State               `yaml:"state"`
-	SMTP            SMTP                `yaml:"smtp"`
-	Outbox          string              `yaml:"outbox"`
-	MaxAttachmentMB float64             `yaml:"max_attachment_mb"`
-	AllowedDomains  []string            `yaml:"allowed_domains"`
-	Server          Server              `yaml:"server"`
-	Reports         []Report            `yaml:"reports"`
+	Calendars   map[string]Calendar `yaml:"calendars"`
+	SLACalendar string              `yaml:"sla_calendar"`
+	Targets     map[string]Target   `yaml:"targets"`
+	// Gate is checked before any digest is sent; a report's own gate
+	// replaces it. Owners are told when a report is held.
+	Gate            *Gate    `yaml:"gate"`
+	Owners          []string `yaml:"owners"`
+	Source          Source   `yaml:"source"`
+	State           State    `yaml:"state"`
+	SMTP            SMTP     `yaml:"smtp"`
+	Outbox          string   `yaml:"outbox"`
+	MaxAttachmentMB float64  `yaml:"max_attachment_mb"`
+	AllowedDomains  []string `yaml:"allowed_domains"`
+	Server          Server   `yaml:"server"`
+	Reports         []Report `yaml:"reports"`
 
 	// BuiltinReports is true when no report was configured and the three
 	// weekly defaults stand in.
@@ -61,6 +66,14 @@ type Calendar struct {
 	TimeZone string              `yaml:"time_zone"`
 	Hours    map[string][]string `yaml:"hours"` // mon … sun: ["09:00-14:00", "15:00-18:30"]
 	Holidays []string            `yaml:"holidays"`
+}
+
+// Gate is the data-quality gate of a report (see internal/gate). An absent
+// rule is no rule.
+type Gate struct {
+	MaxSourceAge     *Duration `yaml:"max_source_age"`     // newest activity and lead at most this old at as_of
+	MinActivityRatio *float64  `yaml:"min_activity_ratio"` // period's activities against the previous period's, (0, 1]
+	Require          []string  `yaml:"require"`            // relations that must hold rows in the period
 }
 
 // NoCalendar, as a calendar name, means wall-clock hours.
@@ -119,6 +132,8 @@ type Report struct {
 	Recipients     []Recipient `yaml:"recipients"`
 	RecipientsFrom string      `yaml:"recipients_from"` // team:sales, team:marketing (comma-separated)
 	SLACalendar    string      `yaml:"sla_calendar"`    // a calendar's name or none; default the top-level sla_calendar
+	Gate           *Gate       `yaml:"gate"`            // replaces the top-level gate; {} turns it off
+	Owners         []string    `yaml:"owners"`          // replace the top-level owners
 	CatchUp        int         `yaml:"catch_up"`        // periods caught up on start; default 1
 }
 
@@ -471,6 +486,8 @@ func (c *Config) Validate(probs *Problems) {
 		}
 	}
 	c.validateCalendars(probs)
+	c.validateGate("gate", c.Gate, probs)
+	c.validateAddresses("owners", c.Owners, probs)
 	if _, err := c.Calendar(c.SLACalendar); err != nil {
 		probs.add("sla_calendar", 0, "%v", err)
 	}
@@ -590,6 +607,8 @@ func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 	} else if _, err := c.Calendar(r.SLACalendar); err != nil {
 		probs.add(at("sla_calendar"), 0, "%v", err)
 	}
+	c.validateGate(at("gate"), r.Gate, probs)
+	c.validateAddresses(at("owners"), r.Owners, probs)
 	if r.CatchUp < 0 || r.CatchUp > 100 {
 		probs.add(at("catch_up"), 0, "%d: want 0 to 100 periods", r.CatchUp)
 	} else if r.CatchUp == 0 {
@@ -600,7 +619,7 @@ func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 		if !bareAddress(rc.Email) {
 			probs.add(p, 0, "%q is not an email address (give the bare address, like ana@example.com)", rc.Email)
 		}
-		if d := strings.ToLower(rc.Email[strings.LastIndex(rc.Email, "@")+1:]); len(c.AllowedDomains) > 0 && !slices.ContainsFunc(c.AllowedDomains, func(a string) bool { return strings.EqualFold(a, d) }) {
+		if !c.allowed(rc.Email) {
 			probs.add(p, 0, "%q is outside allowed_domains", rc.Email)
 		}
 		if rc.Locale != "" && !slices.Contains(Locales, rc.Locale) {
@@ -615,6 +634,77 @@ func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 			}
 		}
 	}
+}
+
+// validateGate checks a gate's rules with the gate's own bounds.
+func (c *Config) validateGate(path string, g *Gate, probs *Problems) {
+	if g == nil {
+		return
+	}
+	if g.MaxSourceAge != nil {
+		if err := gate.CheckAge(g.MaxSourceAge.D()); err != nil {
+			probs.add(path+".max_source_age", 0, "%v", err)
+		}
+	}
+	if g.MinActivityRatio != nil {
+		if err := gate.CheckRatio(*g.MinActivityRatio); err != nil {
+			probs.add(path+".min_activity_ratio", 0, "%v", err)
+		}
+	}
+	for i, rel := range g.Require {
+		if err := gate.CheckRelation(rel); err != nil {
+			probs.add(fmt.Sprintf("%s.require[%d]", path, i), 0, "%v", err)
+		}
+	}
+}
+
+// validateAddresses checks a list of addresses sameteam sends to.
+func (c *Config) validateAddresses(path string, list []string, probs *Problems) {
+	for i, a := range list {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if !bareAddress(a) {
+			probs.add(p, 0, "%q is not an email address (give the bare address, like ana@example.com)", a)
+		} else if !c.allowed(a) {
+			probs.add(p, 0, "%q is outside allowed_domains", a)
+		}
+	}
+}
+
+// allowed reports whether address is inside allowed_domains (every
+// address is when the list is empty).
+func (c *Config) allowed(address string) bool {
+	d := strings.ToLower(address[strings.LastIndex(address, "@")+1:])
+	return len(c.AllowedDomains) == 0 || slices.ContainsFunc(c.AllowedDomains, func(a string) bool { return strings.EqualFold(a, d) })
+}
+
+// ReportGate is the gate of a validated report: its own, or the top-level
+// one.
+func (c *Config) ReportGate(r *Report) gate.Rules {
+	g := c.Gate
+	if r.Gate != nil {
+		g = r.Gate
+	}
+	var rules gate.Rules
+	if g == nil {
+		return rules
+	}
+	if g.MaxSourceAge != nil {
+		rules.MaxSourceAge = g.MaxSourceAge.D()
+	}
+	if g.MinActivityRatio != nil {
+		rules.MinActivityRatio = *g.MinActivityRatio
+	}
+	rules.Require = slices.Clone(g.Require)
+	return rules
+}
+
+// ReportOwners are told when a report is held: its own owners, or the
+// top-level ones.
+func (c *Config) ReportOwners(r *Report) []string {
+	if r.Owners != nil {
+		return slices.Clone(r.Owners)
+	}
+	return slices.Clone(c.Owners)
 }
 
 // validateCalendars builds every configured calendar, reporting each
