@@ -12,11 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/metrics"
 )
@@ -34,15 +37,30 @@ type Options struct {
 	Tables map[string]string
 	// QueryTimeout bounds one snapshot's queries; 0 means 60 s.
 	QueryTimeout time.Duration
+	// Parallel is how many connections read one snapshot side by side on
+	// PostgreSQL; 0 means DefaultParallel, 1 one connection.
+	Parallel int
 	// Observe, when set, is told how long each named query took.
 	Observe func(query string, d time.Duration)
 }
+
+// DefaultParallel is how many connections read a snapshot by default: the
+// longest query (the MQLs of the trend window) is split in as many parts,
+// and PostgreSQL runs each on a core of its own.
+var DefaultParallel = min(4, max(2, runtime.NumCPU()))
 
 // Source reads snapshot facts from one database.
 type Source struct {
 	db      *db.DB
 	opts    Options
 	queries map[string]query
+
+	// Test seams of loadShared: imported runs once every connection has
+	// begun its transaction, before any fact query; unshared skips the
+	// import, so that a test can show what a snapshot that is not shared
+	// would read.
+	imported func()
+	unshared bool
 }
 
 // query is one named fact query: its SQL for the engine, and the names of
@@ -83,6 +101,9 @@ func (q query) bind(name string, p params) ([]any, error) {
 func New(d *db.DB, opts Options) (*Source, error) {
 	if opts.QueryTimeout <= 0 {
 		opts.QueryTimeout = 60 * time.Second
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = DefaultParallel
 	}
 	names, err := Relations(opts.Tables)
 	if err != nil {
@@ -221,34 +242,191 @@ func parseQueryFile(file, text string) (map[string]query, error) {
 // Load reads every fact that w asks for, in one consistent read: on
 // PostgreSQL a REPEATABLE READ READ ONLY transaction, so the email, the
 // workbook and the JSON of a run come from the same state of the data.
+//
+// On PostgreSQL the independent queries run side by side on several
+// connections that share that one snapshot (pg_export_snapshot, then SET
+// TRANSACTION SNAPSHOT on each of the others), so a run takes about as
+// long as its longest query instead of the sum of them. Where a snapshot
+// cannot be shared (a server or proxy that does not support it), the
+// queries run one after the other on one transaction, with the same
+// result.
 func (s *Source) Load(ctx context.Context, w metrics.Windows) (*metrics.Facts, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
 	defer cancel()
+	var f *metrics.Facts
+	err := errNoSharedSnapshot
+	if s.db.Engine == db.Postgres && s.opts.Parallel > 1 {
+		f, err = s.loadShared(ctx, w)
+	}
+	if errors.Is(err, errNoSharedSnapshot) {
+		f, err = s.loadOne(ctx, w)
+	}
+	if err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("read facts: %w (query timeout %s)", ctx.Err(), s.opts.QueryTimeout)
+	}
+	return f, err
+}
+
+// errNoSharedSnapshot says that the snapshot could not be exported or
+// imported: the queries then run on one connection.
+var errNoSharedSnapshot = errors.New("source: the snapshot cannot be shared between connections")
+
+// begin starts one transaction of a snapshot, on conn when one is given;
+// on PostgreSQL it imports snapshot first when one is given.
+func (s *Source) begin(ctx context.Context, conn *sqlx.Conn, snapshot string) (*sqlx.Tx, error) {
 	var txo *sql.TxOptions
 	if s.db.Engine == db.Postgres {
 		txo = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
 	}
-	tx, err := s.db.BeginTxx(ctx, txo)
+	var tx *sqlx.Tx
+	var err error
+	if conn != nil {
+		tx, err = conn.BeginTxx(ctx, txo)
+	} else {
+		tx, err = s.db.BeginTxx(ctx, txo)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("begin snapshot: %w", err)
 	}
-	defer tx.Rollback()
-	if s.db.Engine == db.Postgres {
-		for _, q := range s.settings() {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return nil, fmt.Errorf("snapshot settings: %w", err)
-			}
+	if s.db.Engine != db.Postgres {
+		return tx, nil
+	}
+	if snapshot != "" {
+		// The id comes from pg_export_snapshot; quoted all the same.
+		if _, err := tx.ExecContext(ctx, "SET TRANSACTION SNAPSHOT "+quoteLiteral(snapshot)); err != nil {
+			tx.Rollback()
+			return nil, fmt.Errorf("%w: %v", errNoSharedSnapshot, err)
 		}
 	}
+	for _, q := range s.settings() {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			tx.Rollback()
+			return nil, fmt.Errorf("snapshot settings: %w", err)
+		}
+	}
+	return tx, nil
+}
+
+// spareConn is a connection of the pool that is free now, or nil: the
+// extra connections of a shared snapshot are a speed-up, never worth
+// waiting for (reports running at once would otherwise each hold some
+// connections and wait for the others').
+func (s *Source) spareConn(ctx context.Context) *sqlx.Conn {
+	if st := s.db.Stats(); st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, spareConnWait)
+	defer cancel()
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
+		return nil
+	}
+	return conn
+}
+
+// spareConnWait bounds the wait for a new connection to open: long
+// enough for a connection on the same network, short against a run.
+const spareConnWait = 250 * time.Millisecond
+
+func quoteLiteral(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }
+
+// loadOne runs every query on one transaction.
+func (s *Source) loadOne(ctx context.Context, w metrics.Windows) (*metrics.Facts, error) {
+	tx, err := s.begin(ctx, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
 	r := &reader{s: s, tx: tx, ctx: ctx}
 	f := r.read(w)
 	if r.err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("read facts: %w (query timeout %s)", ctx.Err(), s.opts.QueryTimeout)
-		}
 		return nil, r.err
 	}
 	return f, nil
+}
+
+// loadShared runs the tasks of w on Options.Parallel connections that
+// share the first one's snapshot.
+func (s *Source) loadShared(ctx context.Context, w metrics.Windows) (*metrics.Facts, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	first, err := s.begin(ctx, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	// The exporting transaction stays open until every other one has
+	// imported its snapshot: it is the first worker's own.
+	defer first.Rollback()
+	var snapshot string
+	if err := first.QueryRowContext(ctx, "SELECT pg_export_snapshot()").Scan(&snapshot); err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoSharedSnapshot, err)
+	}
+	txs := []*sqlx.Tx{first}
+	var conns []*sqlx.Conn
+	defer func() {
+		for _, tx := range txs[1:] {
+			tx.Rollback()
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	if s.unshared {
+		snapshot = ""
+	}
+	for len(txs) < s.opts.Parallel {
+		conn := s.spareConn(ctx)
+		if conn == nil {
+			break // fewer connections, the same snapshot
+		}
+		conns = append(conns, conn)
+		tx, err := s.begin(ctx, conn, snapshot)
+		if err != nil {
+			return nil, err
+		}
+		txs = append(txs, tx)
+	}
+	if s.imported != nil {
+		s.imported()
+	}
+
+	b := &builder{mu: &sync.Mutex{}, b: metrics.NewBuilder(w)}
+	queue := make(chan task, 16)
+	go func() {
+		defer close(queue)
+		for _, t := range tasks(w, s.opts.Parallel) {
+			queue <- t
+		}
+	}()
+	var (
+		once     sync.Once
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for _, tx := range txs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := &reader{s: s, tx: tx, ctx: ctx}
+			for t := range queue {
+				t(r, b)
+				if r.err != nil {
+					// The first failure is the run's error; the others
+					// are the cancellation it causes.
+					once.Do(func() { firstErr = r.err })
+					cancel()
+					for range queue {
+					}
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return b.b.Facts(), nil
 }
 
 // settings are the SET LOCAL statements of a snapshot's transaction on
@@ -336,16 +514,86 @@ func (r *reader) each(name string, scan func(*sql.Rows) error, p params) {
 	}
 }
 
-// read runs every fact query for w and hands the rows to a metrics.Builder,
-// which keeps only what the snapshot reports: no query's result is held
-// whole in memory.
+// read runs every fact query for w, one task after the other, and hands
+// the rows to a metrics.Builder, which keeps only what the snapshot
+// reports: no query's result is held whole in memory.
 func (r *reader) read(w metrics.Windows) *metrics.Facts {
-	b := metrics.NewBuilder(w)
-	asOf := r.t(w.AsOf)
+	b := &builder{b: metrics.NewBuilder(w)}
+	for _, t := range tasks(w, 1) {
+		t(r, b)
+	}
+	return b.b.Facts()
+}
 
+// builder hands rows to a metrics.Builder, one call at a time when tasks
+// run side by side (mu set).
+type builder struct {
+	mu *sync.Mutex
+	b  *metrics.Builder
+}
+
+func (b *builder) do(f func(*metrics.Builder)) {
+	if b.mu != nil {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+	}
+	f(b.b)
+}
+
+// task runs some of a snapshot's fact queries on one reader. Tasks are
+// independent of each other, so they may run side by side on connections
+// that share one snapshot; the queries within a task run in order.
+type task func(r *reader, b *builder)
+
+// tasks splits the fact queries of w into independent tasks, the longest
+// first. The MQLs of the trend window, the longest query by far (a probe
+// of the activity index per MQL), are read in parts parts.
+func tasks(w metrics.Windows, parts int) []task {
+	var out []task
+	for _, mw := range w.MQLRanges() {
+		for _, part := range split(mw, parts) {
+			out = append(out, func(r *reader, b *builder) { r.mqls(w, part, b) })
+		}
+	}
+	return append(out,
+		func(r *reader, b *builder) { r.opportunities(w, b) },
+		func(r *reader, b *builder) { r.campaigns(w, b) },
+		func(r *reader, b *builder) { r.activities(w, b) },
+	)
+}
+
+// split cuts rng into n ranges of equal length that cover it without
+// overlap (one range when n < 2).
+func split(rng metrics.Range, n int) []metrics.Range {
+	if n < 2 || !rng.From.Before(rng.To) {
+		return []metrics.Range{rng}
+	}
+	step := rng.To.Sub(rng.From) / time.Duration(n)
+	out := make([]metrics.Range, 0, n)
+	from := rng.From
+	for i := 1; i < n; i++ {
+		to := rng.From.Add(step * time.Duration(i))
+		out = append(out, metrics.Range{From: from, To: to})
+		from = to
+	}
+	return append(out, metrics.Range{From: from, To: rng.To})
+}
+
+// mqls reads the leads MQL'd in mw, each lead once; a lead comes as one
+// row per raw team it was touched by.
+func (r *reader) mqls(w metrics.Windows, mw metrics.Range, b *builder) {
+	m := &mqlReader{r: r, b: b}
+	r.each("mqls", m.scan, params{"as_of": r.t(w.AsOf), "from": r.t(mw.From), "to": r.t(mw.To)})
+	m.flush()
+}
+
+// campaigns reads the team members and the campaigns with their lifetime
+// MQLs and won revenue.
+func (r *reader) campaigns(w metrics.Windows, b *builder) {
+	asOf := r.t(w.AsOf)
 	r.each("members", func(rows *sql.Rows) error {
 		m, err := scanMember(rows)
-		b.Member(m)
+		b.do(func(b *metrics.Builder) { b.Member(m) })
 		return err
 	}, nil)
 
@@ -368,7 +616,7 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 		}
 		c.Channel, c.Cost, c.CostKnown = channel.String, cost.m, cost.valid
 		c.LifetimeMQLs = lifetime[c.ID]
-		b.Campaign(c)
+		b.do(func(b *metrics.Builder) { b.Campaign(c) })
 		return nil
 	}, nil)
 	r.each("wins", func(rows *sql.Rows) error {
@@ -377,18 +625,18 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 		if err := rows.Scan(&campaign, &amount); err != nil {
 			return err
 		}
-		b.Win(metrics.Win{CampaignID: r.str(campaign), Amount: amount.m})
+		win := metrics.Win{CampaignID: r.str(campaign), Amount: amount.m}
+		b.do(func(b *metrics.Builder) { b.Win(win) })
 		return nil
 	}, params{"as_of": asOf})
+}
 
-	// The MQLs of the trend window and of the follow-up window, each lead
-	// once; a lead comes as one row per raw team it was touched by.
-	for _, mw := range w.MQLRanges() {
-		m := &mqlReader{r: r, b: b}
-		r.each("mqls", m.scan, params{"as_of": asOf, "from": r.t(mw.From), "to": r.t(mw.To)})
-		m.flush()
-	}
-
+// opportunities reads the leads created and the SQLs of the period and
+// the one before, the opportunities of the trend window, and then the
+// last touches of those created in the two periods (which must come after
+// their opportunities).
+func (r *reader) opportunities(w metrics.Windows, b *builder) {
+	asOf := r.t(w.AsOf)
 	r.each("created", func(rows *sql.Rows) error {
 		var l metrics.Lead
 		var created db.NullTime
@@ -397,7 +645,7 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 			return err
 		}
 		l.CreatedAt, l.Source, l.CampaignID = created.Time, r.str(src), r.str(campaign)
-		b.Created(l)
+		b.do(func(b *metrics.Builder) { b.Created(l) })
 		return nil
 	}, params{"from": r.t(w.Created.From), "to": r.t(w.Created.To), "as_of": asOf})
 	r.each("sqls", func(rows *sql.Rows) error {
@@ -405,7 +653,7 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 		if err := rows.Scan(&t); err != nil {
 			return err
 		}
-		b.SQL(t.Time)
+		b.do(func(b *metrics.Builder) { b.SQL(t.Time) })
 		return nil
 	}, params{"from": r.t(w.Created.From), "to": r.t(w.Created.To), "as_of": asOf})
 
@@ -427,7 +675,7 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 			v := won.Bool
 			op.IsWon = &v
 		}
-		b.Opportunity(op)
+		b.do(func(b *metrics.Builder) { b.Opportunity(op) })
 		return nil
 	}, params{"period_start": r.t(w.Period.From), "from": r.t(o.From), "to": r.t(o.To), "as_of": asOf})
 
@@ -438,10 +686,16 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 		if err := rows.Scan(&ref, &team, &at); err != nil {
 			return err
 		}
-		b.LastTouch(metrics.Touch{Ref: string(ref), Team: r.str(team), At: at.Time})
+		t := metrics.Touch{Ref: string(ref), Team: r.str(team), At: at.Time}
+		b.do(func(b *metrics.Builder) { b.LastTouch(t) })
 		return nil
 	}, params{"as_of": asOf, "from": r.t(c.From), "to": r.t(c.To)})
+}
 
+// activities reads the activity counts of the period and the one before,
+// and the data-health counts.
+func (r *reader) activities(w metrics.Windows, b *builder) {
+	asOf := r.t(w.AsOf)
 	for _, p := range []struct {
 		rng      metrics.Range
 		previous bool
@@ -453,43 +707,35 @@ func (r *reader) read(w metrics.Windows) *metrics.Facts {
 				return err
 			}
 			g.Team, g.ActorID = r.str(team), r.str(actor)
-			b.Activity(g)
+			b.do(func(b *metrics.Builder) { b.Activity(g) })
 			return nil
 		}, params{"from": r.t(p.rng.From), "to": r.t(p.rng.To), "as_of": asOf})
 	}
-	r.each("unknown-lead-activities", func(rows *sql.Rows) error {
-		var n int
-		err := rows.Scan(&n)
-		b.UnknownLeadActivities(n)
-		return err
-	}, params{"from": r.t(w.Period.From), "to": r.t(w.Period.To), "as_of": asOf})
-
-	r.each("future-activities", func(rows *sql.Rows) error {
-		var n int
-		err := rows.Scan(&n)
-		b.FutureActivities(n)
-		return err
-	}, params{"as_of": asOf})
+	count := func(name string, set func(*metrics.Builder, int), p params) {
+		r.each(name, func(rows *sql.Rows) error {
+			var n int
+			err := rows.Scan(&n)
+			b.do(func(b *metrics.Builder) { set(b, n) })
+			return err
+		}, p)
+	}
+	count("unknown-lead-activities", (*metrics.Builder).UnknownLeadActivities,
+		params{"from": r.t(w.Period.From), "to": r.t(w.Period.To), "as_of": asOf})
+	count("future-activities", (*metrics.Builder).FutureActivities, params{"as_of": asOf})
+	count("mql-before-created", (*metrics.Builder).MQLBeforeCreated, params{"as_of": asOf})
 	r.each("freshness", func(rows *sql.Rows) error {
 		var lead, activity db.NullTime
 		err := rows.Scan(&lead, &activity)
-		b.Freshness(lead.Time, activity.Time)
+		b.do(func(b *metrics.Builder) { b.Freshness(lead.Time, activity.Time) })
 		return err
 	}, params{"as_of": asOf})
-	r.each("mql-before-created", func(rows *sql.Rows) error {
-		var n int
-		err := rows.Scan(&n)
-		b.MQLBeforeCreated(n)
-		return err
-	}, params{"as_of": asOf})
-	return b.Facts()
 }
 
 // mqlReader groups the rows of the mqls query by lead: a lead's rows are
 // adjacent, one per raw team that touched it.
 type mqlReader struct {
 	r       *reader
-	b       *metrics.Builder
+	b       *builder
 	lead    metrics.Lead
 	touches []metrics.Touch
 	open    bool
@@ -497,7 +743,7 @@ type mqlReader struct {
 
 func (m *mqlReader) flush() {
 	if m.open {
-		m.b.MQL(m.lead, m.touches)
+		m.b.do(func(b *metrics.Builder) { b.MQL(m.lead, m.touches) })
 	}
 	m.open = false
 	m.touches = m.touches[:0]

@@ -1,0 +1,6 @@
+package source
+
+// WhenImported runs f once every connection of a shared snapshot has begun,
+// before any fact query; unshared makes the other connections take
+// snapshots of their own instead of importing the first one's.
+func WhenImported(s *Source, f func(), unshared bool) { s.imported, s.unshared = f, unshared }
