@@ -203,7 +203,7 @@ func Duration(d time.Duration) string {
 	case d < time.Hour:
 		return fmt.Sprintf("%d min", int(d/time.Minute))
 	case d < 48*time.Hour:
-		if m := int(d%time.Hour/time.Minute); m != 0 && d < 10*time.Hour {
+		if m := int(d % time.Hour / time.Minute); m != 0 && d < 10*time.Hour {
 			return fmt.Sprintf("%d h %d min", int(d/time.Hour), m)
 		}
 		return fmt.Sprintf("%d h", int(d/time.Hour))
