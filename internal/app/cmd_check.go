@@ -190,6 +190,11 @@ func (c *checker) checkState(ctx context.Context, cfg *config.Config) {
 		return
 	}
 	defer d.Close()
+	readOnly := fmt.Sprintf("state %s: read-only: the ledger must be writable (a hot standby or a read-only role? point state.url at the primary)", db.Redact(cfg.StateURL()))
+	if standby, err := d.InRecovery(ctx); err == nil && standby {
+		c.fail(ExitConfig, "%s", readOnly)
+		return
+	}
 	// A write that changes nothing: the privilege and the write lock are
 	// checked, the ledger stays as it is.
 	tx, err := d.BeginTxx(ctx, nil)
@@ -199,7 +204,10 @@ func (c *checker) checkState(ctx context.Context, cfg *config.Config) {
 	}
 	defer tx.Rollback()
 	for _, table := range []string{"sameteam_runs", "sameteam_deliveries"} {
-		if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET status = status WHERE 1 = 0"); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET status = status WHERE 1 = 0"); db.IsReadOnly(err) {
+			c.fail(ExitConfig, "%s", readOnly)
+			return
+		} else if err != nil {
 			c.fail(ExitConfig, "state %s: %s: %v (run 'sameteam init-db', and grant writes on the ledger tables)", db.Redact(cfg.StateURL()), table, err)
 			return
 		}

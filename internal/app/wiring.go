@@ -148,6 +148,12 @@ func openWith(ctx context.Context, cfg *config.Config, log *slog.Logger, withLed
 				return nil, err
 			}
 		}
+		// A hot standby as the ledger would fail every run as if it were
+		// temporary; it is a configuration to change.
+		if standby, err := st.state.InRecovery(ctx); err == nil && standby {
+			st.Close()
+			return nil, withCode(ExitConfig, fmt.Errorf("state %s: read-only (a hot standby): the ledger must be writable; point state.url at the primary", db.Redact(cfg.StateURL())))
+		}
 		if err := ledger.Migrate(ctx, st.state); err != nil {
 			st.Close()
 			return nil, withCode(ExitTempFail, err)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	_ "github.com/lib/pq" // registers "postgres"
+	"github.com/lib/pq" // registers "postgres"
 	"github.com/sameteam/sameteam/internal/secret"
 	_ "modernc.org/sqlite" // registers "sqlite"
 )
@@ -199,4 +199,23 @@ func scrub(err error, rawURL string) error {
 		return errors.New(clean)
 	}
 	return err
+}
+
+// IsReadOnly reports whether err says the database refused a write because
+// it is read-only: a hot standby, or a transaction or role that is
+// (SQLSTATE 25006, read_only_sql_transaction).
+func IsReadOnly(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "25006"
+}
+
+// InRecovery reports whether the database is a PostgreSQL hot standby
+// (always false on SQLite).
+func (d *DB) InRecovery(ctx context.Context) (bool, error) {
+	if d.Engine != Postgres {
+		return false, nil
+	}
+	var standby bool
+	err := d.QueryRowContext(ctx, "SELECT pg_is_in_recovery()").Scan(&standby)
+	return standby, err
 }
