@@ -72,7 +72,11 @@ func runMetrics(ctx context.Context, env Env, args []string) error {
 // printTable writes a terminal summary of a snapshot.
 func printTable(w io.Writer, s *metrics.Snapshot) {
 	h, p := s.Headline, s.Previous.Headline
-	fmt.Fprintf(w, "%s %s  [%s, %s)  %s  as of %s\n\n", s.Period.Kind, s.Period.Label, s.Period.Start, s.Period.End, s.Period.TimeZone, s.AsOf.Time().UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "%s %s  [%s, %s)  %s  as of %s\n", s.Period.Kind, s.Period.Label, s.Period.Start, s.Period.End, s.Period.TimeZone, s.AsOf.Time().UTC().Format(time.RFC3339))
+	if s.Partial {
+		fmt.Fprintf(w, "partial: %s\n", incomplete(s.Span, s.AsOf.Time(), true, "the numbers can still change"))
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "metric\t%s\t%s\t\n", s.Period.Label, s.Previous.Label)
 	row := func(name, cur, prev string) { fmt.Fprintf(tw, "%s\t%s\t%s\t\n", name, cur, prev) }

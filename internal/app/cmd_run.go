@@ -25,6 +25,7 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	to := f.String("to", "", "send one test copy to this address only; nothing is recorded")
 	force := f.Bool("force", false, "send again to recipients the ledger marks sent")
 	resend := f.Bool("resend-unknown", false, "send again where an earlier attempt's outcome is unknown")
+	partial := f.Bool("partial", false, "send a period that has not ended yet (a preview); nothing is recorded, so the complete period still goes out")
 	logFormat := f.String("log-format", "text", "log format: text or json")
 	if err := f.parse(args); err != nil {
 		return err
@@ -44,6 +45,12 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *to != "" {
+		// A typo must not send the leadership report outside the company.
+		if _, errs := delivery.Recipients([]string{*to}, cfg.AllowedDomains); len(errs) > 0 {
+			return usageError("run: --to: %v", errs[0])
+		}
+	}
 	reports, err := selectReports(cfg, *report, *all)
 	if err != nil {
 		return err
@@ -58,7 +65,7 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	}
 	defer st.Close()
 
-	opts := pipeline.Options{Trigger: ledger.TriggerManual, DryRun: *dry, To: *to, Force: *force, ResendUnknown: *resend}
+	opts := pipeline.Options{Trigger: ledger.TriggerManual, DryRun: *dry, To: *to, Partial: *partial, Force: *force, ResendUnknown: *resend}
 	code := ExitOK
 	var firstErr error
 	worse := func(c int, err error) {
@@ -92,6 +99,11 @@ func runRun(ctx context.Context, env Env, args []string) error {
 		p, asOf, err := pf.resolve(r.Period, r.TimeZone, now)
 		if err != nil {
 			return err
+		}
+		if p.End.After(asOf) && !*partial {
+			// An incomplete period sent and recorded would be skipped as
+			// already sent when it is really due.
+			return usageError("run: %s", incomplete(p, asOf, pf.asOf != "", "--partial sends it anyway and records nothing"))
 		}
 		opts.AsOf = asOf
 		// The built-in leadership report has nobody to go to until a
@@ -234,4 +246,13 @@ func printOutcome(env Env, out *pipeline.Outcome, err error, dry bool) {
 			fmt.Fprintf(env.Stdout, "  %s  %s: %s\n", d.Status, d.Recipient, d.Detail)
 		}
 	}
+}
+
+// incomplete says that p has not ended at asOf, in the period's zone.
+func incomplete(p period.Period, asOf time.Time, explicitAsOf bool, then string) string {
+	when := "as of now"
+	if explicitAsOf {
+		when = "as of " + asOf.UTC().Format("2006-01-02T15:04Z")
+	}
+	return fmt.Sprintf("%s ends on %s %s; %s it is not complete (%s)", p.Label(), p.End.Format("2006-01-02 15:04"), p.Location(), when, then)
 }

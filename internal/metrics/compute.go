@@ -106,6 +106,7 @@ func Compute(in Input, f *Facts) *Snapshot {
 			TimeZone: p.Location().String(),
 		},
 		AsOf:     Instant(in.AsOf),
+		Partial:  p.End.After(in.AsOf),
 		SLAHours: in.SLAHours,
 		Span:     p,
 	}

@@ -13,8 +13,11 @@ import (
 // JSON form is the object of METRICS.md ("The snapshot JSON"). Every
 // artifact of a run (digest, workbook, JSON) is rendered from one Snapshot.
 type Snapshot struct {
-	Period           PeriodInfo    `json:"period"`
-	AsOf             Instant       `json:"as_of"`
+	Period PeriodInfo `json:"period"`
+	AsOf   Instant    `json:"as_of"`
+	// Partial is true when the period had not ended at as_of: its numbers
+	// are a preview, and readers are told so.
+	Partial          bool          `json:"partial"`
 	SLAHours         float64       `json:"sla_hours"`
 	SLACalendar      *string       `json:"sla_calendar"` // the working calendar's name; null for wall-clock hours
 	Headline         Headline      `json:"headline"`

@@ -70,9 +70,14 @@ type Options struct {
 	Trigger       ledger.Trigger
 	DryRun        bool   // render everything, send nothing, write nothing
 	To            string // send one test copy here, record nothing
+	Partial       bool   // the period has not ended: send, record nothing
 	Force         bool   // send again to recipients the ledger marks sent
 	ResendUnknown bool   // send again where an earlier outcome is unknown
 }
+
+// records says whether a run with these options writes to the ledger: a
+// dry run, a test copy and a partial period's preview do not.
+func (o Options) records() bool { return !o.DryRun && o.To == "" && !o.Partial }
 
 // Outcome is what a run did, recipient by recipient.
 type Outcome struct {
@@ -155,7 +160,7 @@ func (r *Runner) Run(ctx context.Context, rep Report, p period.Period, opts Opti
 	}
 	out := &Outcome{Report: rep.Name, Period: p.Label(), AsOf: asOf}
 	log := r.logger().With("report", rep.Name, "period", p.Label())
-	record := !opts.DryRun && opts.To == ""
+	record := opts.records()
 
 	if record {
 		unlock, err := r.Ledger.Lock(ctx, rep.Name, p.Label())
@@ -385,17 +390,24 @@ func (r *Runner) deliver(ctx context.Context, b *Build, rc Recipient, a *rendere
 	rep, label := b.Report.Name, b.Snapshot.Period.Label
 	domain, _ := delivery.Domain(r.From)
 	msgID := delivery.MessageID(rep, label, rc.Email, cmp.Or(domain, "sameteam.invalid"))
-	if opts.To != "" {
-		// A test copy must never be mistaken for the real one.
+	if !opts.records() {
+		// A test copy or a preview must never be mistaken for the real one.
 		msgID = "test." + fmt.Sprint(r.now().UnixNano()) + "." + msgID
 	}
 	res := DeliveryOutcome{Recipient: rc.Email, MessageID: msgID}
 	// Logs name the recipient by a hash: the ledger holds the address, and a
-	// log line can be matched to its row without spreading addresses.
+	// log line can be matched to its row without spreading addresses. A
+	// copy that the ledger does not record is logged all the same.
 	log = log.With("recipient_hash", recipientHash(rc.Email), "message_id", msgID)
+	if opts.To != "" {
+		log = log.With("test_copy", true)
+	}
+	if opts.Partial {
+		log = log.With("partial_period", true)
+	}
 
 	var claim ledger.Claim
-	record := opts.To == ""
+	record := opts.records()
 	if record {
 		var err error
 		claim, err = r.Ledger.Claim(ctx, rep, label, rc.Email, msgID, runID, ledger.ClaimOptions{Force: opts.Force, ResendUnknown: opts.ResendUnknown})
