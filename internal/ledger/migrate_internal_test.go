@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/testdb"
@@ -87,4 +88,49 @@ func TestMigrationFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHeldAndSkippedMigration: a ledger made by the first release keeps its
+// runs and deliveries through 0002, and then takes the new statuses and
+// the run's note.
+func TestHeldAndSkippedMigration(t *testing.T) {
+	t.Parallel()
+	testdb.Engines(t, func(t *testing.T, url string) {
+		t.Parallel()
+		ctx := context.Background()
+		d, err := db.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		dir := "schema/" + string(d.Engine) + "/"
+		first, err := schemaFS.ReadFile(dir + "0001_init.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := migrate(ctx, d, fstest.MapFS{dir + "0001_init.sql": {Data: first}}); err != nil {
+			t.Fatal(err)
+		}
+		now := d.Time(time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC))
+		mustExec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := d.ExecContext(ctx, d.Rebind(q), args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		mustExec(`INSERT INTO sameteam_runs (id, report, period, status, "trigger", started_at, sent_count) VALUES (7, 'r', '2026-W47', 'succeeded', 'manual', ?, 1)`, now)
+		mustExec(`INSERT INTO sameteam_deliveries (report, period, recipient, message_id, status, run_id, updated_at) VALUES ('r', '2026-W47', 'a@x.com', 'm', 'sent', 7, ?)`, now)
+		if err := Migrate(ctx, d); err != nil {
+			t.Fatalf("0002 over a first-release ledger: %v", err)
+		}
+		var sent, runID int
+		if err := d.QueryRowContext(ctx, `SELECT r.sent_count, d.run_id FROM sameteam_runs r JOIN sameteam_deliveries d ON d.run_id = r.id`).Scan(&sent, &runID); err != nil || sent != 1 || runID != 7 {
+			t.Fatalf("rows after 0002: sent %d run %d, %v", sent, runID, err)
+		}
+		mustExec(`INSERT INTO sameteam_runs (report, period, status, "trigger", started_at, note) VALUES ('r', '2026-W48', 'held', 'scheduled', ?, 'newest activity 3 d old')`, now)
+		mustExec(`INSERT INTO sameteam_deliveries (report, period, recipient, message_id, status, updated_at, last_error) VALUES ('r', '2026-W47', 'b@x.com', 'm2', 'skipped', ?, 'nothing to read')`, now)
+		if _, err := d.ExecContext(ctx, d.Rebind(`INSERT INTO sameteam_runs (report, period, status, "trigger", started_at) VALUES ('r', '2026-W49', 'paused', 'manual', ?)`), now); err == nil {
+			t.Error("a status outside the list was accepted")
+		}
+	})
 }

@@ -55,7 +55,7 @@ func TestMigrateTwice(t *testing.T) {
 			t.Errorf("schema changed:\n%v\n%v", before, after)
 		}
 		var applied int
-		if err := b.db.GetContext(ctx, &applied, `SELECT COUNT(*) FROM sameteam_schema_migrations`); err != nil || applied != 1 {
+		if err := b.db.GetContext(ctx, &applied, `SELECT COUNT(*) FROM sameteam_schema_migrations`); err != nil || applied != 2 {
 			t.Errorf("%d migrations recorded, %v", applied, err)
 		}
 		if n := countDeliveries(t, b.db); n != 1 {
