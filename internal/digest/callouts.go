@@ -177,7 +177,7 @@ func (b *builder) breaches(weight float64) (candidate, bool) {
 	share := float64(h.SLABreached) / float64(h.SLABreached+h.SLAMet)
 	return candidate{
 		score: weight * (1 + 4*share),
-		text:  b.l.Tf(key, b.l.Int(h.SLABreached), b.l.HoursMinutes(b.s.SLAHours)),
+		text:  b.l.Tf(key, b.l.Int(h.SLABreached), b.slaHours()),
 	}, true
 }
 

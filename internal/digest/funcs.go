@@ -52,7 +52,17 @@ func textFuncs() texttemplate.FuncMap {
 		"grid":      grid,
 		"bar":       textBar,
 		"bar1":      func(width, n int) string { return textBar([]seg{{Tone: "a", Width: width}}, n) },
+		"fresh":     freshText,
 	}
+}
+
+// freshText joins the freshness sentences for the plain-text footer.
+func freshText(ps []part) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Plain()
+	}
+	return strings.Join(out, " ")
 }
 
 func pad(s string, n int) string {
@@ -102,7 +112,7 @@ func grid(t table) string {
 	texts := func(cs []cell) []string {
 		out := make([]string, len(cs))
 		for i, c := range cs {
-			out[i] = c.Text
+			out[i] = c.Plain()
 		}
 		return out
 	}
@@ -163,12 +173,12 @@ func records(t table) string {
 		if len(cs) == 0 {
 			return
 		}
-		b.WriteString(cs[0].Text + "\n")
+		b.WriteString(cs[0].Plain() + "\n")
 		pairs := make([]string, 0, len(cs)-1)
 		for i, c := range cs[1:] {
 			if i+1 < len(t.Headers) {
 				// \x00 holds the pair together through wrap.
-				pairs = append(pairs, strings.ReplaceAll(t.Headers[i+1]+" "+c.Text, " ", "\x00"))
+				pairs = append(pairs, strings.ReplaceAll(t.Headers[i+1]+" "+c.Plain(), " ", "\x00"))
 			}
 		}
 		b.WriteString(strings.ReplaceAll(wrap(strings.Join(pairs, " · "), 72, "  ", "  "), "\x00", " ") + "\n")

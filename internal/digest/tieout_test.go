@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
@@ -86,15 +87,45 @@ func lookup(t *testing.T, doc any, path string) any {
 	return cur
 }
 
-// format renders a snapshot JSON value the way the digest must show it.
-func format(t *testing.T, l *locale.Locale, currency, kind string, v any) string {
+// format renders a snapshot JSON value the way the digest must show it;
+// doc is the whole snapshot, for the zone and as_of that instants are
+// shown against.
+func format(t *testing.T, l *locale.Locale, currency, kind string, v, doc any) string {
 	t.Helper()
 	if v == nil {
 		return locale.Null
 	}
+	instant := func(v any) time.Time {
+		at, err := time.Parse(time.RFC3339Nano, v.(string))
+		if err != nil {
+			t.Fatalf("instant %v: %v", v, err)
+		}
+		loc, err := time.LoadLocation(lookup(t, doc, "period.time_zone").(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at.In(loc)
+	}
 	switch kind {
 	case "text":
 		return v.(string)
+	case "when":
+		return l.DayTime(instant(v))
+	case "due":
+		return l.Upcoming(instant(v), instant(lookup(t, doc, "as_of")))
+	case "acceptance", "pending":
+		// A campaign's row: acceptance = accepted / (accepted + rejected)
+		// as METRICS.md defines acceptance_rate; pending = its MQLs with
+		// neither decision.
+		row := v.(map[string]any)
+		acc, rej, mqls := row["accepted"].(float64), row["rejected"].(float64), row["mqls"].(float64)
+		if kind == "pending" {
+			return l.Int(int(mqls - acc - rej))
+		}
+		if acc+rej == 0 {
+			return locale.Null
+		}
+		return l.PercentOf(acc / (acc + rej))
 	}
 	f, ok := v.(float64)
 	if !ok {
@@ -131,62 +162,84 @@ func format(t *testing.T, l *locale.Locale, currency, kind string, v any) string
 func TestTieOut(t *testing.T) {
 	t.Parallel()
 	r := renderer(t)
-	s := snapshot(t, "w47-madrid")
-	raw, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
 	common := []string{"headline.sla_compliance", "headline.mqls", "headline.pipeline_created.total",
-		"headline.alignment_score", "headline.acceptance_rate", "headline.decision_rate"}
-	required := map[digest.Audience][]string{
-		digest.Sales: {"headline.response_minutes_median", "headline.accepted", "headline.untouched_mqls",
-			"followup_backlog.0.lead_id", "followup_backlog.13.age_hours",
-			"by_rep.0.sla_compliance", "by_rep.6.mqls_assigned", "by_rep.4.won_revenue"},
-		digest.Marketing: {"headline.pipeline_created.marketing", "headline.marketing_influenced_pipeline",
-			"headline.rejected", "headline.response_minutes_p90", "rejection_reasons.0.count",
-			"by_campaign.1.pipeline_created", "by_campaign.8.roi", "by_campaign.3.cost"},
-		digest.Leadership: {"headline.won_revenue.total", "headline.win_rate.total", "headline.win_rate.sales",
-			"headline.leads_created", "headline.sqls", "headline.won_deals", "headline.avg_deal_size",
-			"headline.sales_cycle_days_median", "data_health.future_activities_ignored"},
+		"headline.alignment_score", "headline.acceptance_rate", "headline.decision_rate",
+		"data_health.latest_activity_at"}
+	cases := []struct {
+		name     string
+		required map[digest.Audience][]string
+	}{
+		{"w47-madrid", map[digest.Audience][]string{
+			digest.Sales: {"headline.response_minutes_median", "headline.accepted", "headline.untouched_mqls",
+				"followup_backlog.0.lead_id", "followup_backlog.13.age_hours", "followup_backlog.0.due_at",
+				"followup_backlog.13.due_at", "by_rep.0.sla_compliance", "by_rep.6.mqls_assigned", "by_rep.4.won_revenue"},
+			digest.Marketing: {"headline.pipeline_created.marketing", "headline.marketing_influenced_pipeline",
+				"headline.rejected", "headline.response_minutes_p90", "rejection_reasons.0.count",
+				"by_campaign.1.pipeline_created", "by_campaign.8.roi", "by_campaign.3.cost",
+				"by_campaign.5", "by_campaign.5.accepted", "by_campaign.5.rejected",
+				"by_campaign.5.rejection_reasons.0.count", "by_campaign.5.rejection_reasons.1.count"},
+			digest.Leadership: {"headline.won_revenue.total", "headline.win_rate.total", "headline.win_rate.sales",
+				"headline.leads_created", "headline.sqls", "headline.won_deals", "headline.avg_deal_size",
+				"headline.sales_cycle_days_median", "data_health.future_activities_ignored"},
+		}},
+		// A working calendar: working minutes beside wall-clock ones, due
+		// times in working hours.
+		{"w46-madrid-office-hours", map[digest.Audience][]string{
+			digest.Sales: {"headline.response_minutes_median", "headline.response_working_minutes_median",
+				"by_rep.0.response_minutes_median", "by_rep.0.response_working_minutes_median",
+				"by_rep.4.response_working_minutes_median", "followup_backlog.0.due_at", "followup_backlog.9.due_at",
+				"followup_backlog.13.due_at"},
+			digest.Marketing: {"headline.response_working_minutes_median", "headline.response_working_minutes_p90",
+				"by_campaign.0", "by_campaign.4", "by_campaign.4.rejection_reasons.1.count", "by_campaign.5"},
+			digest.Leadership: {"headline.alignment_score"},
+		}},
 	}
-	for _, aud := range digest.Audiences() {
-		for _, lang := range []string{"es", "en"} {
-			t.Run(string(aud)+"."+lang, func(t *testing.T) {
-				t.Parallel()
-				l, err := locale.Get(lang)
-				if err != nil {
-					t.Fatal(err)
-				}
-				d, err := r.Render(s, options(aud, lang))
-				if err != nil {
-					t.Fatal(err)
-				}
-				seen := map[string]bool{}
-				for _, k := range keyedValues(t, d.HTML) {
-					want := format(t, l, "EUR", k.format, lookup(t, doc, k.key))
-					got := k.text
-					if k.format == "text" {
-						// Names are shown with their channel: "name · channel".
-						got, _, _ = strings.Cut(got, " · ")
+	for _, tc := range cases {
+		s := snapshot(t, tc.name)
+		raw, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		required := tc.required
+		for _, aud := range digest.Audiences() {
+			for _, lang := range []string{"es", "en"} {
+				t.Run(tc.name+"."+string(aud)+"."+lang, func(t *testing.T) {
+					t.Parallel()
+					l, err := locale.Get(lang)
+					if err != nil {
+						t.Fatal(err)
 					}
-					if got != want {
-						t.Errorf("%s shows %q, snapshot says %q", k.key, got, want)
+					d, err := r.Render(s, options(aud, lang))
+					if err != nil {
+						t.Fatal(err)
 					}
-					if !strings.Contains(d.Text, want) {
-						t.Errorf("%s: %q is in the HTML but not in the text", k.key, want)
+					seen := map[string]bool{}
+					for _, k := range keyedValues(t, d.HTML) {
+						want := format(t, l, "EUR", k.format, lookup(t, doc, k.key), doc)
+						got := k.text
+						if k.format == "text" {
+							// Names are shown with their channel: "name · channel".
+							got, _, _ = strings.Cut(got, " · ")
+						}
+						if got != want {
+							t.Errorf("%s shows %q, snapshot says %q", k.key, got, want)
+						}
+						if !strings.Contains(d.Text, want) {
+							t.Errorf("%s: %q is in the HTML but not in the text", k.key, want)
+						}
+						seen[k.key] = true
 					}
-					seen[k.key] = true
-				}
-				for _, key := range append(append([]string{}, common...), required[aud]...) {
-					if !seen[key] {
-						t.Errorf("%s is not shown", key)
+					for _, key := range append(append([]string{}, common...), required[aud]...) {
+						if !seen[key] {
+							t.Errorf("%s is not shown", key)
+						}
 					}
-				}
-			})
+				})
+			}
 		}
 	}
 }

@@ -3,7 +3,9 @@ package digest
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -40,6 +42,7 @@ type view struct {
 	Backlog   backlog
 	Reps      table
 	Campaigns table
+	Verdicts  verdicts
 	Reasons   table
 	Feedback  []line
 	Follow    []line
@@ -49,6 +52,8 @@ type view struct {
 	Deals     []line
 	Health    table
 	HealthOK  bool
+	Fresh     []part // how fresh the source was, for the footer
+	Calendar  string // how the SLA counts working hours; empty without a calendar
 
 	DefinitionsURL string
 	WorkbookURL    string
@@ -64,8 +69,21 @@ type tile struct {
 	Value    string
 	Suffix   string
 	Note     string
+	Also     *part // a second number under the value: working minutes beside wall-clock ones
 	Delta    delta
 }
+
+// part is a number inside words ("vence lun 17:00", "1 h 18 min
+// laborables"): only the number carries its key, so the tie-out reads it
+// alone.
+type part struct {
+	Key, Fmt  string
+	Text      string
+	Pre, Post string
+}
+
+// Plain is the part as one string, for the plain-text digest.
+func (p part) Plain() string { return p.Pre + p.Text + p.Post }
 
 // delta is a change against the previous period: an arrow and words
 // ("▲ +5,2 pts vs semana 46") and a tone for colour, which only repeats
@@ -82,6 +100,7 @@ type line struct {
 	Value    string
 	Suffix   string
 	Note     string
+	Also     *part // a second number under the value
 	Delta    delta
 	Star     bool // a component of the alignment score
 }
@@ -95,10 +114,25 @@ type commitments struct {
 
 // cell is one table cell. Key and Fmt name the snapshot value it shows.
 type cell struct {
-	Key, Fmt string
-	Text     string
-	Num      bool // right-aligned
-	Tone     string
+	Key, Fmt  string
+	Text      string
+	Num       bool // right-aligned
+	Tone      string
+	Pre, Post string // words around the value ("vence …"), outside its key
+	Also      *part  // a second number under the first
+}
+
+// Bare reports whether the cell holds its value alone, so that the
+// value's key can sit on the cell itself.
+func (c cell) Bare() bool { return c.Pre == "" && c.Post == "" && c.Also == nil }
+
+// Plain is the cell as one string, for the plain-text digest.
+func (c cell) Plain() string {
+	s := c.Pre + c.Text + c.Post
+	if c.Also != nil {
+		s += " (" + c.Also.Plain() + ")"
+	}
+	return s
 }
 
 // table is a titled grid of cells.
@@ -154,6 +188,34 @@ type backlog struct {
 
 // maxBacklogRows keeps the email short; the workbook has every row.
 const maxBacklogRows = 15
+
+// verdicts is what sales said about each campaign's MQLs: marketing's
+// feedback, campaign by campaign.
+type verdicts struct {
+	Rows []verdict
+	More string // "…and 4 more campaigns in the workbook"
+}
+
+// verdict is one campaign's acceptance and its top rejection reasons.
+type verdict struct {
+	Name     cell
+	Rate     cell // acceptance: accepted / (accepted + rejected)
+	Accepted part
+	Rejected part
+	Pending  *part // MQLs not decided yet; nil when none
+	Decided  bool  // sales accepted or rejected at least one MQL
+	Reasons  []part
+	// ReasonsText is the reasons line in plain text, with its label.
+	ReasonsText string
+	ReasonsWord string // "Motivos:", or the sentence for none
+}
+
+// maxVerdicts keeps the section to the campaigns marketing must look at
+// first; the workbook's Campaigns sheet has every one.
+const maxVerdicts = 10
+
+// maxReasons is how many rejection reasons a campaign's line names.
+const maxReasons = 3
 
 // maxText is the longest CRM text printed in a digest, in characters.
 const maxText = 80
@@ -225,6 +287,7 @@ func build(s *metrics.Snapshot, span period.Period, l *locale.Locale, opts Optio
 	v.Backlog = b.backlog()
 	v.Reps = b.reps()
 	v.Campaigns = b.campaigns()
+	v.Verdicts = b.verdicts()
 	v.Reasons = b.reasons()
 	v.Feedback = b.feedback()
 	v.Follow = b.follow()
@@ -233,7 +296,64 @@ func build(s *metrics.Snapshot, span period.Period, l *locale.Locale, opts Optio
 	v.Funnel = b.funnel()
 	v.Deals = b.deals()
 	v.Health, v.HealthOK = b.health()
+	v.Fresh = b.freshness()
+	if c := b.s.SLACalendar; c != nil {
+		v.Calendar = l.Tf("calendar.note", clean(*c))
+	}
 	return v
+}
+
+// part fills the phrase for word, which holds one %s, with a keyed value.
+func (b *builder) part(word, key, format, text string) part {
+	pre, post, _ := strings.Cut(b.l.T(word), "%s")
+	return part{Key: key, Fmt: format, Text: text, Pre: pre, Post: post}
+}
+
+// slaHours names the SLA's hours: "24 h", or with a working calendar
+// "8 h laborables", so that nobody reads a working-hours SLA as
+// wall-clock time.
+func (b *builder) slaHours() string {
+	if b.s.SLACalendar != nil {
+		return b.l.WorkingHours(b.s.SLAHours)
+	}
+	return b.l.HoursMinutes(b.s.SLAHours)
+}
+
+// working is the working-time figure to show beside a wall-clock one, or
+// nil without a calendar. word is working.long or working.short.
+func (b *builder) working(word, key string, minutes *float64) *part {
+	if b.s.SLACalendar == nil {
+		return nil
+	}
+	p := b.part(word, key, "minutes", b.l.Minutes(minutes))
+	return &p
+}
+
+// freshFlag is the lag after which the older of the two freshness instants
+// is named as well. Leads arrive less often than activities, so a lag of
+// hours is normal; a day or more can be a sync whose leads stopped while
+// its activities still flow, and the reader should see it.
+const freshFlag = 24 * time.Hour
+
+// freshness says how fresh the source was, in the report's zone: "data up
+// to" the later of the newest lead and the newest activity (either shows
+// the sync ran until then), plus the other when it lags by freshFlag or
+// more. A source with neither says so.
+func (b *builder) freshness() []part {
+	d, loc := &b.s.DataHealth, b.span.Location()
+	lead, act := d.LatestLeadCreatedAt, d.LatestActivityAt
+	if lead == nil && act == nil {
+		return []part{{Text: b.l.T("fresh.none")}}
+	}
+	latest, latestKey, other, otherKey, otherWord := act, "data_health.latest_activity_at", lead, "data_health.latest_lead_created_at", "fresh.lead"
+	if act == nil || (lead != nil && lead.Time().After(act.Time())) {
+		latest, latestKey, other, otherKey, otherWord = lead, "data_health.latest_lead_created_at", act, "data_health.latest_activity_at", "fresh.activity"
+	}
+	out := []part{b.part("fresh.data", latestKey, "when", b.l.DayTime(latest.Time().In(loc)))}
+	if other != nil && latest.Time().Sub(other.Time()) >= freshFlag {
+		out = append(out, b.part(otherWord, otherKey, "when", b.l.DayTime(other.Time().In(loc))))
+	}
+	return out
 }
 
 // words exposes the vocabulary to templates as a map, so a template reads
@@ -252,6 +372,10 @@ func (b *builder) subject(v *view) string {
 	switch b.aud {
 	case Sales:
 		key = l.Tf("subject.sales", l.Percent(h.SLACompliance), l.Int(b.overdue()))
+		if b.s.SLACalendar != nil {
+			// A working-hours SLA says so wherever it is named.
+			key = l.Tf("subject.sales.working", b.slaHours(), l.Percent(h.SLACompliance), l.Int(b.overdue()))
+		}
 	case Marketing:
 		if h.MQLTarget != nil {
 			key = l.Tf("subject.marketing.target", l.Int(h.MQLs), l.Int(*h.MQLTarget), l.Percent(h.AcceptanceRate))
@@ -386,13 +510,14 @@ func (b *builder) tiles() []tile {
 	l, h, p := b.l, &b.s.Headline, &b.s.Previous.Headline
 	mqls := tile{Key: "headline.mqls", Fmt: "int", Label: l.T("m.mqls.delivered"), Value: l.Int(h.MQLs),
 		Note: b.targetNote(), Delta: b.countDelta(h.MQLs, p.MQLs, 1)}
-	sla := tile{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", l.HoursMinutes(b.s.SLAHours)),
+	sla := tile{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", b.slaHours()),
 		Value: l.Percent(h.SLACompliance),
 		Note:  l.Tf("note.sla", l.Int(h.SLAMet), l.Int(h.SLABreached), l.Int(h.SLAPending)),
 		Delta: b.rateDelta(h.SLACompliance, p.SLACompliance, 1)}
 	resp := tile{Key: "headline.response_minutes_median", Fmt: "minutes", Label: l.T("m.response_median"),
 		Value: l.Minutes(h.ResponseMinutesMedian),
 		Note:  l.Tf("note.p90", l.Minutes(h.ResponseMinutesP90)),
+		Also:  b.working("working.long", "headline.response_working_minutes_median", h.ResponseWorkingMinutesMedian),
 		Delta: b.minutesDelta(h.ResponseMinutesMedian, p.ResponseMinutesMedian, -1)}
 	switch b.aud {
 	case Sales:
@@ -440,7 +565,7 @@ func (b *builder) commitments() commitments {
 			Delta: b.rateDelta(h.AcceptanceRate, p.AcceptanceRate, 1), Star: true},
 	}
 	c.Sales = []line{
-		{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", l.HoursMinutes(b.s.SLAHours)),
+		{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", b.slaHours()),
 			Value: l.Percent(h.SLACompliance), Note: l.Tf("note.sla", l.Int(h.SLAMet), l.Int(h.SLABreached), l.Int(h.SLAPending)),
 			Delta: b.rateDelta(h.SLACompliance, p.SLACompliance, 1), Star: true},
 		{Key: "headline.decision_rate", Fmt: "pct", Label: l.T("m.decision_rate"), Value: l.Percent(h.DecisionRate),
@@ -476,7 +601,7 @@ func (b *builder) trend() trend {
 	}
 	switch b.aud {
 	case Sales:
-		t.Title = l.Tf("trend.sla", n, unit)
+		t.Title = l.Tf("trend.sla", b.slaHours(), n, unit)
 		t.Legend = []legend{{"a", l.T("m.sla_compliance")}}
 		for i, p := range b.s.Trend {
 			r := trendRow{Label: label(i), Value: l.Percent(p.SLACompliance), Current: i == n-1}
@@ -582,16 +707,22 @@ func (b *builder) backlog() backlog {
 				owner = n
 			}
 		}
-		status, tone := l.T("backlog.in_time"), "flat"
+		// When the lead falls due, by weekday within the coming week, with
+		// its date once it is past: "vence lun 17:00", "fuera de plazo
+		// desde el lun 26 oct, 17:00".
+		word, tone := "backlog.due", "flat"
 		if it.SLABreached {
-			status, tone = l.T("backlog.overdue"), "bad"
+			word, tone = "backlog.overdue_since", "bad"
 		}
+		loc := b.span.Location()
+		due := b.part(word, fmt.Sprintf("followup_backlog.%d.due_at", i), "due",
+			l.Upcoming(it.DueAt.Time().In(loc), b.s.AsOf.Time().In(loc)))
 		bl.Table.Rows = append(bl.Table.Rows, []cell{
 			{Text: owner},
 			{Key: fmt.Sprintf("followup_backlog.%d.lead_id", i), Fmt: "text", Text: clean(it.LeadID)},
 			{Text: l.DateTime(it.MQLAt.Time().In(b.span.Location()))},
 			{Key: fmt.Sprintf("followup_backlog.%d.age_hours", i), Fmt: "hours", Text: l.Hours(it.AgeHours), Num: true},
-			{Text: status, Tone: tone},
+			{Key: due.Key, Fmt: due.Fmt, Text: due.Text, Pre: due.Pre, Post: due.Post, Tone: tone},
 		})
 	}
 	return bl
@@ -614,7 +745,8 @@ func (b *builder) reps() table {
 			{Text: name},
 			{Key: k("mqls_assigned"), Fmt: "int", Text: l.Int(r.MQLsAssigned), Num: true},
 			{Key: k("sla_compliance"), Fmt: "pct", Text: l.Percent(r.SLACompliance), Num: true},
-			{Key: k("response_minutes_median"), Fmt: "minutes", Text: l.Minutes(r.ResponseMinutesMedian), Num: true},
+			{Key: k("response_minutes_median"), Fmt: "minutes", Text: l.Minutes(r.ResponseMinutesMedian), Num: true,
+				Also: b.working("working.short", k("response_working_minutes_median"), r.ResponseWorkingMinutesMedian)},
 			{Text: l.Int(r.Accepted) + " / " + l.Int(r.Rejected), Num: true},
 			{Key: k("activities"), Fmt: "int", Text: l.Int(r.Activities), Num: true},
 			{Key: k("pipeline_created"), Fmt: "money", Text: l.Money(r.PipelineCreated, b.cur), Num: true},
@@ -632,20 +764,12 @@ func (b *builder) campaigns() table {
 	}
 	for i, c := range b.s.ByCampaign {
 		k := func(f string) string { return fmt.Sprintf("by_campaign.%d.%s", i, f) }
-		name := clean(c.Name)
-		if name == "" {
-			name = clean(c.CampaignID)
-		}
-		channel := clean(c.Channel)
-		if w := "channel." + channel; l.Has(w) {
-			channel = l.T(w)
-		}
 		roiTone := "flat"
 		if c.ROI != nil {
 			roiTone = map[bool]string{true: "good", false: "bad"}[*c.ROI >= 0]
 		}
 		t.Rows = append(t.Rows, []cell{
-			{Key: k("name"), Fmt: "text", Text: name + " · " + channel},
+			{Key: k("name"), Fmt: "text", Text: b.campaignName(c)},
 			{Key: k("mqls"), Fmt: "int", Text: l.Int(c.MQLs), Num: true},
 			{Key: k("pipeline_created"), Fmt: "money", Text: l.Money(c.PipelineCreated, b.cur), Num: true},
 			{Key: k("won_revenue"), Fmt: "money", Text: l.Money(c.WonRevenue, b.cur), Num: true},
@@ -656,16 +780,117 @@ func (b *builder) campaigns() table {
 	return t
 }
 
+// verdicts lists what sales decided on each campaign's MQLs of the
+// period, the worst first: the campaigns with decisions by acceptance,
+// lowest first (what marketing must fix), equal acceptance by more
+// rejections (more of sales' time spent on leads it turned down), then by
+// campaign id; after them the campaigns whose MQLs sales has not decided
+// on yet, most MQLs first, since there is no verdict to act on. Campaigns
+// without MQLs in the period have nothing to report and are left out.
+func (b *builder) verdicts() verdicts {
+	l := b.l
+	idx := make([]int, 0, len(b.s.ByCampaign))
+	for i, c := range b.s.ByCampaign {
+		if c.MQLs > 0 || c.Accepted+c.Rejected > 0 {
+			idx = append(idx, i)
+		}
+	}
+	sort.SliceStable(idx, func(x, y int) bool {
+		a, c := b.s.ByCampaign[idx[x]], b.s.ByCampaign[idx[y]]
+		ra, rc := a.AcceptanceRate(), c.AcceptanceRate()
+		switch {
+		case (ra == nil) != (rc == nil):
+			return rc == nil
+		case ra != nil && *ra != *rc:
+			return *ra < *rc
+		case ra != nil && a.Rejected != c.Rejected:
+			return a.Rejected > c.Rejected
+		case ra == nil && a.MQLs != c.MQLs:
+			return a.MQLs > c.MQLs
+		}
+		return a.CampaignID < c.CampaignID
+	})
+	var v verdicts
+	for n, i := range idx {
+		if n == maxVerdicts {
+			v.More = l.Tf("more.campaigns", l.Int(len(idx)-maxVerdicts))
+			break
+		}
+		c := b.s.ByCampaign[i]
+		k := func(f string) string { return fmt.Sprintf("by_campaign.%d.%s", i, f) }
+		r := verdict{
+			Name:     cell{Key: k("name"), Fmt: "text", Text: b.campaignName(c)},
+			Rate:     cell{Key: fmt.Sprintf("by_campaign.%d", i), Fmt: "acceptance", Text: l.Percent(c.AcceptanceRate()), Num: true},
+			Accepted: b.part(number("verdict.accepted", c.Accepted), k("accepted"), "int", l.Int(c.Accepted)),
+			Rejected: b.part(number("verdict.rejected", c.Rejected), k("rejected"), "int", l.Int(c.Rejected)),
+			Decided:  c.Accepted+c.Rejected > 0,
+		}
+		if pending := c.MQLs - c.Accepted - c.Rejected; pending > 0 {
+			p := b.part("verdict.pending", fmt.Sprintf("by_campaign.%d", i), "pending", l.Int(pending))
+			r.Pending = &p
+		}
+		var texts []string
+		for j, reason := range c.RejectionReasons {
+			if j == maxReasons {
+				more := l.Tf("verdict.more_reasons", l.Int(len(c.RejectionReasons)-maxReasons))
+				r.Reasons = append(r.Reasons, part{Text: more})
+				texts = append(texts, more)
+				break
+			}
+			p := part{Key: fmt.Sprintf("by_campaign.%d.rejection_reasons.%d.count", i, j), Fmt: "int",
+				Pre: b.reason(reason.Reason) + " (", Text: l.Int(reason.Count), Post: ")"}
+			r.Reasons = append(r.Reasons, p)
+			texts = append(texts, p.Plain())
+		}
+		switch {
+		case !r.Decided:
+			r.ReasonsWord = l.T("verdict.undecided")
+		case len(texts) == 0:
+			r.ReasonsWord = l.T("verdict.no_rejections")
+		default:
+			r.ReasonsWord = l.T("verdict.reasons")
+		}
+		r.ReasonsText = strings.TrimSpace(r.ReasonsWord + " " + strings.Join(texts, " · "))
+		v.Rows = append(v.Rows, r)
+	}
+	return v
+}
+
+// number picks the singular or plural phrase of word for n.
+func number(word string, n int) string {
+	if n == 1 {
+		return word + ".sg"
+	}
+	return word + ".pl"
+}
+
+// campaignName is a campaign as the digest names it: "name · channel".
+func (b *builder) campaignName(c metrics.CampaignRow) string {
+	name := clean(c.Name)
+	if name == "" {
+		name = clean(c.CampaignID)
+	}
+	channel := clean(c.Channel)
+	if w := "channel." + channel; b.l.Has(w) {
+		channel = b.l.T(w)
+	}
+	return name + " · " + channel
+}
+
+// reason is a rejection reason as the digest prints it.
+func (b *builder) reason(r string) string {
+	if r == "unspecified" { // the engine's name for an empty reason
+		return b.l.T("reason.unspecified")
+	}
+	return clean(r)
+}
+
 func (b *builder) reasons() table {
 	l := b.l
 	t := table{Headers: []string{l.T("col.reason"), l.T("col.count")}, Num: []bool{false, true}}
 	for i, r := range b.s.RejectionReasons {
-		reason := clean(r.Reason)
-		if r.Reason == "unspecified" {
-			reason = l.T("reason.unspecified")
-		}
 		t.Rows = append(t.Rows, []cell{
-			{Text: reason},
+			{Text: b.reason(r.Reason)},
 			{Key: fmt.Sprintf("rejection_reasons.%d.count", i), Fmt: "int", Text: l.Int(r.Count), Num: true},
 		})
 	}
@@ -687,11 +912,13 @@ func (b *builder) feedback() []line {
 func (b *builder) follow() []line {
 	l, h, p := b.l, &b.s.Headline, &b.s.Previous.Headline
 	return []line{
-		{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", l.HoursMinutes(b.s.SLAHours)), Value: l.Percent(h.SLACompliance),
+		{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", b.slaHours()), Value: l.Percent(h.SLACompliance),
 			Note: l.Tf("note.sla", l.Int(h.SLAMet), l.Int(h.SLABreached), l.Int(h.SLAPending)), Delta: b.rateDelta(h.SLACompliance, p.SLACompliance, 1)},
 		{Key: "headline.response_minutes_median", Fmt: "minutes", Label: l.T("m.response_median"), Value: l.Minutes(h.ResponseMinutesMedian),
+			Also:  b.working("working.long", "headline.response_working_minutes_median", h.ResponseWorkingMinutesMedian),
 			Delta: b.minutesDelta(h.ResponseMinutesMedian, p.ResponseMinutesMedian, -1)},
 		{Key: "headline.response_minutes_p90", Fmt: "minutes", Label: l.T("m.response_p90"), Value: l.Minutes(h.ResponseMinutesP90),
+			Also:  b.working("working.long", "headline.response_working_minutes_p90", h.ResponseWorkingMinutesP90),
 			Delta: b.minutesDelta(h.ResponseMinutesP90, p.ResponseMinutesP90, -1)},
 		{Key: "headline.untouched_mqls", Fmt: "int", Label: l.T("m.untouched_mqls"), Value: l.Int(h.UntouchedMQLs),
 			Note: l.T("note.untouched"), Delta: b.countDelta(h.UntouchedMQLs, p.UntouchedMQLs, -1)},

@@ -36,6 +36,7 @@ type Locale struct {
 	group    byte // thousands separator
 	months   [12]string
 	short    [12]string
+	weekdays [7]string // abbreviated, Sunday first as time.Weekday counts
 	words    map[string]string
 	subjects map[string]Subject
 }
@@ -59,10 +60,10 @@ func Get(tag string) (*Locale, error) {
 	switch base {
 	case "", "es":
 		return &Locale{tag: "es", decimal: ',', group: '.',
-			months: monthsES(), short: shortES(), words: wordsES(), subjects: subjectsES()}, nil
+			months: monthsES(), short: shortES(), weekdays: weekdaysES(), words: wordsES(), subjects: subjectsES()}, nil
 	case "en":
 		return &Locale{tag: "en", decimal: '.', group: ',',
-			months: monthsEN(), short: shortEN(), words: wordsEN(), subjects: subjectsEN()}, nil
+			months: monthsEN(), short: shortEN(), weekdays: weekdaysEN(), words: wordsEN(), subjects: subjectsEN()}, nil
 	}
 	return nil, fmt.Errorf("%w %q (want es or en)", ErrUnknown, tag)
 }
@@ -349,6 +350,52 @@ func (l *Locale) Days(d *float64) string {
 	return l.number(*d, 1) + " " + l.T("unit.days")
 }
 
+// WorkingHours names an SLA counted in working time: es "8 h laborables",
+// "1 h laborable", "1 h 30 min laborables"; en "8 working hours", "1
+// working hour", "1h 30m of working time".
+func (l *Locale) WorkingHours(h float64) string {
+	whole := h == math.Trunc(h) && h >= 1
+	switch {
+	case l.tag == "es" && h == 1:
+		return l.HoursMinutes(h) + " laborable"
+	case l.tag == "es":
+		return l.HoursMinutes(h) + " laborables"
+	case whole && h == 1:
+		return "1 working hour"
+	case whole:
+		return l.number(h, 0) + " working hours"
+	}
+	return l.HoursMinutes(h) + " of working time"
+}
+
+// Weekday is the weekday's abbreviation: es "lun", en "Mon".
+func (l *Locale) Weekday(d time.Weekday) string { return l.weekdays[d] }
+
+// DayTime names an instant by weekday, day, month and time, without the
+// year: es "lun 23 nov, 04:25", en "Mon 23 Nov, 04:25". The date is the
+// one on t's own clock; convert t to the report's zone first.
+func (l *Locale) DayTime(t time.Time) string {
+	return fmt.Sprintf("%s %d %s, %s", l.Weekday(t.Weekday()), t.Day(), l.MonthShort(t.Month()), t.Format("15:04"))
+}
+
+// WeekdayTime is an instant by weekday and time only: es "lun 17:00",
+// en "Mon 17:00".
+func (l *Locale) WeekdayTime(t time.Time) string {
+	return l.Weekday(t.Weekday()) + " " + t.Format("15:04")
+}
+
+// Upcoming names an instant relative to ref, both on the same clock: by
+// weekday and time when it falls on ref's day or one of the six that
+// follow, so the weekday cannot be mistaken ("lun 17:00"); with its date
+// otherwise, past instants included ("lun 26 oct, 17:00").
+func (l *Locale) Upcoming(t, ref time.Time) string {
+	day := func(x time.Time) time.Time { return time.Date(x.Year(), x.Month(), x.Day(), 0, 0, 0, 0, time.UTC) }
+	if !t.Before(ref) && day(t).Sub(day(ref)) < 7*24*time.Hour {
+		return l.WeekdayTime(t)
+	}
+	return l.DayTime(t)
+}
+
 // Month is the month's full name: es "noviembre", en "November".
 func (l *Locale) Month(m time.Month) string { return l.months[m-1] }
 
@@ -438,6 +485,16 @@ func monthsES() [12]string {
 func shortES() [12]string {
 	return [12]string{"ene", "feb", "mar", "abr", "may", "jun",
 		"jul", "ago", "sept", "oct", "nov", "dic"}
+}
+
+// Weekday abbreviations, Sunday first (time.Weekday's order). Spanish
+// writes them in lower case (RAE: "lun", "mar", "mié"…).
+func weekdaysES() [7]string {
+	return [7]string{"dom", "lun", "mar", "mié", "jue", "vie", "sáb"}
+}
+
+func weekdaysEN() [7]string {
+	return [7]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
 }
 
 func monthsEN() [12]string {

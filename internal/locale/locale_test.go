@@ -130,6 +130,12 @@ func TestDurations(t *testing.T) {
 		{"negative", en.Hours(-0.5), "-30m"},
 		{"sla hours es", es.HoursMinutes(48), "48 h"},
 		{"sla hours en", en.HoursMinutes(1.5), "1h 30m"},
+		{"working hours es", es.WorkingHours(8), "8 h laborables"},
+		{"working hour es", es.WorkingHours(1), "1 h laborable"},
+		{"working hours en", en.WorkingHours(8), "8 working hours"},
+		{"working hour en", en.WorkingHours(1), "1 working hour"},
+		{"working fraction en", en.WorkingHours(1.5), "1h 30m of working time"},
+		{"working fraction es", es.WorkingHours(0.5), "30 min laborables"},
 		{"response minutes", es.Minutes(ptr(2115.991666666667)), "35 h 16 min"},
 		{"response null", es.Minutes(nil), "—"},
 		{"cycle days es", es.Days(ptr(2.458321759259259)), "2,5 días"},
@@ -194,6 +200,14 @@ func TestDates(t *testing.T) {
 		{"month short", en.PeriodShort(p("2026-01")), "Jan 26"},
 		{"quarter short", es.PeriodShort(p("2027-Q1")), "T1 27"},
 		{"day short es", es.PeriodShort(p("2026-11-18")), "18/11"},
+		{"day time es", es.DayTime(time.Date(2026, 11, 23, 4, 25, 0, 0, madrid)), "lun 23 nov, 04:25"},
+		{"day time en", en.DayTime(time.Date(2026, 11, 23, 4, 25, 0, 0, madrid)), "Mon 23 Nov, 04:25"},
+		{"weekday time es", es.WeekdayTime(time.Date(2026, 11, 25, 17, 0, 0, 0, madrid)), "mié 17:00"},
+		{"weekday time en", en.WeekdayTime(time.Date(2026, 11, 29, 9, 0, 0, 0, madrid)), "Sun 09:00"},
+		{"upcoming same day", es.Upcoming(time.Date(2026, 11, 23, 17, 0, 0, 0, madrid), day.AddDate(0, 0, 7)), "lun 17:00"},
+		{"upcoming in six days", en.Upcoming(time.Date(2026, 11, 22, 23, 0, 0, 0, madrid), day), "Sun 23:00"},
+		{"upcoming a week on has its date", en.Upcoming(time.Date(2026, 11, 23, 7, 0, 0, 0, madrid), day), "Mon 23 Nov, 07:00"},
+		{"past has its date", es.Upcoming(time.Date(2026, 11, 16, 8, 0, 0, 0, madrid), day), "lun 16 nov, 08:00"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

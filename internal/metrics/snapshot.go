@@ -189,6 +189,10 @@ type CampaignRow struct {
 	RejectionReasons []ReasonCount `json:"rejection_reasons"`
 }
 
+// AcceptanceRate is the campaign's accepted / (accepted + rejected), as
+// the headline's acceptance_rate; nil when sales decided on none.
+func (c CampaignRow) AcceptanceRate() *float64 { return ratio(c.Accepted, c.Accepted+c.Rejected) }
+
 // BacklogItem is an MQL of the last 30 days that nobody in sales has
 // answered yet.
 type BacklogItem struct {
