@@ -134,6 +134,7 @@ func (r *Renderer) WriteWorkbook(w interface{ Write([]byte) (int, error) }, b *B
 		Currency:    r.Currency,
 		ReportName:  b.Report.Name,
 		GeneratedAt: b.Made,
+		Calendar:    b.Report.Calendar,
 		TmpDir:      r.TmpDir,
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package workbook
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,11 +34,19 @@ func (b *builder) referenceValues(r *metrics.MQLRow) []any {
 	if r.ResponseMinutes != nil {
 		minutes = *r.ResponseMinutes
 	}
-	return []any{
+	row := []any{
 		opt(r.LeadID), b.when(r.MQLAt), word(w.source, r.Source), opt(r.OwnerID), opt(r.OwnerName),
-		opt(r.CampaignID), opt(r.CampaignName), minutes, word(w.sla, r.SLA), word(w.decision, r.Decision),
+		opt(r.CampaignID), opt(r.CampaignName), minutes, b.when(r.DueAt), word(w.sla, r.SLA), word(w.decision, r.Decision),
 		opt(r.RejectionReason), b.when(r.SQLAt),
 	}
+	if b.working() {
+		var working any
+		if r.ResponseWorkingMinutes != nil {
+			working = *r.ResponseWorkingMinutes
+		}
+		row = slices.Insert(row, 8, working)
+	}
+	return row
 }
 
 // TestDetailCellsMatchStreamWriter: the detail's own encoder writes the
@@ -69,17 +78,24 @@ func TestDetailCellsMatchStreamWriter(t *testing.T) {
 		})
 	}
 	for i, v := range numbers {
-		rows = append(rows, metrics.MQLRow{LeadID: "N", MQLAt: times[(i+1)%len(times)], ResponseMinutes: minutes(v), SQLAt: times[i%len(times)]})
+		rows = append(rows, metrics.MQLRow{LeadID: "N", MQLAt: times[(i+1)%len(times)], ResponseMinutes: minutes(v),
+			ResponseWorkingMinutes: minutes(v / 2), DueAt: times[(i+2)%len(times)], SQLAt: times[i%len(times)]})
 	}
 	for _, tm := range times {
 		rows = append(rows, metrics.MQLRow{LeadID: "T", MQLAt: tm, SQLAt: tm.Add(36 * time.Hour), SLA: "pending", Decision: "pending"})
 	}
 	rows = append(rows, metrics.MQLRow{}) // every cell empty
 
+	// Spanish with a working calendar: its column too.
+	calendar := "madrid-office"
 	for _, locale := range []string{"en", "es"} {
 		t.Run(locale, func(t *testing.T) {
 			t.Parallel()
-			b, err := newBuilder(s, Options{Locale: locale, TmpDir: t.TempDir()})
+			s := *s
+			if locale == "es" {
+				s.SLACalendar = &calendar
+			}
+			b, err := newBuilder(&s, Options{Locale: locale, TmpDir: t.TempDir()})
 			if err != nil {
 				t.Fatal(err)
 			}

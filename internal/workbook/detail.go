@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 
 	"github.com/xuri/excelize/v2"
 
@@ -15,7 +16,7 @@ import (
 // detailColumns is the MQL detail's layout: header index, style and width.
 func (b *builder) detailColumns() []column {
 	st, h := b.st, b.w.detail
-	return []column{
+	cols := []column{
 		{header: h[0], style: st.text, width: 12},
 		{header: h[1], style: st.dateTime, width: widthDate},
 		{header: h[2], style: st.text, width: 11},
@@ -24,11 +25,17 @@ func (b *builder) detailColumns() []column {
 		{header: h[5], style: st.text, width: 12},
 		{header: h[6], style: st.text, width: 30},
 		{header: h[7], style: st.decimal, width: 15},
-		{header: h[8], style: st.text, width: 11},
+		{header: h[8], style: st.dateTime, width: widthDate},
 		{header: h[9], style: st.text, width: 11},
-		{header: h[10], style: st.text, width: 24},
-		{header: h[11], style: st.dateTime, width: widthDate},
+		{header: h[10], style: st.text, width: 11},
+		{header: h[11], style: st.text, width: 24},
+		{header: h[12], style: st.dateTime, width: widthDate},
 	}
+	if b.working() {
+		// Working minutes right beside the wall-clock response.
+		cols = slices.Insert(cols, 8, column{header: b.w.detailWorking, style: st.decimal, width: 15})
+	}
+	return cols
 }
 
 // detail lays out the MQL detail sheets, at most b.rows rows each
@@ -180,11 +187,18 @@ func (b *builder) detailRow(e *rowEncoder, r *metrics.MQLRow) {
 	e.text(b.text(r.OwnerName))
 	e.text(b.text(r.CampaignID))
 	e.text(b.text(r.CampaignName))
-	if r.ResponseMinutes != nil {
-		e.number(*r.ResponseMinutes)
-	} else {
-		e.skip()
+	number := func(v *float64) {
+		if v != nil {
+			e.number(*v)
+		} else {
+			e.skip()
+		}
 	}
+	number(r.ResponseMinutes)
+	if b.working() {
+		number(r.ResponseWorkingMinutes)
+	}
+	e.time(r.DueAt, b.loc)
 	e.text(b.word(w.sla, r.SLA))
 	e.text(b.word(w.decision, r.Decision))
 	e.text(b.text(r.RejectionReason))

@@ -11,8 +11,10 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/sameteam/sameteam/internal/goldentest"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/workhours"
 )
 
 const goldenDir = "../../testdata/golden"
@@ -74,9 +76,22 @@ func golden(tb testing.TB, name string) (*metrics.Snapshot, map[string]any) {
 	if c == nil {
 		tb.Fatalf("no golden case %s", name)
 	}
-	in := metrics.Input{Period: s.Span, AsOf: s.AsOf.Time(), SLAHours: c.SLAHours, MQLTarget: c.MQLTarget}
+	in := metrics.Input{Period: s.Span, AsOf: s.AsOf.Time(), SLAHours: c.SLAHours, MQLTarget: c.MQLTarget,
+		Calendar: goldenCalendar(tb, name)}
 	s.Detail = metrics.Compute(in, detailFacts(tb, in.AsOf)).Detail
 	return &s, doc
+}
+
+// goldenCalendar is the working calendar of a golden case, or nil.
+func goldenCalendar(tb testing.TB, name string) *workhours.Calendar {
+	tb.Helper()
+	for _, c := range goldentest.Cases(tb, goldenDir) {
+		if c.Name == name {
+			return c.WorkCalendar(tb, goldenDir)
+		}
+	}
+	tb.Fatalf("no golden case %s", name)
+	return nil
 }
 
 // detailFacts loads the facts the engine needs for the MQL detail: members,

@@ -2,7 +2,11 @@ package workbook
 
 import (
 	"fmt"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -130,13 +134,21 @@ func (b *builder) reps() error {
 		{header: h[13], style: st.count},
 		{header: h[14], style: st.money, width: widthMoney},
 	}
+	if b.working() {
+		// Working minutes right beside the wall-clock median.
+		cols = slices.Insert(cols, 8, column{header: b.w.repsWorking, style: st.decimal})
+	}
 	var rows [][]any
 	for _, r := range b.s.ByRep {
-		rows = append(rows, []any{
+		row := []any{
 			b.text(r.RepID), b.text(r.Name), r.MQLsAssigned, r.SLAMet, r.SLABreached, r.SLAPending,
 			rate(r.SLACompliance), rate(r.ResponseMinutesMedian), r.Accepted, r.Rejected,
 			r.Activities, r.OpportunitiesCreated, r.PipelineCreated.Float(), r.WonDeals, r.WonRevenue.Float(),
-		})
+		}
+		if b.working() {
+			row = slices.Insert(row, 8, rate(r.ResponseWorkingMinutesMedian))
+		}
+		rows = append(rows, row)
 	}
 	return b.table(b.w.sheetReps, cols, rows)
 }
@@ -150,22 +162,102 @@ func (b *builder) campaigns() error {
 		{header: h[3], style: st.count},
 		{header: h[4], style: st.count},
 		{header: h[5], style: st.count},
-		{header: h[6], style: st.money, width: widthMoney},
-		{header: h[7], style: st.money, width: widthMoney},
-		{header: h[8], style: st.money, width: widthMoney},
-		{header: h[9], style: st.count},
+		{header: h[6], style: st.count},
+		{header: h[7], style: st.percent},
+		{header: h[8], style: st.count},
+		{header: h[9], style: st.money, width: widthMoney},
 		{header: h[10], style: st.money, width: widthMoney},
-		{header: h[11], style: st.percent},
+		{header: h[11], style: st.money, width: widthMoney},
+		{header: h[12], style: st.count},
+		{header: h[13], style: st.money, width: widthMoney},
+		{header: h[14], style: st.percent},
 	}
 	var rows [][]any
 	for _, c := range b.s.ByCampaign {
 		rows = append(rows, []any{
 			b.text(c.CampaignID), b.text(c.Name), b.text(c.Channel), c.LeadsCreated, c.MQLs,
+			c.Accepted, c.Rejected, rate(c.AcceptanceRate()),
 			c.OpportunitiesCreated, c.PipelineCreated.Float(), c.WonRevenue.Float(), moneyPtr(c.Cost),
 			c.LifetimeMQLs, c.LifetimeWonRevenue.Float(), rate(c.ROI),
 		})
 	}
-	return b.table(b.w.sheetCampaigns, cols, rows)
+	if err := b.table(b.w.sheetCampaigns, cols, rows); err != nil {
+		return err
+	}
+	return b.campaignRejections(len(rows) + 1)
+}
+
+// campaignRejections writes, two rows under the campaigns table that ends
+// at row last, each campaign's rejection reasons: campaign, reason,
+// count. Its columns line up with the table's first four (id, name,
+// channel, leads created), whose styles (text, text, text, count) fit.
+// Excel allows one filter per sheet, so this table has none.
+func (b *builder) campaignRejections(last int) error {
+	f, w, st := b.f, b.w, b.st
+	sheet := w.sheetCampaigns
+	row := last + 2
+	set := func(col, r int, v any, style int) error {
+		cell, _ := excelize.CoordinatesToCellName(col, r)
+		if v != nil {
+			if err := f.SetCellValue(sheet, cell, v); err != nil {
+				return fmt.Errorf("set %s: %w", cell, err)
+			}
+		}
+		return f.SetCellStyle(sheet, cell, cell, style)
+	}
+	if err := set(1, row, w.campaignRejectionsTitle, st.subtitle); err != nil {
+		return err
+	}
+	row++
+	for i, h := range w.campaignRejections {
+		style := st.header
+		if i == 3 {
+			style = st.headerRight
+		}
+		if err := set(i+1, row, h, style); err != nil {
+			return err
+		}
+	}
+	reasonWidth := textWidth(w.campaignRejections[2]) + 2
+	n := 0
+	for _, c := range b.s.ByCampaign {
+		for _, r := range c.RejectionReasons {
+			row++
+			n++
+			reason := b.text(r.Reason)
+			if r.Reason == "unspecified" { // the engine's name for an empty reason
+				reason = w.unspecified
+			}
+			reasonWidth = max(reasonWidth, textWidth(reason)+2)
+			for i, v := range []any{b.text(c.CampaignID), b.text(c.Name), reason, r.Count} {
+				style := st.text
+				if i == 3 {
+					style = st.count
+				}
+				if err := set(i+1, row, v, style); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if n == 0 {
+		row++
+		if err := set(1, row, w.noRejections, st.note); err != nil {
+			return err
+		}
+	}
+	// The channel column above is narrow; reasons need their own width.
+	cur, err := f.GetColWidth(sheet, "C")
+	if err != nil {
+		return err
+	}
+	if reasonWidth > cur {
+		if err := f.SetColWidth(sheet, "C", "C", min(reasonWidth, widthMax)); err != nil {
+			return err
+		}
+	}
+	end, _ := excelize.CoordinatesToCellName(15, row)
+	return f.SetSheetDimension(sheet, "A1:"+end)
 }
 
 func (b *builder) rejections() error {
@@ -197,8 +289,9 @@ func (b *builder) backlog() error {
 		{header: h[1], style: st.text, text: true},
 		{header: h[2], style: st.text, width: 14, text: true},
 		{header: h[3], style: st.dateTime, width: widthDate},
-		{header: h[4], style: st.decimal},
-		{header: h[5], style: st.text, text: true},
+		{header: h[4], style: st.dateTime, width: widthDate},
+		{header: h[5], style: st.decimal},
+		{header: h[6], style: st.text, text: true},
 	}
 	// Names of owners: the reps' table knows every sales rep of the period.
 	names := map[string]string{}
@@ -218,7 +311,7 @@ func (b *builder) backlog() error {
 		if it.SLABreached {
 			breached = b.w.yes
 		}
-		rows = append(rows, []any{b.text(it.LeadID), owner, name, b.when(it.MQLAt.Time()), it.AgeHours, breached})
+		rows = append(rows, []any{b.text(it.LeadID), owner, name, b.when(it.MQLAt.Time()), b.when(it.DueAt.Time()), it.AgeHours, breached})
 	}
 	return b.table(b.w.sheetBacklog, cols, rows)
 }
@@ -227,7 +320,8 @@ func (b *builder) health() error {
 	st, h := b.st, b.w.health
 	cols := []column{
 		{header: h[0], style: st.text, text: true},
-		{header: h[1], style: st.count},
+		// Wide enough for the freshness date-times below the counts.
+		{header: h[1], style: st.count, width: widthDate},
 		{header: h[2], style: st.text, text: true},
 	}
 	var rows [][]any
@@ -261,11 +355,6 @@ func (b *builder) definitions() error {
 	if name == "" {
 		name = "sameteam"
 	}
-	type entry struct {
-		label string
-		v     any
-		style int
-	}
 	run := []entry{
 		{w.reportName, b.text(name), st.wrap},
 		{w.generatedFor, w.audience[b.o.Audience], st.wrap},
@@ -276,16 +365,24 @@ func (b *builder) definitions() error {
 		{w.zone, b.loc.String(), st.wrap},
 		{w.asOfLabel, b.when(s.AsOf.Time()), st.dateTimeLeft},
 		{w.slaHours, s.SLAHours, st.decimalLeft},
-		{w.currency, b.o.Currency, st.wrap},
-		{w.generatedAt, b.when(b.o.GeneratedAt), st.dateTimeLeft},
+		{w.slaLabel, b.slaText(), st.wrap},
 	}
+	run = append(run, b.calendarEntries()...)
+	run = append(run,
+		entry{w.currency, b.o.Currency, st.wrap},
+		entry{w.generatedAt, b.when(b.o.GeneratedAt), st.dateTimeLeft},
+	)
 	defs := []string{
 		"mql_cohort", "leads_created", "mqls", "mql_target", "unassigned_mqls", "response_time",
 		"sla_compliance", "untouched_mqls", "decision", "sqls", "opportunities_created",
 		"pipeline_created.total", "marketing_sourced_share", "marketing_influenced_pipeline",
 		"won_deals", "won_revenue.total", "win_rate.total", "avg_deal_size",
-		"sales_cycle_days_median", "activities.sales", "alignment_score", "roi",
+		"sales_cycle_days_median", "activities.sales", "alignment_score", "roi", "campaign_acceptance",
 		"rejection_reasons", "followup_backlog", "trend",
+	}
+	if b.working() {
+		defs = slices.Insert(defs, 7, "sla_working")
+		defs = slices.Insert(defs, 6, "response_working_time")
 	}
 	row := 1
 	put := func(e entry, labelStyle int) error {
@@ -340,6 +437,69 @@ func (b *builder) definitions() error {
 		return err
 	}
 	return b.pageSetup(sheet, true, 0)
+}
+
+// entry is one labelled value of the Definitions sheet.
+type entry struct {
+	label string
+	v     any
+	style int
+}
+
+// calendarEntries describe the working calendar the SLA counts: its name
+// and zone, each weekday's hours, the hours of a week and the holidays
+// that fall in the period. Without a calendar there is nothing to add;
+// a snapshot that names one the workbook was not given shows its name.
+func (b *builder) calendarEntries() []entry {
+	w, st := b.w, b.st
+	if !b.working() {
+		return nil
+	}
+	name := b.text(*b.s.SLACalendar)
+	cal := b.o.Calendar
+	if cal == nil {
+		return []entry{{w.calendar, name + " " + w.calendarUnknown, st.wrap}}
+	}
+	out := []entry{{w.calendar, name, st.wrap}, {w.calendarZone, cal.Location().String(), st.wrap}}
+	for i := range 7 {
+		d := time.Weekday((i + 1) % 7) // Monday first
+		var total time.Duration
+		var ranges []string
+		for _, r := range cal.Hours(d) {
+			ranges = append(ranges, strings.Replace(r.String(), "-", "–", 1))
+			total += time.Duration(r.End-r.Start) * time.Minute
+		}
+		text := w.noHours
+		if len(ranges) > 0 {
+			text = fmt.Sprintf("%s (%s h)", strings.Join(ranges, ", "), b.decimal(total.Hours()))
+		}
+		out = append(out, entry{w.weekdays[d], text, st.wrap})
+	}
+	out = append(out, entry{w.weeklyHours, cal.WeeklyHours().Hours(), st.decimalLeft})
+	var days []string
+	for _, d := range cal.HolidaysIn(b.s.Span.Start, b.s.Span.End) {
+		t := time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
+		layout := "2006-01-02"
+		if b.o.Locale == "es" {
+			layout = "02/01/2006"
+		}
+		days = append(days, t.Format(layout))
+	}
+	holidays := w.noHolidays
+	if len(days) > 0 {
+		holidays = strings.Join(days, ", ")
+	}
+	return append(out, entry{w.holidays, holidays, st.wrap})
+}
+
+// decimal writes v with at most two decimals in the workbook's language,
+// for numbers inside text.
+func (b *builder) decimal(v float64) string {
+	s := strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+	if b.o.Locale == "es" {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s
 }
 
 // Layout of the Definitions sheet.

@@ -3,6 +3,7 @@ package workbook
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/xuri/excelize/v2"
 
@@ -29,7 +30,9 @@ type metricSpec struct {
 
 // summaryGroups orders the headline for an audience: groups of metrics,
 // each team's own first after the score.
-func summaryGroups(audience string) [][]metricSpec {
+// With a working calendar (working), the working response times follow
+// the wall-clock ones.
+func summaryGroups(audience string, working bool) [][]metricSpec {
 	groupScore := []metricSpec{{"alignment_score", unitScore}}
 	groupVolume := []metricSpec{
 		{"mqls", unitCount}, {"mql_target", unitCount}, {"mql_target_attainment", unitRate},
@@ -41,6 +44,10 @@ func summaryGroups(audience string) [][]metricSpec {
 		{"sla_compliance", unitRate}, {"sla_met", unitCount}, {"sla_breached", unitCount},
 		{"sla_pending", unitCount}, {"response_minutes_median", unitMinutes},
 		{"response_minutes_p90", unitMinutes}, {"untouched_mqls", unitCount},
+	}
+	if working {
+		groupSLA = slices.Insert(groupSLA, 6, metricSpec{"response_working_minutes_median", unitMinutes},
+			metricSpec{"response_working_minutes_p90", unitMinutes})
 	}
 	groupDecision := []metricSpec{
 		{"acceptance_rate", unitRate}, {"decision_rate", unitRate}, {"accepted", unitCount},
@@ -70,6 +77,16 @@ func summaryGroups(audience string) [][]metricSpec {
 		return [][]metricSpec{groupScore, groupVolume, groupPipeline, groupDecision, groupSLA, groupRevenue, groupActivity}
 	}
 	return [][]metricSpec{groupScore, groupVolume, groupSLA, groupDecision, groupPipeline, groupRevenue, groupActivity}
+}
+
+// slaText names the SLA in words: "24 hours (wall-clock time)" or "8
+// working hours, calendar madrid-office".
+func (b *builder) slaText() string {
+	hours := b.decimal(b.s.SLAHours)
+	if c := b.s.SLACalendar; c != nil {
+		return fmt.Sprintf(b.w.slaWorking, hours, b.text(*c))
+	}
+	return fmt.Sprintf(b.w.slaWall, hours)
 }
 
 // componentSpecs are the parts of the alignment score, then the score.
@@ -129,6 +146,10 @@ func headlineValue(h *metrics.Headline, key string) any {
 		return f(h.ResponseMinutesMedian)
 	case "response_minutes_p90":
 		return f(h.ResponseMinutesP90)
+	case "response_working_minutes_median":
+		return f(h.ResponseWorkingMinutesMedian)
+	case "response_working_minutes_p90":
+		return f(h.ResponseWorkingMinutesP90)
 	case "untouched_mqls":
 		return h.UntouchedMQLs
 	case "acceptance_rate":
@@ -266,13 +287,14 @@ func (b *builder) summary() error {
 		{"A2", w.generatedFor, b.st.label}, {"B2", w.audience[b.o.Audience], b.st.text},
 		{"A3", w.periodW, b.st.label}, {"B3", s.Period.Label, b.st.text},
 		{"A4", w.asOf, b.st.label}, {"B4", b.when(s.AsOf.Time()), b.st.dateTimeLeft},
+		{"A5", w.slaLabel, b.st.label}, {"B5", b.slaText(), b.st.text},
 	}
 	for _, c := range head {
 		if err := set(c.cell, c.v, c.style); err != nil {
 			return err
 		}
 	}
-	const headerRow = 6
+	const headerRow = 7
 	row := headerRow
 	header := func(first string) error {
 		for i, v := range []string{first, s.Period.Label, s.Previous.Label, w.change} {
@@ -312,7 +334,7 @@ func (b *builder) summary() error {
 	if err := header(w.metric); err != nil {
 		return err
 	}
-	for _, g := range summaryGroups(b.o.Audience) {
+	for _, g := range summaryGroups(b.o.Audience, b.working()) {
 		for _, m := range g {
 			if err := line(m); err != nil {
 				return err
@@ -336,7 +358,7 @@ func (b *builder) summary() error {
 		return err
 	}
 	widest := textWidth(w.components)
-	for _, g := range append(summaryGroups(b.o.Audience), componentSpecs()) {
+	for _, g := range append(summaryGroups(b.o.Audience, b.working()), componentSpecs()) {
 		for _, m := range g {
 			widest = max(widest, textWidth(w.labels[m.key]))
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/sameteam/sameteam/internal/metrics"
+	"github.com/sameteam/sameteam/internal/workhours"
 )
 
 // Audiences a workbook can be written for.
@@ -54,6 +55,11 @@ type Options struct {
 	// GeneratedAt is the document's creation time; the snapshot's as_of
 	// when zero, so the same input gives the same workbook.
 	GeneratedAt time.Time
+	// Calendar is the working calendar the SLA was counted in, for the
+	// Definitions sheet (its hours and holidays); nil for wall-clock
+	// hours. A snapshot that names a calendar (SLACalendar) but comes
+	// without one gets its name only.
+	Calendar *workhours.Calendar
 	// TmpDir is where excelize may keep temporary files; the
 	// system default when empty.
 	TmpDir string
@@ -359,6 +365,11 @@ func (b *builder) properties() error {
 	}
 	return nil
 }
+
+// working reports whether the SLA counts working hours: the columns and
+// rows of working time appear only then, rather than empty in every
+// workbook of a wall-clock report.
+func (b *builder) working() bool { return b.s.SLACalendar != nil }
 
 // text cleans CRM text for a cell.
 func (b *builder) text(s string) string { return clean(s, b.w.truncated) }

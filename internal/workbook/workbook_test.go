@@ -147,7 +147,7 @@ func TestSummaryTiesOut(t *testing.T) {
 				t.Errorf("header = %q, want period %s and previous %s", got, s.Period.Label, s.Previous.Label)
 			}
 			keys := 0
-			for _, g := range summaryGroups(audience) {
+			for _, g := range summaryGroups(audience, s.SLACalendar != nil) {
 				for _, m := range g {
 					keys++
 					r, ok := byLabel[w.labels[m.key]]
@@ -218,12 +218,23 @@ func TestSummaryChangesAndComponents(t *testing.T) {
 	sameNumber(t, "component score", cell(find(w.labels["alignment_score"], comp), 1), 71.3)
 }
 
-// TestTablesTieOut compares the breakdown sheets with the snapshot JSON.
+// TestTablesTieOut compares the breakdown sheets with the snapshot JSON,
+// for a wall-clock case and one with a working calendar (whose Reps sheet
+// has the working median beside the wall-clock one).
 func TestTablesTieOut(t *testing.T) {
 	t.Parallel()
-	s, doc := golden(t, "w47-madrid")
+	for _, name := range []string{"w47-madrid", "w46-madrid-office-hours"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			tablesTieOut(t, name)
+		})
+	}
+}
+
+func tablesTieOut(t *testing.T, name string) {
+	s, doc := golden(t, name)
 	w, _ := vocabulary("en")
-	f := open(t, write(t, s, Options{}))
+	f := open(t, write(t, s, Options{Calendar: goldenCalendar(t, name)}))
 	loc := s.Span.Location()
 	list := func(key string) []map[string]any {
 		var out []map[string]any
@@ -232,27 +243,37 @@ func TestTablesTieOut(t *testing.T) {
 		}
 		return out
 	}
+	repFields := []string{"rep_id", "name", "mqls_assigned", "sla_met", "sla_breached", "sla_pending", "sla_compliance",
+		"response_minutes_median", "accepted", "rejected", "activities", "opportunities_created", "pipeline_created",
+		"won_deals", "won_revenue"}
+	repHeader := w.reps
+	if s.SLACalendar != nil {
+		repFields = slices.Insert(repFields, 8, "response_working_minutes_median")
+		repHeader = slices.Insert(slices.Clone(w.reps), 8, w.repsWorking)
+	}
 	tests := []struct {
 		name   string
 		sheet  string
 		header []string
 		key    string
-		// fields maps a column to a JSON field; text fields compare as text.
-		fields map[int]string
-		text   map[int]bool
+		// fields maps a column to a JSON field; text fields compare as
+		// text, instants as date-times in the report's zone.
+		fields  map[int]string
+		text    map[int]bool
+		instant map[int]bool
 	}{
-		{"reps", w.sheetReps, w.reps, "by_rep",
-			map[int]string{0: "rep_id", 1: "name", 2: "mqls_assigned", 3: "sla_met", 4: "sla_breached", 5: "sla_pending", 6: "sla_compliance", 7: "response_minutes_median", 8: "accepted", 9: "rejected", 10: "activities", 11: "opportunities_created", 12: "pipeline_created", 13: "won_deals", 14: "won_revenue"},
-			map[int]bool{0: true, 1: true}},
+		{"reps", w.sheetReps, repHeader, "by_rep", columns(repFields), map[int]bool{0: true, 1: true}, nil},
 		{"campaigns", w.sheetCampaigns, w.campaigns, "by_campaign",
-			map[int]string{0: "campaign_id", 1: "name", 2: "channel", 3: "leads_created", 4: "mqls", 5: "opportunities_created", 6: "pipeline_created", 7: "won_revenue", 8: "cost", 9: "lifetime_mqls", 10: "lifetime_won_revenue", 11: "roi"},
-			map[int]bool{0: true, 1: true, 2: true}},
+			map[int]string{0: "campaign_id", 1: "name", 2: "channel", 3: "leads_created", 4: "mqls", 5: "accepted", 6: "rejected",
+				8: "opportunities_created", 9: "pipeline_created", 10: "won_revenue", 11: "cost", 12: "lifetime_mqls",
+				13: "lifetime_won_revenue", 14: "roi"},
+			map[int]bool{0: true, 1: true, 2: true}, nil},
 		{"trend", w.sheetTrend, w.trendHeaders, "trend",
 			map[int]string{0: "label", 1: "mqls", 2: "sla_compliance", 3: "acceptance_rate", 4: "pipeline_created_total", 5: "pipeline_created_marketing", 6: "won_revenue_total"},
-			map[int]bool{0: true}},
+			map[int]bool{0: true}, nil},
 		{"backlog", w.sheetBacklog, w.backlog, "followup_backlog",
-			map[int]string{0: "lead_id", 1: "owner_id", 4: "age_hours"},
-			map[int]bool{0: true, 1: true}},
+			map[int]string{0: "lead_id", 1: "owner_id", 3: "mql_at", 4: "due_at", 5: "age_hours"},
+			map[int]bool{0: true, 1: true}, map[int]bool{3: true, 4: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,24 +283,71 @@ func TestTablesTieOut(t *testing.T) {
 				t.Fatalf("header = %q, want %q", rows[0], tt.header)
 			}
 			want := list(tt.key)
-			if len(rows)-1 != len(want) || len(want) == 0 {
+			if len(want) == 0 || len(rows)-1 < len(want) {
+				t.Fatalf("%d data rows, want %d", len(rows)-1, len(want))
+			}
+			if tt.key != "by_campaign" && len(rows)-1 != len(want) {
+				// Only the Campaigns sheet has a second table below.
 				t.Fatalf("%d data rows, want %d", len(rows)-1, len(want))
 			}
 			for i, obj := range want {
 				for col, field := range tt.fields {
 					got := cell(rows[i+1], col)
-					if tt.text[col] {
+					switch {
+					case tt.text[col]:
 						wantText, _ := obj[field].(string)
 						if got != wantText {
 							t.Errorf("row %d %s = %q, want %q", i+1, field, got, wantText)
 						}
-						continue
+					case tt.instant[col]:
+						sameInstant(t, fmt.Sprintf("row %d %s", i+1, field), got, obj[field].(string), loc)
+					default:
+						sameNumber(t, fmt.Sprintf("row %d %s", i+1, field), got, obj[field])
 					}
-					sameNumber(t, fmt.Sprintf("row %d %s", i+1, field), got, obj[field])
+				}
+				if tt.key == "by_campaign" {
+					// Acceptance = accepted / (accepted + rejected), null
+					// when sales decided on none.
+					var rate any
+					if d := obj["accepted"].(float64) + obj["rejected"].(float64); d > 0 {
+						rate = obj["accepted"].(float64) / d
+					}
+					sameNumber(t, fmt.Sprintf("row %d acceptance", i+1), cell(rows[i+1], 7), rate)
 				}
 			}
 		})
 	}
+	t.Run("rejections by campaign", func(t *testing.T) {
+		t.Parallel()
+		rows := rawRows(t, f, w.sheetCampaigns)
+		header := slices.IndexFunc(rows, func(r []string) bool { return slices.Equal(r, w.campaignRejections) })
+		if header < 0 || cell(rows[header-1], 0) != w.campaignRejectionsTitle {
+			t.Fatalf("no table %q with header %q under the campaigns", w.campaignRejectionsTitle, w.campaignRejections)
+		}
+		var want [][]string
+		for _, c := range list("by_campaign") {
+			for _, r := range c["rejection_reasons"].([]any) {
+				r := r.(map[string]any)
+				reason := r["reason"].(string)
+				if reason == "unspecified" {
+					reason = w.unspecified
+				}
+				want = append(want, []string{c["campaign_id"].(string), c["name"].(string), reason, fmt.Sprint(r["count"])})
+			}
+		}
+		got := rows[header+1:]
+		if len(want) == 0 {
+			t.Fatal("the golden case has no campaign rejections to compare")
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d rows, want %d: %q", len(got), len(want), got)
+		}
+		for i := range want {
+			if !slices.Equal(got[i], want[i]) {
+				t.Errorf("row %d = %q, want %q", i, got[i], want[i])
+			}
+		}
+	})
 	t.Run("rejections", func(t *testing.T) {
 		t.Parallel()
 		rows := rawRows(t, f, w.sheetRejections)
@@ -332,57 +400,88 @@ func TestTablesTieOut(t *testing.T) {
 	})
 }
 
+// columns numbers fields from column 0.
+func columns(fields []string) map[int]string {
+	m := make(map[int]string, len(fields))
+	for i, f := range fields {
+		m[i] = f
+	}
+	return m
+}
+
 // TestDetailTiesOut checks the MQL detail against the engine's own rows and
-// headline: one row per MQL, states adding up, times in the report's zone.
+// headline: one row per MQL, states adding up, times in the report's zone;
+// with a working calendar, the working minutes beside the wall-clock ones.
 func TestDetailTiesOut(t *testing.T) {
 	t.Parallel()
-	for _, locale := range []string{"en", "es"} {
-		t.Run(locale, func(t *testing.T) {
-			t.Parallel()
-			s, _ := golden(t, "w47-madrid")
-			w, _ := vocabulary(locale)
-			f := open(t, write(t, s, Options{Locale: locale}))
-			rows, err := f.GetRows(w.sheetDetail)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(rows[0], w.detail) {
-				t.Fatalf("header = %q, want %q", rows[0], w.detail)
-			}
-			if len(rows)-1 != s.Headline.MQLs || len(s.Detail) != s.Headline.MQLs {
-				t.Fatalf("%d rows, %d detail, want %d MQLs", len(rows)-1, len(s.Detail), s.Headline.MQLs)
-			}
-			count := map[string]int{}
-			for i, r := range rows[1:] {
-				d := s.Detail[i]
-				if cell(r, 0) != d.LeadID {
-					t.Errorf("row %d lead = %q, want %q", i, cell(r, 0), d.LeadID)
+	for _, name := range []string{"w47-madrid", "w46-madrid-office-hours"} {
+		for _, locale := range []string{"en", "es"} {
+			t.Run(name+"/"+locale, func(t *testing.T) {
+				t.Parallel()
+				s, _ := golden(t, name)
+				w, _ := vocabulary(locale)
+				f := open(t, write(t, s, Options{Locale: locale}))
+				rows, err := f.GetRows(w.sheetDetail)
+				if err != nil {
+					t.Fatal(err)
 				}
-				// Formatted with the locale's date format, in the zone.
-				layout := map[string]string{"en": "2006-01-02 15:04", "es": "02/01/2006 15:04"}[locale]
-				if want := d.MQLAt.In(s.Span.Location()).Format(layout); cell(r, 1) != want {
-					t.Errorf("row %d MQL time = %q, want %q", i, cell(r, 1), want)
+				raw := rawRows(t, f, w.sheetDetail)
+				header := w.detail
+				if s.SLACalendar != nil {
+					header = slices.Insert(slices.Clone(w.detail), 8, w.detailWorking)
 				}
-				if d.ResponseMinutes == nil && cell(r, 7) != "" {
-					t.Errorf("row %d response = %q, want empty", i, cell(r, 7))
+				if !slices.Equal(rows[0], header) {
+					t.Fatalf("header = %q, want %q", rows[0], header)
 				}
-				if d.SQLAt.IsZero() && cell(r, 11) != "" {
-					t.Errorf("row %d SQL time = %q, want empty", i, cell(r, 11))
+				col := func(h string) int { return slices.Index(header, h) }
+				response, due, sla, decision, sql := col(w.detail[7]), col(w.detail[8]), col(w.detail[9]), col(w.detail[10]), col(w.detail[12])
+				if len(rows)-1 != s.Headline.MQLs || len(s.Detail) != s.Headline.MQLs {
+					t.Fatalf("%d rows, %d detail, want %d MQLs", len(rows)-1, len(s.Detail), s.Headline.MQLs)
 				}
-				count["sla "+cell(r, 8)]++
-				count["decision "+cell(r, 9)]++
-			}
-			h := s.Headline
-			for k, want := range map[string]int{
-				"sla " + w.sla["met"]: h.SLAMet, "sla " + w.sla["breached"]: h.SLABreached,
-				"sla " + w.sla["pending"]: h.SLAPending, "decision " + w.decision["accepted"]: h.Accepted,
-				"decision " + w.decision["rejected"]: h.Rejected, "decision " + w.decision["pending"]: h.DecisionPending,
-			} {
-				if count[k] != want {
-					t.Errorf("%s: %d rows, headline says %d", k, count[k], want)
+				count := map[string]int{}
+				for i, r := range rows[1:] {
+					d := s.Detail[i]
+					if cell(r, 0) != d.LeadID {
+						t.Errorf("row %d lead = %q, want %q", i, cell(r, 0), d.LeadID)
+					}
+					// Formatted with the locale's date format, in the zone.
+					layout := map[string]string{"en": "2006-01-02 15:04", "es": "02/01/2006 15:04"}[locale]
+					if want := d.MQLAt.In(s.Span.Location()).Format(layout); cell(r, 1) != want {
+						t.Errorf("row %d MQL time = %q, want %q", i, cell(r, 1), want)
+					}
+					if want := d.DueAt.In(s.Span.Location()).Format(layout); cell(r, due) != want {
+						t.Errorf("row %d SLA due = %q, want %q", i, cell(r, due), want)
+					}
+					var wantResponse any
+					if d.ResponseMinutes != nil {
+						wantResponse = *d.ResponseMinutes
+					}
+					sameNumber(t, fmt.Sprintf("row %d response", i), cell(raw[i+1], response), wantResponse)
+					if s.SLACalendar != nil {
+						var wantWorking any
+						if d.ResponseWorkingMinutes != nil {
+							wantWorking = *d.ResponseWorkingMinutes
+						}
+						sameNumber(t, fmt.Sprintf("row %d working response", i), cell(raw[i+1], response+1), wantWorking)
+					}
+					if d.SQLAt.IsZero() && cell(r, sql) != "" {
+						t.Errorf("row %d SQL time = %q, want empty", i, cell(r, sql))
+					}
+					count["sla "+cell(r, sla)]++
+					count["decision "+cell(r, decision)]++
 				}
-			}
-		})
+				h := s.Headline
+				for k, want := range map[string]int{
+					"sla " + w.sla["met"]: h.SLAMet, "sla " + w.sla["breached"]: h.SLABreached,
+					"sla " + w.sla["pending"]: h.SLAPending, "decision " + w.decision["accepted"]: h.Accepted,
+					"decision " + w.decision["rejected"]: h.Rejected, "decision " + w.decision["pending"]: h.DecisionPending,
+				} {
+					if count[k] != want {
+						t.Errorf("%s: %d rows, headline says %d", k, count[k], want)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -395,9 +494,9 @@ func TestDetailDimensionAndLayout(t *testing.T) {
 	path := sheetPath(t, f, "MQL detail")
 	x := sheets[path]
 	for _, want := range []string{
-		fmt.Sprintf(`<dimension ref="A1:L%d">`, len(s.Detail)+1),
+		fmt.Sprintf(`<dimension ref="A1:M%d">`, len(s.Detail)+1),
 		`state="frozen"`,
-		fmt.Sprintf(`<autoFilter ref="$A$1:$L$%d">`, len(s.Detail)+1),
+		fmt.Sprintf(`<autoFilter ref="$A$1:$M$%d">`, len(s.Detail)+1),
 	} {
 		if !strings.Contains(x, want) {
 			t.Errorf("detail sheet XML lacks %s", want)
@@ -493,7 +592,8 @@ func TestHostileTextStaysText(t *testing.T) {
 	s.Detail = nil
 	for i, h := range hostileText {
 		id := fmt.Sprintf("c%02d", i)
-		s.ByCampaign = append(s.ByCampaign, metrics.CampaignRow{CampaignID: id, Name: h, Channel: h})
+		s.ByCampaign = append(s.ByCampaign, metrics.CampaignRow{CampaignID: id, Name: h, Channel: h,
+			Rejected: 1, RejectionReasons: []metrics.ReasonCount{{Reason: h, Count: 1}}})
 		s.ByRep = append(s.ByRep, metrics.RepRow{RepID: h, Name: h})
 		s.Detail = append(s.Detail, metrics.MQLRow{
 			LeadID: h, MQLAt: s.Span.Start, Source: "marketing", OwnerID: h, OwnerName: h,
@@ -510,7 +610,7 @@ func TestHostileTextStaysText(t *testing.T) {
 	}{
 		{"campaigns", w.sheetCampaigns, []int{2, 3}},
 		{"reps", w.sheetReps, []int{1, 2}},
-		{"detail", w.sheetDetail, []int{1, 4, 5, 7, 11}},
+		{"detail", w.sheetDetail, []int{1, 4, 5, 7, 12}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -536,10 +636,80 @@ func TestHostileTextStaysText(t *testing.T) {
 			}
 		})
 	}
+	t.Run("rejections by campaign", func(t *testing.T) {
+		// The table under the campaigns: name in B, reason in C.
+		rows := rawRows(t, f, w.sheetCampaigns)
+		header := slices.IndexFunc(rows, func(r []string) bool { return slices.Equal(r, w.campaignRejections) })
+		if header < 0 {
+			t.Fatal("no rejections-by-campaign table")
+		}
+		for i, h := range hostileText {
+			for _, col := range []int{2, 3} {
+				ref, _ := excelize.CoordinatesToCellName(col, header+2+i)
+				got, _ := f.GetCellValue(w.sheetCampaigns, ref)
+				typ, _ := f.GetCellType(w.sheetCampaigns, ref)
+				if got != h || (typ != excelize.CellTypeSharedString && typ != excelize.CellTypeInlineString) {
+					t.Errorf("%s = %q (type %v), want the text %q", ref, got, typ, h)
+				}
+			}
+		}
+	})
 	for name, x := range sheetXML(t, b) {
 		if strings.Contains(x, "<f>") || strings.Contains(x, "<f ") {
 			t.Errorf("%s has a formula", name)
 		}
+	}
+}
+
+// TestDefinitionsCalendar: with a working calendar the Definitions sheet
+// names the SLA in working hours and explains the calendar (zone, hours of
+// each weekday, hours of a week, holidays of the period) and the working
+// metrics; without one it names wall-clock hours and has no calendar.
+func TestDefinitionsCalendar(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, golden, locale string
+		want                 map[string]string
+		absent               []string
+	}{
+		{"calendar en", "w46-madrid-office-hours", "en", map[string]string{
+			"SLA": "8 working hours, calendar madrid-office", "Working calendar": "madrid-office",
+			"Calendar time zone": "Europe/Madrid", "Monday": "09:00–14:00, 15:00–18:30 (8.5 h)",
+			"Friday": "08:00–15:00 (7 h)", "Saturday": "not worked", "Sunday": "not worked",
+			"Working hours per week": "41", "Holidays in the period": "2026-11-09",
+			"SLA in working hours":   english().defs["sla_working"],
+			"Working response time":  english().defs["response_working_time"],
+			"Acceptance by campaign": english().defs["campaign_acceptance"],
+		}, nil},
+		{"calendar es", "w46-madrid-office-hours", "es", map[string]string{
+			"SLA": "8 horas laborables, calendario madrid-office", "lunes": "09:00–14:00, 15:00–18:30 (8,5 h)",
+			"Festivos del periodo": "09/11/2026", "sábado": "no laborable",
+		}, nil},
+		{"wall clock", "w47-madrid", "en", map[string]string{"SLA": "24 hours (wall-clock time)"},
+			[]string{"Working calendar", "Monday", "SLA in working hours", "Working response time"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := golden(t, tt.golden)
+			w, _ := vocabulary(tt.locale)
+			f := open(t, write(t, s, Options{Locale: tt.locale, Calendar: goldenCalendar(t, tt.golden)}))
+			rows := rawRows(t, f, w.sheetDefinitions)
+			got := map[string]string{}
+			for _, r := range rows {
+				got[cell(r, 0)] = cell(r, 1)
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("%s = %q, want %q", k, got[k], v)
+				}
+			}
+			for _, k := range tt.absent {
+				if _, ok := got[k]; ok {
+					t.Errorf("row %q present without a calendar", k)
+				}
+			}
+		})
 	}
 }
 
@@ -698,10 +868,11 @@ func TestNullsAreEmptyCells(t *testing.T) {
 	tests := []struct {
 		name, sheet, cell string
 	}{
-		{"campaign without cost", "Campaigns", "I5"},  // c04: cost null
-		{"campaign without ROI", "Campaigns", "L5"},   // c04: roi null
-		{"rep without SLA compliance", "Reps", "G8"},  // u901
-		{"rep without response median", "Reps", "H8"}, // u901
+		{"campaign without cost", "Campaigns", "L5"},      // c04: cost null
+		{"campaign without ROI", "Campaigns", "O5"},       // c04: roi null
+		{"campaign without decisions", "Campaigns", "H2"}, // c01: acceptance null
+		{"rep without SLA compliance", "Reps", "G8"},      // u901
+		{"rep without response median", "Reps", "H8"},     // u901
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
