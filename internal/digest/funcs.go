@@ -52,17 +52,7 @@ func textFuncs() texttemplate.FuncMap {
 		"grid":      grid,
 		"bar":       textBar,
 		"bar1":      func(width, n int) string { return textBar([]seg{{Tone: "a", Width: width}}, n) },
-		"fresh":     freshText,
 	}
-}
-
-// freshText joins the freshness sentences for the plain-text footer.
-func freshText(ps []part) string {
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = p.Plain()
-	}
-	return strings.Join(out, " ")
 }
 
 func pad(s string, n int) string {

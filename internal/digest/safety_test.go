@@ -26,6 +26,8 @@ func TestHostileData(t *testing.T) {
 	s := snapshot(t, "w47-madrid")
 	s.ByRep[0].Name = "Ana\xff\r\nBcc: victim@example.com <b onmouseover=alert(1)>x</b>"
 	s.ByRep[1].Name = strings.Repeat("Ñ", 500)
+	// Rejection reasons are CRM text too, shown campaign by campaign.
+	s.ByCampaign[5].RejectionReasons[0].Reason = `<img src=x onerror=alert(1)> =HYPERLINK("x")`
 	const defs = "https://reports.example.com/definitions"
 	for _, aud := range digest.Audiences() {
 		for _, lang := range []string{"es", "en"} {
@@ -61,6 +63,9 @@ func TestHostileData(t *testing.T) {
 						if !strings.Contains(d.Text, raw) {
 							t.Errorf("campaign name %q is missing from the plain text", raw)
 						}
+					}
+					if raw := `<img src=x onerror=alert(1)> =HYPERLINK("x")`; !strings.Contains(texts, raw) || !strings.Contains(d.Text, raw) {
+						t.Errorf("rejection reason %q is not shown as text", raw)
 					}
 					if strings.Contains(d.HTML, "<script>alert") {
 						t.Error("campaign name reached the HTML unescaped")

@@ -263,7 +263,49 @@ func TestTieOutLiterals(t *testing.T) {
 		{name: "sales es", aud: digest.Sales, lang: "es",
 			want: []string{"7 h 49 min", "28 d 22 h", "Javier García", "L00374", "▼ -6,3 pts vs semana 46"}},
 		{name: "marketing en", aud: digest.Marketing, lang: "en",
-			want: []string{"€91,345.68", "60.5%", "1,134.6%", "No reason given", "▲ +13 (+72.2%) vs week 46"}},
+			want: []string{"€91,345.68", "60.5%", "1,134.6%", "No reason given", "▲ +13 (+72.2%) vs week 46",
+				"Social 2026 #6 · social", "Bad fit (1)",
+				"Data up to Mon 23 Nov, 04:25."}},
+		{name: "sales es freshness and due", aud: digest.Sales, lang: "es",
+			want: []string{"Datos hasta el lun 23 nov, 04:25.", "Cumplimiento del SLA (24 h)",
+				"fuera de plazo desde el lun 26 oct, 09:47"}},
+	}
+	// A working calendar (madrid-office, 8 working hours).
+	office := snapshot(t, "w46-madrid-office-hours")
+	working := []struct {
+		name string
+		aud  digest.Audience
+		lang string
+		want []string
+	}{
+		{name: "calendar sales es", aud: digest.Sales, lang: "es",
+			want: []string{"SLA 8 h laborables: 72,2 %", "Cumplimiento del SLA (8 h laborables)", "1 h 18 min en horas laborables",
+				"vence lun 18:00", "fuera de plazo desde el lun 26 oct, 18:00", "4 h 15 min laborables",
+				"calendario «madrid-office»"}},
+		{name: "calendar sales en", aud: digest.Sales, lang: "en",
+			want: []string{"SLA 8 working hours: 72.2%", "SLA compliance (8 working hours)", "1h 18m in working hours",
+				"due Mon 18:00", "overdue since Mon 26 Oct, 18:00", "4h 15m working"}},
+		{name: "calendar marketing es", aud: digest.Marketing, lang: "es",
+			want: []string{"Cumplimiento del SLA (8 h laborables)", "11 h 54 min en horas laborables",
+				"Content 2026 #5 · contenidos", "Competitor customer (1)", "Ventas aún no ha decidido sobre sus MQL."}},
+	}
+	for _, tc := range working {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d, err := r.Render(office, options(tc.aud, tc.lang))
+			if err != nil {
+				t.Fatal(err)
+			}
+			shown := visibleText(t, d.HTML)
+			for _, w := range tc.want {
+				if !strings.Contains(shown, w) && !strings.Contains(d.Subject, w) {
+					t.Errorf("HTML lacks %q", w)
+				}
+				if !strings.Contains(d.Subject+"\n"+d.Text, w) {
+					t.Errorf("text lacks %q", w)
+				}
+			}
+		})
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -279,6 +321,63 @@ func TestTieOutLiterals(t *testing.T) {
 				}
 				if !strings.Contains(d.Text, w) {
 					t.Errorf("text lacks %q", w)
+				}
+			}
+		})
+	}
+}
+
+// TestFreshness: every digest's footer says how fresh the data was: the
+// later of the newest lead and activity, the other too when it lags a day
+// or more, and a plain sentence when the source has neither.
+func TestFreshness(t *testing.T) {
+	t.Parallel()
+	r := renderer(t)
+	at := func(s string) *metrics.Instant {
+		tm, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := metrics.Instant(tm)
+		return &i
+	}
+	cases := []struct {
+		name       string
+		lead, act  *metrics.Instant
+		lang       string
+		want, lack []string
+	}{
+		{"activity latest, lead close", at("2026-11-22T20:00:00Z"), at("2026-11-23T03:25:27Z"), "es",
+			[]string{"Datos hasta el lun 23 nov, 04:25."}, []string{"último lead"}},
+		{"lead latest", at("2026-11-23T05:00:00Z"), at("2026-11-23T03:25:27Z"), "en",
+			[]string{"Data up to Mon 23 Nov, 06:00."}, []string{"latest activity"}},
+		{"leads stalled", at("2026-11-20T17:00:00Z"), at("2026-11-23T03:25:27Z"), "en",
+			[]string{"Data up to Mon 23 Nov, 04:25.", "The latest new lead is from Fri 20 Nov, 18:00."}, nil},
+		{"activities stalled", at("2026-11-23T03:25:27Z"), at("2026-11-21T09:00:00Z"), "es",
+			[]string{"Datos hasta el lun 23 nov, 04:25.", "La última actividad es del sáb 21 nov, 10:00."}, nil},
+		{"only leads", at("2026-11-23T03:25:27Z"), nil, "en", []string{"Data up to Mon 23 Nov, 04:25."}, nil},
+		{"no data", nil, nil, "es", []string{"El origen no tiene datos todavía"}, []string{"Datos hasta"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := snapshot(t, "w47-madrid")
+			s.DataHealth.LatestLeadCreatedAt, s.DataHealth.LatestActivityAt = tc.lead, tc.act
+			for _, aud := range digest.Audiences() {
+				d, err := r.Render(s, options(aud, tc.lang))
+				if err != nil {
+					t.Fatal(err)
+				}
+				shown := visibleText(t, d.HTML)
+				for _, w := range tc.want {
+					if !strings.Contains(shown, w) || !strings.Contains(d.Text, w) {
+						t.Errorf("%s: footer lacks %q", aud, w)
+					}
+				}
+				for _, w := range tc.lack {
+					if strings.Contains(shown, w) || strings.Contains(d.Text, w) {
+						t.Errorf("%s: footer has %q", aud, w)
+					}
 				}
 			}
 		})
