@@ -74,6 +74,7 @@ func TestGolden(t *testing.T) {
 		{name: "empty-week", snapshot: "empty-week", currency: "EUR",
 			defs: "https://reports.example.com/definitions", workbook: "https://reports.example.com/d/abc?sig=1&exp=2"},
 		{name: "q4-new-york-partial", snapshot: "q4-new-york-partial", currency: "USD"},
+		{name: "w46-madrid-office-hours", snapshot: "w46-madrid-office-hours", currency: "EUR"},
 	}
 	for _, tc := range cases {
 		s := snapshot(t, tc.snapshot)

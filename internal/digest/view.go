@@ -320,9 +320,10 @@ func (b *builder) slaHours() string {
 }
 
 // working is the working-time figure to show beside a wall-clock one, or
-// nil without a calendar. word is working.long or working.short.
+// nil without a calendar or without a value (the wall-clock "—" already
+// says there was no response). word is working.long or working.short.
 func (b *builder) working(word, key string, minutes *float64) *part {
-	if b.s.SLACalendar == nil {
+	if b.s.SLACalendar == nil || minutes == nil {
 		return nil
 	}
 	p := b.part(word, key, "minutes", b.l.Minutes(minutes))
