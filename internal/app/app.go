@@ -36,6 +36,7 @@ func commands() []command {
 		{"render", "write a report's html, txt, xlsx and json to a folder", runRender},
 		{"check", "validate the config, the source, the state database and SMTP", runCheck},
 		{"init-db", "create the contract tables and the ledger tables", runInitDB},
+		{"source", "print the SQL of the source pack's views (source sql)", runSource},
 		{"import", "load CSV files of the five contract relations", runImport},
 		{"seed", "generate synthetic data at any scale", runSeed},
 		{"version", "print the version", func(_ context.Context, env Env, _ []string) error {

@@ -18,7 +18,16 @@ func runInitDB(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *contract {
+	if cfg.Source.Pack != nil {
+		d, err := openDB(ctx, cfg.Source.URL, "source")
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if err := installPack(ctx, env, d, cfg); err != nil {
+			return err
+		}
+	} else if *contract {
 		d, err := openDB(ctx, cfg.Source.URL, "source")
 		if err != nil {
 			return err

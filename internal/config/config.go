@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/mail"
 	"os"
 	"regexp"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+	"github.com/sameteam/sameteam/internal/crmpack"
 	"github.com/sameteam/sameteam/internal/gate"
 	"github.com/sameteam/sameteam/internal/secret"
 	"github.com/sameteam/sameteam/internal/workhours"
@@ -89,6 +91,11 @@ type Source struct {
 	URL          string            `yaml:"url"`
 	Tables       map[string]string `yaml:"tables"`
 	QueryTimeout Duration          `yaml:"query_timeout"`
+	// Pack builds the five relations as views over a CRM sync; Tables
+	// then name those views.
+	Pack *crmpack.Config `yaml:"pack"`
+	// ViewsSchema is where the pack's views live.
+	ViewsSchema string `yaml:"views_schema"`
 }
 
 // State is where the ledger lives; empty URL means the source database.
@@ -494,6 +501,7 @@ func (c *Config) Validate(probs *Problems) {
 	if c.Source.QueryTimeout.D() <= 0 {
 		probs.add("source.query_timeout", 0, "must be above 0")
 	}
+	c.validatePack(probs)
 	if c.MaxAttachmentMB <= 0 {
 		probs.add("max_attachment_mb", 0, "%v: must be above 0", c.MaxAttachmentMB)
 	}
@@ -522,6 +530,40 @@ func (c *Config) Validate(probs *Problems) {
 		c.validateReport(i, probs, seen)
 	}
 }
+
+// validatePack fills the pack's defaults, checks its mapping and points
+// the source at the pack's views.
+func (c *Config) validatePack(probs *Problems) {
+	s := &c.Source
+	if s.Pack == nil {
+		if s.ViewsSchema != "" {
+			probs.add("source.views_schema", 0, "only with source.pack (the schema of the pack's views)")
+		}
+		return
+	}
+	*s.Pack = s.Pack.WithDefaults()
+	for _, p := range s.Pack.Validate("source.pack") {
+		probs.add(p.Path, 0, "%s", p.Msg)
+	}
+	if s.ViewsSchema == "" {
+		s.ViewsSchema = "sameteam"
+	}
+	if !identRE.MatchString(s.ViewsSchema) {
+		probs.add("source.views_schema", 0, "%q: want a plain identifier (letters, digits and _)", s.ViewsSchema)
+	} else if s.ViewsSchema == s.Pack.Schema {
+		probs.add("source.views_schema", 0, "%q is the sync's schema: the views go in a schema of their own, the sync's tables are never touched", s.ViewsSchema)
+	}
+	if strings.HasPrefix(s.URL, "sqlite:") {
+		probs.add("source.pack", 0, "source packs read a CRM sync in PostgreSQL; source.url is SQLite")
+	}
+	if len(s.Tables) > 0 && !maps.Equal(s.Tables, crmpack.Relations(s.ViewsSchema)) {
+		probs.add("source.tables", 0, "not with source.pack: the pack's views in source.views_schema are the five relations")
+		return
+	}
+	s.Tables = crmpack.Relations(s.ViewsSchema)
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 func (c *Config) validateSMTP(probs *Problems) {
 	s := &c.SMTP

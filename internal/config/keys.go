@@ -58,6 +58,10 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string, probs *Problems) {
 		if !(n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 			probs.add(path, n.Line, "want a mapping of settings")
 		}
+	case t.Kind() == reflect.String && n.Kind != yaml.ScalarNode:
+		probs.add(path, n.Line, "want a single value, not a list or mapping")
+	case t.Kind() == reflect.Bool && n.Kind == yaml.ScalarNode && n.Tag != "!!bool" && n.Tag != "!!null":
+		probs.add(path, n.Line, "%q: want true or false", n.Value)
 	case t.Kind() == reflect.Slice && n.Kind != yaml.SequenceNode:
 		if !(n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 			probs.add(path, n.Line, "want a list")

@@ -1,0 +1,295 @@
+// Package crmpack turns a CRM sync (Salesforce replicated by Fivetran or
+// Airbyte) into the five contract relations of METRICS.md: a mapping with
+// defaults a typical org keeps, its validation, the SQL of the views that
+// init-db creates, and the checks of the sync's tables that check prints.
+package crmpack
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Config is source.pack in the configuration.
+type Config struct {
+	// Name is the CRM: salesforce.
+	Name string `yaml:"name"`
+	// Schema is where the sync writes its tables.
+	Schema string `yaml:"schema"`
+	// Naming is how the sync names tables and columns: fivetran
+	// (lead.created_date) or airbyte (the API names, "Lead"."CreatedDate").
+	Naming  string  `yaml:"naming"`
+	Mapping Mapping `yaml:"mapping"`
+}
+
+// Mapping says how the org's data means the contract's words. Column names
+// are written as they appear in the sync's tables (mql_date_c with Fivetran,
+// MQL_Date__c with Airbyte).
+type Mapping struct {
+	// Teams says which users are sales and which marketing.
+	Teams Teams `yaml:"teams"`
+	// LeadSources maps lead source values (compared trimmed and
+	// case-insensitively) to marketing or sales; any other value is other.
+	LeadSources LeadSources `yaml:"lead_sources"`
+	// LeadCampaign is a lead column holding its campaign id; empty means
+	// the campaign of the lead's first campaign membership.
+	LeadCampaign string `yaml:"lead_campaign"`
+	// The funnel moments of a lead.
+	MQL      Milestone `yaml:"mql"`
+	Accepted Milestone `yaml:"accepted"`
+	Rejected Milestone `yaml:"rejected"`
+	SQL      Milestone `yaml:"sql"`
+	// RejectionReason is a lead column with the reason of a rejection;
+	// empty: no reason (reported as unspecified).
+	RejectionReason string `yaml:"rejection_reason"`
+	// Activities says which records are sales responses and marketing
+	// touches.
+	Activities Activities `yaml:"activities"`
+	// Opportunities says when a deal closed.
+	Opportunities Opportunities `yaml:"opportunities"`
+	// CampaignCost lists campaign columns, the first non-null one is the
+	// cost.
+	CampaignCost []string `yaml:"campaign_cost"`
+}
+
+// Teams classifies users.
+type Teams struct {
+	// By is department, role (the user role's name) or ids.
+	By        string   `yaml:"by"`
+	Sales     []string `yaml:"sales"`
+	Marketing []string `yaml:"marketing"`
+}
+
+// LeadSources lists the lead source values of each team.
+type LeadSources struct {
+	Marketing []string `yaml:"marketing"`
+	Sales     []string `yaml:"sales"`
+}
+
+// Milestone is when a lead reached a funnel stage: a datetime column of the
+// lead, or the first change of a field (Status) into one of some values in
+// the lead's field history.
+type Milestone struct {
+	Column   string   `yaml:"column"`
+	Field    string   `yaml:"field"`
+	Statuses []string `yaml:"statuses"`
+}
+
+// Activities configures the activity relation.
+type Activities struct {
+	// TaskTime and EventTime are the columns that say when a task or an
+	// event happened.
+	TaskTime  string `yaml:"task_time"`
+	EventTime string `yaml:"event_time"`
+	// Actor is the task and event column naming the user who acted.
+	Actor string `yaml:"actor"`
+	// CampaignMembers counts each campaign membership as a marketing touch
+	// at its created date.
+	CampaignMembers *bool `yaml:"campaign_members"`
+	// MarketingTasks counts tasks and events of marketing users as
+	// marketing touches.
+	MarketingTasks *bool `yaml:"marketing_tasks"`
+}
+
+// Opportunities configures the opportunity relation.
+type Opportunities struct {
+	// ClosedAt is the datetime column that says when a closed deal closed
+	// (close_date is a date, and the expected one while open).
+	ClosedAt string `yaml:"closed_at"`
+}
+
+// The names this package speaks.
+const (
+	Salesforce = "salesforce"
+	HubSpot    = "hubspot"
+	Fivetran   = "fivetran"
+	Airbyte    = "airbyte"
+)
+
+// Problem is one thing wrong with the pack's configuration, at a path under
+// source.pack.
+type Problem struct {
+	Path string
+	Msg  string
+}
+
+func (p Problem) Error() string { return p.Path + ": " + p.Msg }
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// WithDefaults returns c with every unset setting at its default for the
+// pack and naming.
+func (c Config) WithDefaults() Config {
+	if c.Naming == "" {
+		c.Naming = Fivetran
+	}
+	if c.Schema == "" {
+		c.Schema = c.Name
+	}
+	m := &c.Mapping
+	n := func(fivetran, airbyte string) string {
+		if c.Naming == Airbyte {
+			return airbyte
+		}
+		return fivetran
+	}
+	if m.Teams.By == "" {
+		m.Teams.By = "department"
+	}
+	if m.Teams.By != "ids" {
+		if m.Teams.Sales == nil {
+			m.Teams.Sales = []string{"Sales"}
+		}
+		if m.Teams.Marketing == nil {
+			m.Teams.Marketing = []string{"Marketing"}
+		}
+	}
+	if m.LeadSources.Marketing == nil && m.LeadSources.Sales == nil {
+		m.LeadSources.Marketing = []string{"Web", "Webinar", "Advertisement", "Email", "Trade Show", "Seminar - Internal", "Seminar - Partner", "Purchased List"}
+		m.LeadSources.Sales = []string{"Phone Inquiry", "Cold Call", "Outbound", "Employee Referral", "External Referral"}
+	}
+	defaults := []struct {
+		m        *Milestone
+		statuses []string
+	}{
+		{&m.MQL, []string{"Marketing Qualified", "MQL"}},
+		{&m.Accepted, []string{"Working - Contacted", "Working", "Sales Accepted"}},
+		{&m.Rejected, []string{"Closed - Not Converted", "Unqualified", "Disqualified"}},
+		{&m.SQL, []string{"Qualified", "Closed - Converted"}},
+	}
+	for _, d := range defaults {
+		if d.m.Column == "" && d.m.Statuses == nil {
+			d.m.Statuses = d.statuses
+		}
+		if d.m.Column == "" && d.m.Field == "" {
+			d.m.Field = "Status"
+		}
+	}
+	a := &m.Activities
+	if a.TaskTime == "" {
+		a.TaskTime = n("created_date", "CreatedDate")
+	}
+	if a.EventTime == "" {
+		a.EventTime = n("activity_date_time", "ActivityDateTime")
+	}
+	if a.Actor == "" {
+		a.Actor = n("owner_id", "OwnerId")
+	}
+	yes := true
+	if a.CampaignMembers == nil {
+		a.CampaignMembers = &yes
+	}
+	if a.MarketingTasks == nil {
+		a.MarketingTasks = &yes
+	}
+	if m.Opportunities.ClosedAt == "" {
+		m.Opportunities.ClosedAt = n("last_stage_change_date", "LastStageChangeDate")
+	}
+	if m.CampaignCost == nil {
+		m.CampaignCost = []string{n("actual_cost", "ActualCost"), n("budgeted_cost", "BudgetedCost")}
+	}
+	return c
+}
+
+// Validate returns every problem of c (after WithDefaults), each with its
+// path; at is the path of the pack in the configuration (source.pack).
+func (c Config) Validate(at string) []Problem {
+	var out []Problem
+	add := func(path, format string, args ...any) {
+		out = append(out, Problem{Path: at + "." + path, Msg: fmt.Sprintf(format, args...)})
+	}
+	switch c.Name {
+	case Salesforce:
+	case HubSpot:
+		add("name", "the hubspot pack is not available yet: write the five views by hand (README, Connect your CRM) and map them with source.tables")
+	case "":
+		add("name", "required: salesforce")
+	default:
+		add("name", "%q: want salesforce", c.Name)
+	}
+	switch c.Naming {
+	case Fivetran:
+	case Airbyte:
+		if c.Name == HubSpot {
+			add("naming", "airbyte naming is for salesforce only; a HubSpot sync by Fivetran uses naming: fivetran")
+		}
+	default:
+		add("naming", "%q: want fivetran or airbyte", c.Naming)
+	}
+	if !identRE.MatchString(c.Schema) || len(c.Schema) > 63 {
+		add("schema", "%q: want the schema the sync writes to, a plain identifier (letters, digits and _)", c.Schema)
+	}
+	m := c.Mapping
+	column := func(path, v string) {
+		if v != "" && (!identRE.MatchString(v) || len(v) > 63) {
+			add(path, "%q is not a column name (letters, digits and _, at most 63)", v)
+		}
+	}
+	switch m.Teams.By {
+	case "department", "role", "ids":
+	default:
+		add("mapping.teams.by", "%q: want department, role or ids", m.Teams.By)
+	}
+	if len(m.Teams.Sales) == 0 {
+		add("mapping.teams.sales", "lists no %s: sales would have no members", teamWord(m.Teams.By))
+	}
+	for _, v := range m.Teams.Sales {
+		if slices.ContainsFunc(m.Teams.Marketing, func(w string) bool { return strings.EqualFold(strings.TrimSpace(v), strings.TrimSpace(w)) }) {
+			add("mapping.teams.marketing", "%q is also in mapping.teams.sales: a user is on one team", v)
+		}
+	}
+	for _, v := range m.LeadSources.Sales {
+		if slices.ContainsFunc(m.LeadSources.Marketing, func(w string) bool { return strings.EqualFold(strings.TrimSpace(v), strings.TrimSpace(w)) }) {
+			add("mapping.lead_sources.sales", "%q is also in mapping.lead_sources.marketing", v)
+		}
+	}
+	column("mapping.lead_campaign", m.LeadCampaign)
+	column("mapping.rejection_reason", m.RejectionReason)
+	for _, ms := range []struct {
+		path string
+		m    Milestone
+	}{{"mapping.mql", m.MQL}, {"mapping.accepted", m.Accepted}, {"mapping.rejected", m.Rejected}, {"mapping.sql", m.SQL}} {
+		switch {
+		case ms.m.Column != "" && len(ms.m.Statuses) > 0:
+			add(ms.path, "give either column (a datetime column of the lead) or statuses (values of the status history), not both")
+		case ms.m.Column != "":
+			column(ms.path+".column", ms.m.Column)
+			if ms.m.Field != "" {
+				add(ms.path+".field", "only with statuses: the history field whose changes are read")
+			}
+		case len(ms.m.Statuses) == 0:
+			add(ms.path, "give column (a datetime column of the lead) or statuses (values of the status history)")
+		default:
+			if ms.m.Field == "" {
+				add(ms.path+".field", "required with statuses (Status is the lead status)")
+			}
+			for i, s := range ms.m.Statuses {
+				if strings.TrimSpace(s) == "" {
+					add(fmt.Sprintf("%s.statuses[%d]", ms.path, i), "empty status value")
+				}
+			}
+		}
+	}
+	column("mapping.activities.task_time", m.Activities.TaskTime)
+	column("mapping.activities.event_time", m.Activities.EventTime)
+	column("mapping.activities.actor", m.Activities.Actor)
+	column("mapping.opportunities.closed_at", m.Opportunities.ClosedAt)
+	if len(m.CampaignCost) == 0 {
+		add("mapping.campaign_cost", "lists no column (actual_cost, budgeted_cost by default)")
+	}
+	for i, v := range m.CampaignCost {
+		column(fmt.Sprintf("mapping.campaign_cost[%d]", i), v)
+	}
+	return out
+}
+
+func teamWord(by string) string {
+	switch by {
+	case "role":
+		return "role name"
+	case "ids":
+		return "user id"
+	}
+	return "department"
+}
