@@ -140,6 +140,9 @@ func (c *checker) checkSource(ctx context.Context, cfg *config.Config) []metrics
 	}
 	defer d.Close()
 	c.ok("source %s (%s) answers", db.Redact(cfg.Source.URL), d.Engine)
+	if cfg.Source.Pack != nil {
+		c.checkPack(ctx, d, cfg)
+	}
 	checks, err := src.Verify(ctx)
 	if err != nil {
 		c.fail(ExitConfig, "source.tables: %v", err)

@@ -68,3 +68,18 @@ func installPack(ctx context.Context, env Env, d *db.DB, cfg *config.Config) err
 		cfg.Source.ViewsSchema, cfg.Source.Pack.Name, cfg.Source.Pack.Schema)
 	return nil
 }
+
+// checkPack reports on the source pack: the sync's tables and columns, its
+// time columns, status values, indexes, and the rows each view sees.
+func (c *checker) checkPack(ctx context.Context, d *db.DB, cfg *config.Config) {
+	for _, f := range crmpack.Check(ctx, d, *cfg.Source.Pack, cfg.Source.ViewsSchema) {
+		switch f.Level {
+		case "ok":
+			c.ok("%s", f.Msg)
+		case "warn":
+			c.warn("%s", f.Msg)
+		default:
+			c.fail(ExitConfig, "%s", f.Msg)
+		}
+	}
+}

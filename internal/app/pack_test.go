@@ -452,3 +452,110 @@ func keysOf(m map[string]string) []string {
 	}
 	return out
 }
+
+func schemaExists(t *testing.T, d *db.DB, schema string) bool {
+	var n int
+	if err := d.QueryRowContext(context.Background(), "SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1", schema).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
+
+// A pack configuration that does not fit is a configuration error naming
+// its setting, and init-db creates nothing.
+func TestPackBadInputChangesNothing(t *testing.T) {
+	url, sync, views, d := packEnv(t)
+	convertToSalesforce(t, d, sync, sfShapes["salesforce-fivetran"])
+	if _, err := d.ExecContext(context.Background(), fmt.Sprintf(`DROP TABLE "%s"."lead_history"`, sync)); err != nil {
+		t.Fatal(err)
+	}
+	pack := func(name, schema, naming, mapping string) string {
+		return fmt.Sprintf("source:\n  views_schema: %s\n  pack:\n    name: %s\n    schema: %s\n    naming: %s\n    mapping:\n%s", views, name, schema, naming, mapping)
+	}
+	fit := "      mql: {column: mql_date_c}\n      accepted: {column: mql_date_c}\n      rejected: {column: mql_date_c}\n      sql: {column: sql_date_c}\n"
+	tests := []struct {
+		name, config, url, want string
+	}{
+		{"no such schema", pack("salesforce", "nosuch_crm", "fivetran", fit), url, `source.pack.schema: schema "nosuch_crm" does not exist`},
+		{"missing column", pack("salesforce", sync, "fivetran", strings.Replace(fit, "sql_date_c", "sql_datum_c", 1)), url, "lead.sql_datum_c does not exist (set by source.pack.mapping.sql.column"},
+		{"missing history", pack("salesforce", sync, "fivetran", "      mql: {column: mql_date_c}\n"), url, "lead_history does not exist (source.pack.mapping.accepted.statuses reads the lead status history"},
+		{"a value where a list goes", pack("salesforce", sync, "fivetran", fit+"      teams: {sales: Sales}\n"), url, "source.pack.mapping.teams.sales: want a list"},
+		{"a list where a value goes", pack("salesforce", sync, "fivetran", "      mql: {column: [mql_date_c]}\n"), url, "source.pack.mapping.mql.column: want a single value"},
+		{"not a boolean", pack("salesforce", sync, "fivetran", fit+"      activities: {campaign_members: sometimes}\n"), url, `source.pack.mapping.activities.campaign_members: "sometimes": want true or false`},
+		{"column and statuses", pack("salesforce", sync, "fivetran", "      mql: {column: mql_date_c, statuses: [MQL]}\n"), url, "source.pack.mapping.mql: give either column"},
+		{"not a column name", pack("salesforce", sync, "fivetran", fit+"      rejection_reason: \"reason; DROP TABLE lead\"\n"), url, "source.pack.mapping.rejection_reason"},
+		{"airbyte hubspot", pack("hubspot", sync, "airbyte", ""), url, "source.pack.naming: airbyte naming is for salesforce only"},
+		{"unknown crm", pack("pipedrive", sync, "fivetran", fit), url, `source.pack.name: "pipedrive"`},
+		{"sqlite", pack("salesforce", sync, "fivetran", fit), testdb.SQLiteURL(t), "source.pack: source packs read a CRM sync in PostgreSQL"},
+		{"pack and tables", pack("salesforce", sync, "fivetran", fit) + "  tables: {leads: crm.leads}\n", url, "source.tables: not with source.pack"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := writePackConfig(t, tc.config)
+			for _, cmd := range [][]string{{"init-db", "--config", cfg}, {"source", "sql", "--config", cfg}} {
+				_, _, err := run(t, map[string]string{"SAMETEAM_DATABASE_URL": tc.url}, cmd...)
+				var msg strings.Builder
+				if code := ExitCode(err, &msg); code != ExitConfig || !strings.Contains(msg.String(), tc.want) {
+					t.Errorf("%s: exit %d %q, want %d and %q", cmd[0], code, msg.String(), ExitConfig, tc.want)
+				}
+			}
+			if schemaExists(t, d, views) {
+				t.Errorf("a refused pack created the schema %s", views)
+			}
+		})
+	}
+}
+
+// check reports on the sync: columns, date-only fields, status values that
+// never occur, missing indexes, and the rows each view sees.
+func TestPackCheck(t *testing.T) {
+	url, sync, views, d := packEnv(t)
+	convertToSalesforce(t, d, sync, sfShapes["salesforce-fivetran"])
+	cfg := writePackConfig(t, fmt.Sprintf(`outbox: %s
+source:
+  views_schema: %s
+  pack:
+    name: salesforce
+    schema: %s
+    mapping:
+      lead_campaign: primary_campaign_c
+      mql: {column: mql_date_c}
+      accepted: {statuses: [Working - Contacted, Working - Contactd]}
+      sql: {column: converted_date}
+`, t.TempDir(), views, sync))
+	vars := map[string]string{"SAMETEAM_DATABASE_URL": url}
+	out, _, _ := run(t, vars, "check", "--config", cfg)
+	for _, want := range []string{
+		"FAIL  view " + views + ".leads: ",
+		"warn  source.pack.mapping.accepted.statuses[1]: \"Working - Contactd\" never occurs in " + sync + ".lead_history (field Status); the values there are: ",
+		"warn  source.pack: lead.converted_date is a date without a time (source.pack.mapping.sql.column)",
+		`warn  index missing for the first response to each MQL: CREATE INDEX ON "` + sync + `"."task" ("who_id", "created_date");`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check before init-db: no line %q in\n%s", want, out)
+		}
+	}
+	if _, stderr, err := run(t, vars, "init-db", "--config", cfg); err != nil {
+		t.Fatalf("init-db: %v\n%s", err, stderr)
+	}
+	if _, err := d.ExecContext(context.Background(), fmt.Sprintf(`CREATE INDEX ON "%s"."task" ("who_id", "created_date", "owner_id")`, sync)); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := run(t, vars, "check", "--config", cfg)
+	if err != nil {
+		t.Errorf("check: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"ok    source.pack: salesforce sync in schema " + sync + " has the ",
+		"ok    view " + views + ".leads sees 413 rows",
+		"ok    view " + views + ".team_members sees 11 rows",
+		"ok    relation leads (\"" + views + "\".\"leads\") has the contract's columns",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no line %q in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `("who_id", "created_date");`) {
+		t.Errorf("check asks for an index that exists:\n%s", out)
+	}
+}

@@ -28,11 +28,14 @@ type View struct {
 // Plan is the generated SQL and what it needs.
 type Plan struct {
 	ViewsSchema string
+	SyncSchema  string
 	Views       []View // in creation order
 	Needs       []Need
 	// Statuses lists the status values the mapping names, per history
 	// field, for check to see whether they ever occur.
 	Statuses map[string][]string
+	// Indexes are the indexes the fact queries need on the sync's tables.
+	Indexes []Index
 }
 
 // gen builds the views, recording every column it reads.
@@ -142,7 +145,7 @@ func exact(expr string, values []string) string {
 func Generate(c Config, viewsSchema string, cat Catalog) Plan {
 	g := &gen{c: c, cat: cat, seen: map[string]bool{}}
 	vs := quote(viewsSchema)
-	p := Plan{ViewsSchema: viewsSchema, Statuses: map[string][]string{}}
+	p := Plan{ViewsSchema: viewsSchema, SyncSchema: c.Schema, Statuses: map[string][]string{}}
 	p.Views = []View{
 		{"team_members", g.teamMembers()},
 		{"campaigns", g.campaigns()},
@@ -151,6 +154,7 @@ func Generate(c Config, viewsSchema string, cat Catalog) Plan {
 		{"activities", g.activities(vs)},
 	}
 	p.Needs = g.needs
+	p.Indexes = g.indexes()
 	return p
 }
 
@@ -338,5 +342,11 @@ func (p Plan) Script() string {
 		fmt.Fprintf(&b, "\nCREATE VIEW %s.%s AS\n%s;\n", vs, quote(v.Relation), v.SQL)
 	}
 	b.WriteString("\nCOMMIT;\n")
+	if len(p.Indexes) > 0 {
+		b.WriteString("\n-- The indexes the views need on the sync's tables, so that a snapshot reads its\n-- period's rows only ('sameteam check' lists the missing ones):\n")
+		for _, ix := range p.Indexes {
+			fmt.Fprintf(&b, "-- %s;  -- %s\n", ix.SQL(p.SyncSchema), ix.Why)
+		}
+	}
 	return b.String()
 }
