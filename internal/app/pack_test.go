@@ -478,7 +478,7 @@ func TestPackBadInputChangesNothing(t *testing.T) {
 	}{
 		{"no such schema", pack("salesforce", "nosuch_crm", "fivetran", fit), url, `source.pack.schema: schema "nosuch_crm" does not exist`},
 		{"missing column", pack("salesforce", sync, "fivetran", strings.Replace(fit, "sql_date_c", "sql_datum_c", 1)), url, "lead.sql_datum_c does not exist (set by source.pack.mapping.sql.column"},
-		{"missing history", pack("salesforce", sync, "fivetran", "      mql: {column: mql_date_c}\n"), url, "lead_history does not exist (source.pack.mapping.accepted.statuses reads the lead status history"},
+		{"missing history", pack("salesforce", sync, "fivetran", "      mql: {column: mql_date_c}\n"), url, "lead_history does not exist (source.pack.mapping.accepted.statuses reads the status history in lead_history"},
 		{"a value where a list goes", pack("salesforce", sync, "fivetran", fit+"      teams: {sales: Sales}\n"), url, "source.pack.mapping.teams.sales: want a list"},
 		{"a list where a value goes", pack("salesforce", sync, "fivetran", "      mql: {column: [mql_date_c]}\n"), url, "source.pack.mapping.mql.column: want a single value"},
 		{"not a boolean", pack("salesforce", sync, "fivetran", fit+"      activities: {campaign_members: sometimes}\n"), url, `source.pack.mapping.activities.campaign_members: "sometimes": want true or false`},

@@ -147,6 +147,7 @@ func checkStatuses(ctx context.Context, d *db.DB, c Config, p Plan, cat Catalog)
 		return out
 	}
 	g := &gen{c: c, cat: cat, seen: map[string]bool{}}
+	hs := g.history()
 	fields := make([]string, 0, len(p.Statuses))
 	for f := range p.Statuses {
 		fields = append(fields, f)
@@ -154,7 +155,7 @@ func checkStatuses(ctx context.Context, d *db.DB, c Config, p Plan, cat Catalog)
 	slices.Sort(fields)
 	for _, field := range fields {
 		q := fmt.Sprintf("SELECT %s, count(*) FROM %s h WHERE %s = $1 AND %s GROUP BY 1 ORDER BY 2 DESC",
-			g.std("h", "lead_history", "new_value"), g.table("lead_history"), g.std("h", "lead_history", "field"), g.alive("h", "lead_history"))
+			g.std("h", hs.table, hs.value), g.table(hs.table), g.std("h", hs.table, hs.field), g.alive("h", hs.table))
 		rows, err := d.QueryContext(ctx, q, field)
 		if err != nil {
 			out = append(out, Finding{"fail", fmt.Sprintf("source.pack: read the %s history: %v", field, firstLine(err))})
@@ -184,7 +185,7 @@ func checkStatuses(ctx context.Context, d *db.DB, c Config, p Plan, cat Catalog)
 			for i, s := range key.m.Statuses {
 				if seen[s] == 0 {
 					out = append(out, Finding{"warn", fmt.Sprintf("source.pack.mapping.%s.statuses[%d]: %q never occurs in %s.%s (field %s); the values there are: %s",
-						key.name, i, s, c.Schema, g.name("lead_history"), field, quoteList(order))})
+						key.name, i, s, c.Schema, g.name(hs.table), field, quoteList(order))})
 				}
 			}
 		}

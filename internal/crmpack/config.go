@@ -63,6 +63,9 @@ type Teams struct {
 
 // LeadSources lists the lead source values of each team.
 type LeadSources struct {
+	// Column is the lead's (and the deal's) source column: lead_source in
+	// Salesforce, property_hs_analytics_source in HubSpot.
+	Column    string   `yaml:"column"`
 	Marketing []string `yaml:"marketing"`
 	Sales     []string `yaml:"sales"`
 }
@@ -90,6 +93,12 @@ type Activities struct {
 	// MarketingTasks counts tasks and events of marketing users as
 	// marketing touches.
 	MarketingTasks *bool `yaml:"marketing_tasks"`
+	// HubSpot: the engagement types read (call, email, meeting, note,
+	// task), the marketing email event types that count as touches (SENT,
+	// OPEN, CLICK…; none: []), and whether form submissions count.
+	EngagementTypes []string `yaml:"engagement_types"`
+	EmailEvents     []string `yaml:"email_events"`
+	FormSubmissions *bool    `yaml:"form_submissions"`
 }
 
 // Opportunities configures the opportunity relation.
@@ -98,6 +107,9 @@ type Opportunities struct {
 	// (close_date is a date, and the expected one while open).
 	ClosedAt string `yaml:"closed_at"`
 }
+
+// ChannelEmail is the channel of a HubSpot marketing email campaign.
+const ChannelEmail = "email"
 
 // The names this package speaks.
 const (
@@ -134,6 +146,10 @@ func (c Config) WithDefaults() Config {
 		}
 		return fivetran
 	}
+	if c.Name == HubSpot {
+		c.hubspotDefaults()
+		return c
+	}
 	if m.Teams.By == "" {
 		m.Teams.By = "department"
 	}
@@ -144,6 +160,9 @@ func (c Config) WithDefaults() Config {
 		if m.Teams.Marketing == nil {
 			m.Teams.Marketing = []string{"Marketing"}
 		}
+	}
+	if m.LeadSources.Column == "" {
+		m.LeadSources.Column = n("lead_source", "LeadSource")
 	}
 	if m.LeadSources.Marketing == nil && m.LeadSources.Sales == nil {
 		m.LeadSources.Marketing = []string{"Web", "Webinar", "Advertisement", "Email", "Trade Show", "Seminar - Internal", "Seminar - Partner", "Purchased List"}
@@ -192,6 +211,67 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// hubspotDefaults fills the defaults of a HubSpot sync by Fivetran: teams
+// by the owner's primary team, the original source, the lifecycle stage
+// dates for MQL and SQL, the lead status history for accepted and
+// rejected, engagements, marketing emails sent and form submissions.
+func (c *Config) hubspotDefaults() {
+	m := &c.Mapping
+	if m.Teams.By == "" {
+		m.Teams.By = "team"
+	}
+	if m.Teams.By != "ids" {
+		if m.Teams.Sales == nil {
+			m.Teams.Sales = []string{"Sales"}
+		}
+		if m.Teams.Marketing == nil {
+			m.Teams.Marketing = []string{"Marketing"}
+		}
+	}
+	if m.LeadSources.Column == "" {
+		m.LeadSources.Column = "property_hs_analytics_source"
+	}
+	if m.LeadSources.Marketing == nil && m.LeadSources.Sales == nil {
+		m.LeadSources.Marketing = []string{"ORGANIC_SEARCH", "PAID_SEARCH", "EMAIL_MARKETING", "SOCIAL_MEDIA", "PAID_SOCIAL", "OTHER_CAMPAIGNS"}
+		m.LeadSources.Sales = []string{"OFFLINE"}
+	}
+	defaults := []struct {
+		m        *Milestone
+		column   string
+		statuses []string
+	}{
+		{&m.MQL, "property_hs_lifecyclestage_marketingqualifiedlead_date", nil},
+		{&m.Accepted, "", []string{"IN_PROGRESS", "ATTEMPTED_TO_CONTACT", "CONNECTED", "OPEN_DEAL"}},
+		{&m.Rejected, "", []string{"UNQUALIFIED", "BAD_TIMING"}},
+		{&m.SQL, "property_hs_lifecyclestage_salesqualifiedlead_date", nil},
+	}
+	for _, d := range defaults {
+		if d.m.Column == "" && d.m.Statuses == nil {
+			d.m.Column, d.m.Statuses = d.column, d.statuses
+		}
+		if d.m.Column == "" && d.m.Field == "" {
+			d.m.Field = "hs_lead_status"
+		}
+	}
+	a := &m.Activities
+	if a.EngagementTypes == nil {
+		a.EngagementTypes = []string{"call", "email", "meeting", "note", "task"}
+	}
+	if a.EmailEvents == nil {
+		a.EmailEvents = []string{"SENT"}
+	}
+	yes := true
+	if a.FormSubmissions == nil {
+		a.FormSubmissions = &yes
+	}
+	if a.MarketingTasks == nil {
+		a.MarketingTasks = &yes
+	}
+	if m.Opportunities.ClosedAt == "" {
+		m.Opportunities.ClosedAt = "property_closedate"
+	}
+}
+
 // Validate returns every problem of c (after WithDefaults), each with its
 // path; at is the path of the pack in the configuration (source.pack).
 func (c Config) Validate(at string) []Problem {
@@ -202,11 +282,10 @@ func (c Config) Validate(at string) []Problem {
 	switch c.Name {
 	case Salesforce:
 	case HubSpot:
-		add("name", "the hubspot pack is not available yet: write the five views by hand (README, Connect your CRM) and map them with source.tables")
 	case "":
-		add("name", "required: salesforce")
+		add("name", "required: salesforce or hubspot")
 	default:
-		add("name", "%q: want salesforce", c.Name)
+		add("name", "%q: want salesforce or hubspot", c.Name)
 	}
 	switch c.Naming {
 	case Fivetran:
@@ -226,10 +305,34 @@ func (c Config) Validate(at string) []Problem {
 			add(path, "%q is not a column name (letters, digits and _, at most 63)", v)
 		}
 	}
-	switch m.Teams.By {
-	case "department", "role", "ids":
+	switch {
+	case c.Name == HubSpot && (m.Teams.By == "team" || m.Teams.By == "ids"):
+	case c.Name == HubSpot:
+		add("mapping.teams.by", "%q: want team (the owner's primary team name) or ids (owner ids)", m.Teams.By)
+	case m.Teams.By == "department" || m.Teams.By == "role" || m.Teams.By == "ids":
 	default:
 		add("mapping.teams.by", "%q: want department, role or ids", m.Teams.By)
+	}
+	column("mapping.lead_sources.column", m.LeadSources.Column)
+	if c.Name == HubSpot {
+		if m.Activities.TaskTime != "" || m.Activities.EventTime != "" || m.Activities.Actor != "" || m.Activities.CampaignMembers != nil {
+			add("mapping.activities", "task_time, event_time, actor and campaign_members are Salesforce settings; HubSpot reads engagement_types, email_events and form_submissions")
+		}
+		if len(m.CampaignCost) > 0 {
+			add("mapping.campaign_cost", "HubSpot's email campaigns have no cost column")
+		}
+		for i, e := range m.Activities.EngagementTypes {
+			if !slices.Contains([]string{"call", "email", "meeting", "note", "task"}, e) {
+				add(fmt.Sprintf("mapping.activities.engagement_types[%d]", i), "%q: want call, email, meeting, note or task", e)
+			}
+		}
+		for i, e := range m.Activities.EmailEvents {
+			if !identRE.MatchString(e) {
+				add(fmt.Sprintf("mapping.activities.email_events[%d]", i), "%q: want an email event type like SENT, OPEN or CLICK", e)
+			}
+		}
+	} else if len(m.Activities.EngagementTypes) > 0 || len(m.Activities.EmailEvents) > 0 || m.Activities.FormSubmissions != nil {
+		add("mapping.activities", "engagement_types, email_events and form_submissions are HubSpot settings")
 	}
 	if len(m.Teams.Sales) == 0 {
 		add("mapping.teams.sales", "lists no %s: sales would have no members", teamWord(m.Teams.By))
@@ -275,7 +378,7 @@ func (c Config) Validate(at string) []Problem {
 	column("mapping.activities.event_time", m.Activities.EventTime)
 	column("mapping.activities.actor", m.Activities.Actor)
 	column("mapping.opportunities.closed_at", m.Opportunities.ClosedAt)
-	if len(m.CampaignCost) == 0 {
+	if len(m.CampaignCost) == 0 && c.Name != HubSpot {
 		add("mapping.campaign_cost", "lists no column (actual_cost, budgeted_cost by default)")
 	}
 	for i, v := range m.CampaignCost {
@@ -288,6 +391,8 @@ func teamWord(by string) string {
 	switch by {
 	case "role":
 		return "role name"
+	case "team":
+		return "team name"
 	case "ids":
 		return "user id"
 	}

@@ -69,7 +69,7 @@ func hint(n Need, table bool) string {
 	switch {
 	case n.Setting != "" && strings.HasSuffix(n.Setting, ".statuses"):
 		k := strings.TrimSuffix(n.Setting, ".statuses")
-		return fmt.Sprintf(" (source.pack.%s reads the lead status history: sync the lead history with field history tracking on Lead.Status, or set source.pack.%s.column to a datetime column of the lead)", n.Setting, k)
+		return fmt.Sprintf(" (source.pack.%s reads the status history in %s: sync it (Salesforce: with field history tracking on Lead.Status), or set source.pack.%s.column to a datetime column of the lead)", n.Setting, n.Table, k)
 	case n.Setting != "":
 		return fmt.Sprintf(" (set by source.pack.%s: name a column the sync has)", n.Setting)
 	case table:

@@ -146,6 +146,18 @@ func Generate(c Config, viewsSchema string, cat Catalog) Plan {
 	g := &gen{c: c, cat: cat, seen: map[string]bool{}}
 	vs := quote(viewsSchema)
 	p := Plan{ViewsSchema: viewsSchema, SyncSchema: c.Schema, Statuses: map[string][]string{}}
+	if c.Name == HubSpot {
+		p.Views = []View{
+			{"team_members", g.hsTeamMembers()},
+			{"campaigns", g.hsCampaigns()},
+			{"leads", g.hsLeads(p.Statuses)},
+			{"opportunities", g.hsOpportunities()},
+			{"activities", g.hsActivities(vs)},
+		}
+		p.Needs = g.needs
+		p.Indexes = g.hsIndexes()
+		return p
+	}
 	p.Views = []View{
 		{"team_members", g.teamMembers()},
 		{"campaigns", g.campaigns()},
@@ -213,24 +225,60 @@ func ownerExpr(col string) string {
 	return fmt.Sprintf("CASE WHEN %s LIKE '00G%%' THEN NULL ELSE %s::text END", col, col)
 }
 
+// history is where a pack keeps field changes: the table, the record's
+// key, the field's name, its new value and when it changed.
+type history struct{ table, key, field, value, time string }
+
+func (g *gen) history() history {
+	if g.c.Name == HubSpot {
+		return history{"contact_property_history", "contact_id", "name", "value", "timestamp"}
+	}
+	return history{"lead_history", "lead_id", "field", "new_value", "created_date"}
+}
+
+// milestones returns, for each funnel moment of the mapping, the
+// expression of its instant over the lead alias l (a column) or over h (the
+// aggregates of the history, joined by historyJoin), recording the status
+// values the mapping names.
+func (g *gen) milestones(lead string, statuses map[string][]string) (map[string]string, string) {
+	m := g.c.Mapping
+	hs := g.history()
+	out := map[string]string{}
+	var aggs []string
+	for _, ms := range []struct {
+		key string
+		m   Milestone
+	}{{"mql", m.MQL}, {"accepted", m.Accepted}, {"rejected", m.Rejected}, {"sql", m.SQL}} {
+		if ms.m.Column != "" {
+			out[ms.key] = g.need("l", lead, ms.m.Column, "mapping."+ms.key+".column", true) + "::timestamptz"
+			continue
+		}
+		statuses[ms.m.Field] = append(statuses[ms.m.Field], ms.m.Statuses...)
+		aggs = append(aggs, fmt.Sprintf("min(%s) FILTER (WHERE %s AND %s) AS %s",
+			g.need("h", hs.table, g.name(hs.time), "mapping."+ms.key+".statuses", true),
+			exact(g.std("h", hs.table, hs.field), []string{ms.m.Field}),
+			exact(g.std("h", hs.table, hs.value), ms.m.Statuses), ms.key))
+		out[ms.key] = "h." + ms.key + "::timestamptz"
+	}
+	if len(aggs) == 0 {
+		return out, ""
+	}
+	id := "id"
+	join := fmt.Sprintf("LEFT JOIN LATERAL (\n  SELECT %s\n  FROM %s h\n  WHERE %s = %s AND %s\n) h ON true\n",
+		strings.Join(aggs, ",\n         "), g.table(hs.table),
+		g.std("h", hs.table, hs.key), g.std("l", lead, id), g.alive("h", hs.table))
+	return out, join
+}
+
 func (g *gen) leads(statuses map[string][]string) string {
 	m := g.c.Mapping
-	var hist []string // aggregates of the status history
-	moment := func(key string, ms Milestone) string {
-		if ms.Column != "" {
-			return g.need("l", "lead", ms.Column, "mapping."+key+".column", true) + "::timestamptz"
-		}
-		statuses[ms.Field] = append(statuses[ms.Field], ms.Statuses...)
-		hist = append(hist, fmt.Sprintf("min(%s) FILTER (WHERE %s AND %s) AS %s",
-			g.need("h", "lead_history", g.name("created_date"), "mapping."+key+".statuses", true),
-			exact(g.need("h", "lead_history", "field", "", false), []string{ms.Field}),
-			exact(g.need("h", "lead_history", "new_value", "", false), ms.Statuses), key))
-		return "h." + key + "::timestamptz"
-	}
+	at, histJoin := g.milestones("lead", statuses)
+	moment := func(key string, _ Milestone) string { return at[key] }
+	hist := histJoin
 	var b strings.Builder
 	fmt.Fprintf(&b, "SELECT %s::text AS id,\n", g.std("l", "lead", "id"))
 	fmt.Fprintf(&b, "       %s::timestamptz AS created_at,\n", g.need("l", "lead", "created_date", "", true))
-	fmt.Fprintf(&b, "       %s AS source,\n", g.sourceExpr(g.std("l", "lead", "lead_source")))
+	fmt.Fprintf(&b, "       %s AS source,\n", g.sourceExpr(g.need("l", "lead", m.LeadSources.Column, "mapping.lead_sources.column", false)))
 	if m.LeadCampaign != "" {
 		fmt.Fprintf(&b, "       nullif(btrim(%s::text), '') AS campaign_id,\n", g.need("l", "lead", m.LeadCampaign, "mapping.lead_campaign", false))
 	} else {
@@ -250,11 +298,7 @@ func (g *gen) leads(statuses map[string][]string) string {
 	}
 	fmt.Fprintf(&b, "       %s AS sql_at\n", moment("sql", m.SQL))
 	fmt.Fprintf(&b, "FROM %s l\n", g.table("lead"))
-	if len(hist) > 0 {
-		fmt.Fprintf(&b, "LEFT JOIN LATERAL (\n  SELECT %s\n  FROM %s h\n  WHERE %s = %s AND %s\n) h ON true\n",
-			strings.Join(hist, ",\n         "), g.table("lead_history"),
-			g.std("h", "lead_history", "lead_id"), g.std("l", "lead", "id"), g.alive("h", "lead_history"))
-	}
+	b.WriteString(hist)
 	fmt.Fprintf(&b, "WHERE %s", g.alive("l", "lead"))
 	return b.String()
 }
@@ -269,7 +313,7 @@ func (g *gen) opportunities() string {
 	// lead's side only.
 	fmt.Fprintf(&b, "       (SELECT min(%s)::text FROM %s cl WHERE %s = %s AND %s) AS lead_id,\n",
 		g.std("cl", "lead", "id"), g.table("lead"), g.std("cl", "lead", "converted_opportunity_id"), g.std("o", "opportunity", "id"), g.alive("cl", "lead"))
-	fmt.Fprintf(&b, "       %s AS source,\n", g.sourceExpr(g.std("o", "opportunity", "lead_source")))
+	fmt.Fprintf(&b, "       %s AS source,\n", g.sourceExpr(g.need("o", "opportunity", m.LeadSources.Column, "mapping.lead_sources.column", false)))
 	fmt.Fprintf(&b, "       %s AS owner_id,\n", ownerExpr(g.std("o", "opportunity", "owner_id")))
 	fmt.Fprintf(&b, "       %s::numeric AS amount,\n", g.std("o", "opportunity", "amount"))
 	fmt.Fprintf(&b, "       CASE WHEN %s THEN %s::timestamptz END AS closed_at,\n", closed, g.need("o", "opportunity", m.Opportunities.ClosedAt, "mapping.opportunities.closed_at", true))
