@@ -3,8 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -196,7 +194,7 @@ func TestHubSpotPackGivesTheGoldenFiles(t *testing.T) {
 	}
 	url, sync, views, d := packEnv(t)
 	convertToHubSpot(t, d, sync)
-	cfg := writePackConfig(t, fmt.Sprintf(`source:
+	cfg := packConfig(t, fmt.Sprintf(`source:
   views_schema: %s
   pack:
     name: hubspot
@@ -212,26 +210,9 @@ func TestHubSpotPackGivesTheGoldenFiles(t *testing.T) {
 	if out, stderr, err := run(t, vars, "init-db", "--config", cfg); err != nil {
 		t.Fatalf("init-db: %v\n%s%s", err, out, stderr)
 	}
-	for _, c := range calendarFree(t) {
+	for _, c := range goldentest.Cases(t, goldenDir) {
 		t.Run(c.Name, func(t *testing.T) {
-			args := []string{"metrics", "--config", cfg, "--format", "json", "--period", c.Period, "--time-zone", c.TimeZone,
-				"--as-of", c.AsOf.Format(time.RFC3339), "--sla-hours", fmt.Sprint(c.SLAHours)}
-			if c.MQLTarget != nil {
-				args = append(args, "--mql-target", fmt.Sprint(*c.MQLTarget))
-			}
-			out, stderr, err := run(t, vars, args...)
-			if err != nil {
-				t.Fatalf("%v\n%s", err, stderr)
-			}
-			want, err := os.ReadFile(filepath.Join(goldenDir, c.Name+".json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, diff := range goldentest.Diff(want, []byte(out)) {
-				if !hubspotUncoveredRE.MatchString(diff) {
-					t.Error(diff)
-				}
-			}
+			packMetrics(t, vars, cfg, c, hubspotUncoveredRE.MatchString)
 		})
 	}
 }

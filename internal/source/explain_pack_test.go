@@ -126,7 +126,7 @@ func TestFactQueriesNeverScanActivitiesThroughPack(t *testing.T) {
 	defer tx.Rollback()
 	e := &explainer{tx: tx, plans: map[string]any{}, names: map[string]string{}}
 	for name, q := range src.queries {
-		e.names[q] = name
+		e.names[q.sql] = name
 	}
 	r := &reader{s: src, tx: e, ctx: ctx}
 	r.read(metrics.Plan(in))
