@@ -555,3 +555,28 @@ source:
 		t.Errorf("check asks for an index that exists:\n%s", out)
 	}
 }
+
+// Without marketing_tasks, marketing users' tasks leave the activities;
+// the tasks of users on no team, or not in the sync, stay.
+func TestPackWithoutMarketingTasks(t *testing.T) {
+	url, sync, views, d := packEnv(t)
+	convertToSalesforce(t, d, sync, sfShapes["salesforce-fivetran"])
+	if _, err := d.ExecContext(context.Background(), fmt.Sprintf(`INSERT INTO %s.task (id, who_id, owner_id, type, created_date, is_deleted, _fivetran_active)
+	  VALUES ('00Tintegration', 'L00004', '005IntegrationUser', 'Call', '2026-11-18T10:00:00Z', false, true)`, sync)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writePackConfig(t, fmt.Sprintf("source:\n  views_schema: %s\n  pack:\n    name: salesforce\n    schema: %s\n    mapping:%s      activities: {marketing_tasks: false}\n",
+		views, sync, sfShapes["salesforce-fivetran"].mapping))
+	if _, stderr, err := run(t, map[string]string{"SAMETEAM_DATABASE_URL": url}, "init-db", "--config", cfg); err != nil {
+		t.Fatalf("init-db: %v\n%s", err, stderr)
+	}
+	var marketingTasks, otherTasks, members int
+	q := fmt.Sprintf(`SELECT count(*) FILTER (WHERE team = 'marketing' AND actor_id IS NOT NULL), count(*) FILTER (WHERE team = 'other'),
+	  count(*) FILTER (WHERE kind = 'campaign_member') FROM %s.activities`, views)
+	if err := d.QueryRowContext(context.Background(), q).Scan(&marketingTasks, &otherTasks, &members); err != nil {
+		t.Fatal(err)
+	}
+	if marketingTasks != 0 || otherTasks != 2 || members == 0 {
+		t.Errorf("marketing tasks %d (want 0), other users' tasks %d (want 2), campaign members %d (want some)", marketingTasks, otherTasks, members)
+	}
+}

@@ -142,10 +142,15 @@ func exact(expr string, values []string) string {
 // Generate builds the five views for the sync described by cat. The views
 // read only the tables and columns of Plan.Needs and the delete and history
 // flags the catalog has.
-func Generate(c Config, viewsSchema string, cat Catalog) Plan {
+func Generate(c Config, viewsSchema string, cat Catalog) (p Plan) {
 	g := &gen{c: c, cat: cat, seen: map[string]bool{}}
 	vs := quote(viewsSchema)
-	p := Plan{ViewsSchema: viewsSchema, SyncSchema: c.Schema, Statuses: map[string][]string{}}
+	p = Plan{ViewsSchema: viewsSchema, SyncSchema: c.Schema, Statuses: map[string][]string{}}
+	defer func() {
+		for i := range p.Views {
+			p.Views[i].SQL = tidy(p.Views[i].SQL)
+		}
+	}()
 	if c.Name == HubSpot {
 		p.Views = []View{
 			{"team_members", g.hsTeamMembers()},
@@ -339,7 +344,7 @@ func (g *gen) activities(viewsSchema string) string {
 		who := g.std(t, obj.table, "who_id")
 		cond := g.alive(t, obj.table)
 		if !*a.MarketingTasks {
-			cond += " AND m.team <> 'marketing'"
+			cond += " AND m.team IS DISTINCT FROM 'marketing'"
 		}
 		for _, contact := range []bool{false, true} {
 			lead, where := who+"::text", fmt.Sprintf("(%s IS NULL OR %s NOT LIKE '003%%')", who, who)
@@ -359,6 +364,15 @@ func (g *gen) activities(viewsSchema string) string {
 			g.table("campaign_member"), g.alive("cm", "campaign_member")))
 	}
 	return strings.Join(branches, "\nUNION ALL\n")
+}
+
+// tidy drops the conditions alive gives as true for a table without
+// delete or history flags, so that the SQL a DBA reviews says only what
+// filters.
+func tidy(sql string) string {
+	sql = strings.NewReplacer("WHERE true AND ", "WHERE ", " AND true\n", "\n", " AND true ", " ").Replace(sql)
+	sql = strings.ReplaceAll(sql, "\nWHERE true\n", "\n")
+	return strings.TrimSuffix(sql, "\nWHERE true")
 }
 
 // Relations maps each contract relation to its view, for source.tables.
