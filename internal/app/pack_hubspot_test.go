@@ -210,6 +210,20 @@ func TestHubSpotPackGivesTheGoldenFiles(t *testing.T) {
 	if out, stderr, err := run(t, vars, "init-db", "--config", cfg); err != nil {
 		t.Fatalf("init-db: %v\n%s%s", err, out, stderr)
 	}
+	out, _, _ := run(t, vars, "check", "--config", cfg)
+	for _, want := range []string{
+		"ok    source.pack: hubspot sync in schema " + sync + " has the ",
+		"ok    view " + views + ".leads sees 413 rows",
+		"ok    view " + views + ".team_members sees 11 rows",
+		`warn  index missing for the engagements of each contact: CREATE INDEX ON "` + sync + `"."engagement_contact" ("contact_id");`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check: no line %q in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "never occurs") {
+		t.Errorf("check: a status of the mapping never occurs:\n%s", out)
+	}
 	for _, c := range goldentest.Cases(t, goldenDir) {
 		t.Run(c.Name, func(t *testing.T) {
 			packMetrics(t, vars, cfg, c, hubspotUncoveredRE.MatchString)
