@@ -86,7 +86,7 @@ func TestReliability_Input_MalformedYAML(t *testing.T) {
 		{"duplicate key", baseConfig + "    audience: marketing\n", []string{"line 7:", `mapping key "audience" already defined at line 5`}},
 		{"string for a number", baseConfig + "sla_hours: \"ten\"\n", []string{"line 7:", "into float64"}},
 		{"yes for a string", baseConfig + "locale: yes\n", []string{`locale: "yes": want es or en`}},
-		{"alias bomb", baseConfig + bomb, []string{"line 8:", "cannot unmarshal !!seq into string"}},
+		{"alias bomb", baseConfig + bomb, []string{"line 8:", "allowed_domains[0]: want a single value, not a list or mapping"}},
 		{"2 MB file", big, []string{"over the limit of 1048576"}},
 		{"second document", baseConfig + "---\nsla_hours: 4\n", []string{"line 7:", "a second YAML document"}},
 		{"wrong version key", "version: 2\n" + baseConfig, []string{"line 1:", "version: unknown key"}},
