@@ -58,6 +58,7 @@ var salesforceFromContract = []string{
 // LIMIT 1, the query could be answered from the indexes; until then it is
 // listed here, and the README says so.
 var packScansAllowed = map[string]bool{"freshness": true}
+
 func TestFactQueriesNeverScanActivitiesThroughPack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds 20,000 leads")
