@@ -47,18 +47,18 @@ var salesforceFromContract = []string{
 	 FROM activities WHERE lower(btrim(team)) = 'marketing' AND lead_id IS NOT NULL AND campaign_id IS NOT NULL`,
 }
 
+// packScansAllowed are the fact queries allowed to read a whole activity
+// table through the pack's views. freshness asks for max(occurred_at) over
+// the whole view: a UNION ALL whose branches filter deleted rows cannot be
+// flattened, so PostgreSQL aggregates every activity up to as_of instead of
+// reading the end of each table's time index. Written as ORDER BY
+// occurred_at DESC LIMIT 1, the query could be answered from the indexes;
+// until then it is listed here, and the README says so.
+var packScansAllowed = map[string]bool{"freshness": true}
+
 // The fact queries of a weekly snapshot over the Salesforce pack's views
 // read the sync's activity tables (task, event, campaign_member) through
 // the indexes the pack documents only, on a year of seeded data.
-//
-// Except freshness, which asks for max(occurred_at) over the whole view:
-// a UNION ALL whose branches filter deleted rows cannot be flattened, so
-// PostgreSQL aggregates every activity up to as_of instead of reading the
-// end of each table's time index. Written as ORDER BY occurred_at DESC
-// LIMIT 1, the query could be answered from the indexes; until then it is
-// listed here, and the README says so.
-var packScansAllowed = map[string]bool{"freshness": true}
-
 func TestFactQueriesNeverScanActivitiesThroughPack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds 20,000 leads")
