@@ -97,13 +97,19 @@ func scheduled(ctx context.Context, cfg *config.Config, st *stack, rec *telemetr
 			return nil, schedule.Options{}, err
 		}
 		reports[r.Name] = rep
-		if run, ok, err := st.ledger.LastSuccess(ctx, r.Name); err == nil && ok {
-			rec.SetLastSuccess(r.Name, run.FinishedAt)
-		}
 		if r.Schedule != "" {
 			jobs = append(jobs, schedule.Job{Name: r.Name, Cron: r.Schedule, Location: rep.Location, Kind: rep.Kind, CatchUp: r.CatchUp})
 		}
 	}
+
+	names := make([]string, 0, len(cfg.Reports))
+	for _, r := range cfg.Reports {
+		names = append(names, r.Name)
+	}
+	rec.Expect(names, observedRunStatuses(), observedDeliveryStatuses())
+	rec.WatchLastSuccess(func(ctx context.Context) (map[string]time.Time, error) {
+		return lastSuccesses(ctx, st.ledger, names)
+	}, lastSuccessRefresh, lastSuccessTimeout)
 
 	opts := schedule.Options{
 		Jobs: jobs,
@@ -175,15 +181,63 @@ func succeeded(ctx context.Context, l *ledger.Ledger, report, label string) (boo
 	return false, nil
 }
 
+// The last-success gauge is read from the ledger at scrape time, at most
+// once per lastSuccessRefresh: a run by another replica shows within that,
+// far inside any sensible alert window, and a scrape never waits on the
+// database longer than lastSuccessTimeout.
+const (
+	lastSuccessRefresh = 30 * time.Second
+	lastSuccessTimeout = 3 * time.Second
+)
+
+// lastSuccesses reads each report's last successful run from the ledger.
+func lastSuccesses(ctx context.Context, l *ledger.Ledger, reports []string) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	for _, name := range reports {
+		run, ok, err := l.LastSuccess(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[name] = run.FinishedAt
+		}
+	}
+	return out, nil
+}
+
+// observedRunStatuses are the final run statuses the observer reports, in
+// the telemetry's words; serve exports each at 0 from the start.
+func observedRunStatuses() []string {
+	var out []string
+	for _, s := range []ledger.RunStatus{ledger.RunSucceeded, ledger.RunPartial, ledger.RunFailed} {
+		out = append(out, telemetryRunStatus(string(s)))
+	}
+	return out
+}
+
+// observedDeliveryStatuses are the delivery outcomes the pipeline reports.
+func observedDeliveryStatuses() []string {
+	var out []string
+	for _, s := range []ledger.Status{ledger.StatusSent, ledger.StatusFailedTemporary, ledger.StatusFailedPermanent, ledger.StatusUnknown} {
+		out = append(out, string(s))
+	}
+	return out
+}
+
+// telemetryRunStatus names a ledger run status in the telemetry's words.
+func telemetryRunStatus(status string) string {
+	if status == string(ledger.RunSucceeded) {
+		return telemetry.StatusSuccess
+	}
+	return status
+}
+
 // observer feeds the pipeline's runs and deliveries to Prometheus, in the
 // telemetry's words.
 type observer struct{ rec *telemetry.Recorder }
 
 func (o observer) RunFinished(report, status string, d time.Duration) {
-	if status == string(ledger.RunSucceeded) {
-		status = telemetry.StatusSuccess
-	}
-	o.rec.RunFinished(report, status, d)
+	o.rec.RunFinished(report, telemetryRunStatus(status), d)
 }
 
 func (o observer) Delivery(report, status string) { o.rec.Delivery(report, status) }

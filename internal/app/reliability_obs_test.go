@@ -61,7 +61,7 @@ func TestReliability_Observability_MetricsContract(t *testing.T) {
 }
 
 // O2: the last-success gauge moves on success only. A run that succeeds
-// sets it; a run that does not (a recipient refused for good) leaves it
+// sets it (to the ledger's time of that success); a run that does not (a recipient refused for good) leaves it
 // and counts a partial run; a restarted serve seeds it from the ledger, so
 // its age stays true across restarts. (A one-shot `run` pushes nothing:
 // the CronJob is watched through kube-state-metrics; see the README.)
@@ -88,8 +88,16 @@ func TestReliability_Observability_LastSuccess(t *testing.T) {
 		t.Fatal(f.err)
 	}
 	ok := gauge(r.rec)
-	if want := float64(monday.Unix()); ok < want || ok > want+60 {
-		t.Errorf("after the success at %s the gauge is %v", monday, ok)
+	l, done := openLedger(t, url)
+	first, found, err := l.LastSuccess(t.Context(), testReport)
+	done()
+	if err != nil || !found {
+		t.Fatalf("ledger: %v %v", found, err)
+	}
+	// The gauge is the ledger's last success (its clock, not the
+	// scheduler's fake one), which is at or after the run's fire time.
+	if want := float64(first.FinishedAt.UnixNano()) / 1e9; ok != want || ok < float64(monday.Unix()) {
+		t.Errorf("after the success at %s the gauge is %v, the ledger's last success %v", monday, ok, want)
 	}
 	b.set("b@example.com", smtptest.Reply550)
 	r.advance(monday.AddDate(0, 0, 7))
@@ -105,7 +113,7 @@ func TestReliability_Observability_LastSuccess(t *testing.T) {
 	}
 	r.stop()
 	r2 := startRig(t, rigOptions{url: url, yaml: yaml, start: monday.AddDate(0, 0, 8)})
-	l, done := openLedger(t, url)
+	l, done = openLedger(t, url)
 	last, found, err := l.LastSuccess(t.Context(), testReport)
 	done()
 	if err != nil || !found {
@@ -113,6 +121,89 @@ func TestReliability_Observability_LastSuccess(t *testing.T) {
 	}
 	if got := gauge(r2.rec); got != float64(last.FinishedAt.UnixNano())/1e9 {
 		t.Errorf("after a restart the gauge is %v, want the ledger's last success %v", got, last.FinishedAt)
+	}
+}
+
+// O6: two serve replicas on one PostgreSQL ledger. Only the replica that
+// wins a period's lock delivers it, yet both report the same last success,
+// read from the ledger, so "time since last success" does not age on the
+// other one and page a week later although the digest went out. Both also
+// export every run and delivery counter at 0 from the start, so the first
+// failure of a process is an increase Prometheus can see.
+func TestReliability_Observability_ReplicasAgreeOnLastSuccess(t *testing.T) {
+	t.Parallel()
+	madrid := mustLoad(t, "Europe/Madrid")
+	monday8 := time.Date(2026, 11, 23, 8, 0, 0, 0, madrid)
+	url := testdb.PostgresURL(t)
+	importGolden(t, url)
+	srv := smtptest.Start(t, smtptest.Options{})
+	yaml := reportsConfig(smtpKeysFor(srv, "2s"), "", weeklyAt("0 8 * * MON", []string{"a@example.com", "b@example.com"}))
+	start := monday8.Add(-time.Hour)
+	a := startRig(t, rigOptions{url: url, yaml: yaml, start: start})
+	b := startRig(t, rigOptions{url: url, yaml: yaml, start: start})
+
+	gauge := func(r *rig) float64 {
+		t.Helper()
+		f := metricFamilies(t, gathered(t, r.rec))["sameteam_last_success_timestamp_seconds"]
+		if f == nil || len(f.GetMetric()) != 1 {
+			t.Fatalf("no last-success gauge:\n%s", gathered(t, r.rec))
+		}
+		return f.GetMetric()[0].GetGauge().GetValue()
+	}
+	ledgerLast := func() float64 {
+		t.Helper()
+		l, done := openLedger(t, url)
+		defer done()
+		last, found, err := l.LastSuccess(t.Context(), testReport)
+		if err != nil || !found {
+			t.Fatalf("ledger: %v %v", found, err)
+		}
+		return float64(last.FinishedAt.UnixNano()) / 1e9
+	}
+	for _, r := range []*rig{a, b} {
+		r.next() // last week's catch-up: one replica sends, the other finds it locked or done
+		r.quiet()
+	}
+	first := ledgerLast()
+	for name, r := range map[string]*rig{"a": a, "b": b} {
+		if got := gauge(r); got != first {
+			t.Errorf("replica %s: last success %v, the ledger's is %v", name, got, first)
+		}
+		fams := metricFamilies(t, gathered(t, r.rec))
+		for _, c := range []struct {
+			family   string
+			statuses []string
+		}{
+			{"sameteam_runs_total", []string{"success", "partial", "failed"}},
+			{"sameteam_deliveries_total", []string{"sent", "failed_temporary", "failed_permanent", "unknown"}},
+		} {
+			got := counters(fams, c.family, testReport, "status")
+			for _, s := range c.statuses {
+				if _, ok := got[s]; !ok {
+					t.Errorf("replica %s: no %s{status=%q} series (want it from the start, at 0 if nothing happened)", name, c.family, s)
+				}
+			}
+		}
+	}
+
+	// This week's run on replica a alone (b's clock has not reached the
+	// fire time); b sees it once its cached reading is older than the
+	// refresh interval.
+	a.advance(monday8)
+	if f := a.next(); f.err != nil || f.period != testPeriod {
+		t.Fatalf("replica a: %+v", f)
+	}
+	a.quiet()
+	second := ledgerLast()
+	if second <= first {
+		t.Fatalf("the ledger's last success did not move: %v then %v", first, second)
+	}
+	b.clock.Advance(lastSuccessRefresh)
+	if got := gauge(b); got != second {
+		t.Errorf("replica b, which did not run this week: last success %v, the ledger's is %v", got, second)
+	}
+	if got := gauge(a); got < second {
+		t.Errorf("replica a: last success %v, before the ledger's %v", got, second)
 	}
 }
 

@@ -9,7 +9,9 @@ package telemetry
 
 import (
 	"cmp"
+	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
@@ -27,8 +29,8 @@ const StatusSuccess = "success"
 type Options struct {
 	// Now is the clock for the last-success gauge; default time.Now.
 	Now func() time.Time
-	// Version and Commit label sameteam_build_info.
-	Version, Commit string
+	// Version, Commit, BuildDate and GoVersion label sameteam_build_info.
+	Version, Commit, BuildDate, GoVersion string
 	// NoRuntime leaves out the Go runtime and process collectors (tests that
 	// compare whole expositions).
 	NoRuntime bool
@@ -42,7 +44,7 @@ type Recorder struct {
 	runs         *prometheus.CounterVec
 	runDuration  *prometheus.HistogramVec
 	deliveries   *prometheus.CounterVec
-	lastSuccess  *prometheus.GaugeVec
+	lastSuccess  *lastSuccess
 	queryTime    *prometheus.HistogramVec
 	jobs         *prometheus.CounterVec
 	jobDuration  *prometheus.HistogramVec
@@ -69,10 +71,12 @@ func New(opts Options) *Recorder {
 			Name: "sameteam_deliveries_total",
 			Help: "Per-recipient deliveries by status.",
 		}, []string{"report", "status"}),
-		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "sameteam_last_success_timestamp_seconds",
-			Help: "Unix time of the report's last successful run; set on success only, so its age is the alert.",
-		}, []string{"report"}),
+		lastSuccess: &lastSuccess{
+			desc: prometheus.NewDesc("sameteam_last_success_timestamp_seconds",
+				"Unix time of the report's last successful run, by any replica (read from the ledger); set on success only, so its age is the alert.",
+				[]string{"report"}, nil),
+			at: map[string]time.Time{},
+		},
 		queryTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "sameteam_source_query_duration_seconds",
 			Help:    "Duration of each named source query.",
@@ -96,8 +100,9 @@ func New(opts Options) *Recorder {
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "sameteam_build_info",
 		Help: "Always 1; the labels name the running build.",
-	}, []string{"version", "commit"})
-	build.WithLabelValues(cmp.Or(opts.Version, "dev"), cmp.Or(opts.Commit, "unknown")).Set(1)
+	}, []string{"version", "commit", "build_date", "goversion"})
+	build.WithLabelValues(cmp.Or(opts.Version, "dev"), cmp.Or(opts.Commit, "unknown"),
+		cmp.Or(opts.BuildDate, "unknown"), cmp.Or(opts.GoVersion, "unknown")).Set(1)
 	r.reg.MustRegister(r.runs, r.runDuration, r.deliveries, r.lastSuccess, r.queryTime, r.jobs, r.jobDuration, build)
 	if !opts.NoRuntime {
 		r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -123,14 +128,43 @@ func (r *Recorder) RunFinished(report, status string, d time.Duration) {
 	r.runs.WithLabelValues(report, status).Inc()
 	r.runDuration.WithLabelValues(report).Observe(d.Seconds())
 	if status == StatusSuccess {
-		r.lastSuccess.WithLabelValues(report).Set(float64(r.now().UnixNano()) / 1e9)
+		r.lastSuccess.set(report, r.now())
 	}
 }
 
-// SetLastSuccess seeds the last-success gauge, typically from the ledger at
-// start, so that a restart does not make a healthy report look absent.
+// SetLastSuccess records a success of report at t, typically read from the
+// ledger at start, so that a restart does not make a healthy report look
+// absent. The gauge never moves back: an earlier t is ignored.
 func (r *Recorder) SetLastSuccess(report string, t time.Time) {
-	r.lastSuccess.WithLabelValues(report).Set(float64(t.UnixNano()) / 1e9)
+	r.lastSuccess.set(report, t)
+}
+
+// Expect exports every counter of each report at 0 for each of the given run
+// and delivery statuses. A series that first appears at 1 has no increase()
+// in Prometheus, so without this the first failure of a process would never
+// fire an alert.
+func (r *Recorder) Expect(reports, runStatuses, deliveryStatuses []string) {
+	for _, report := range reports {
+		for _, s := range runStatuses {
+			r.runs.WithLabelValues(report, s)
+		}
+		for _, s := range deliveryStatuses {
+			r.deliveries.WithLabelValues(report, s)
+		}
+	}
+}
+
+// WatchLastSuccess makes the last-success gauge follow f, the ledger's last
+// success per report, asked at scrape time at most once per every (a failed
+// or slow f keeps the values already known, for at most timeout). With
+// several replicas only one runs a period, but every replica must report its
+// success, or the others' gauges age and the dead man's switch pages
+// although the digest went out. Call it once.
+func (r *Recorder) WatchLastSuccess(f func(context.Context) (map[string]time.Time, error), every, timeout time.Duration) {
+	l := r.lastSuccess
+	l.mu.Lock()
+	l.read, l.every, l.timeout, l.clock = f, every, timeout, r.now
+	l.mu.Unlock()
 }
 
 // Delivery records one recipient's delivery outcome (sent, failed, unknown…).
@@ -147,6 +181,59 @@ func (r *Recorder) QueryDuration(name string, d time.Duration) {
 // at every scrape (the scheduler's NextRuns). Call it once.
 func (r *Recorder) WatchNextRuns(f func() map[string]time.Time) {
 	r.reg.MustRegister(nextRuns{desc: r.nextRunsDesc, f: f})
+}
+
+// lastSuccess is the last-success gauge: the latest of this process's own
+// successes and, when a reader is set, the ledger's, read at scrape time and
+// cached.
+type lastSuccess struct {
+	desc *prometheus.Desc
+
+	mu      sync.Mutex
+	at      map[string]time.Time
+	read    func(context.Context) (map[string]time.Time, error)
+	every   time.Duration
+	timeout time.Duration
+	clock   func() time.Time
+	readAt  time.Time
+}
+
+func (l *lastSuccess) set(report string, t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.setLocked(report, t)
+}
+
+func (l *lastSuccess) setLocked(report string, t time.Time) {
+	if t.After(l.at[report]) {
+		l.at[report] = t
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (l *lastSuccess) Describe(ch chan<- *prometheus.Desc) { ch <- l.desc }
+
+// Collect implements prometheus.Collector. Concurrent scrapes wait for one
+// read of the ledger rather than each starting their own.
+func (l *lastSuccess) Collect(ch chan<- prometheus.Metric) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.read != nil {
+		if now := l.clock(); l.readAt.IsZero() || now.Sub(l.readAt) >= l.every || now.Before(l.readAt) {
+			ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
+			got, err := l.read(ctx)
+			cancel()
+			if err == nil {
+				l.readAt = now
+				for report, t := range got {
+					l.setLocked(report, t)
+				}
+			}
+		}
+	}
+	for report, t := range l.at {
+		ch <- prometheus.MustNewConstMetric(l.desc, prometheus.GaugeValue, float64(t.UnixNano())/1e9, report)
+	}
 }
 
 type nextRuns struct {

@@ -1,6 +1,8 @@
 package telemetry_test
 
 import (
+	"context"
+	"errors"
 	"io"
 	"net/http/httptest"
 	"strconv"
@@ -55,7 +57,7 @@ func TestRecorder(t *testing.T) {
 		{"job success", sample(t, body, `sameteam_scheduler_job_runs_total{job="weekly-sales",status="success"}`), 1},
 		{"job skip", sample(t, body, `sameteam_scheduler_job_runs_total{job="weekly-sales",status="skip"}`), 1},
 		{"job duration sum", sample(t, body, `sameteam_scheduler_job_duration_seconds_sum{job="weekly-sales",status="success"}`), 2},
-		{"build info", sample(t, body, `sameteam_build_info{commit="unknown",version="1.2.3"}`), 1},
+		{"build info", sample(t, body, `sameteam_build_info{build_date="unknown",commit="unknown",goversion="unknown",version="1.2.3"}`), 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,6 +89,80 @@ func TestLastSuccessAbsentUntilSuccess(t *testing.T) {
 	r.SetLastSuccess("weekly-sales", seed)
 	if got := sample(t, scrape(t, r), `sameteam_last_success_timestamp_seconds{report="weekly-sales"}`); got != float64(seed.Unix()) {
 		t.Fatalf("seeded last success = %v, want %v", got, seed.Unix())
+	}
+}
+
+// A replica that did not run a period still reports its success, read from
+// the ledger at scrape time; readings are cached for the refresh interval,
+// a failed reading keeps what was known, and the gauge never moves back.
+func TestLastSuccessFollowsTheLedger(t *testing.T) {
+	t.Parallel()
+	clock := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	r := telemetry.New(telemetry.Options{NoRuntime: true, Now: func() time.Time { return clock }})
+	ledger := map[string]time.Time{}
+	var reads int
+	var fail error
+	r.WatchLastSuccess(func(ctx context.Context) (map[string]time.Time, error) {
+		if _, ok := ctx.Deadline(); !ok {
+			t.Error("the ledger is read without a deadline")
+		}
+		reads++
+		return ledger, fail
+	}, 30*time.Second, time.Second)
+	const series = `sameteam_last_success_timestamp_seconds{report="weekly-sales"}`
+
+	if body := scrape(t, r); strings.Contains(body, series) || reads != 1 {
+		t.Fatalf("no success anywhere, %d reads:\n%s", reads, body)
+	}
+	other := clock.Add(-time.Minute) // another replica delivered
+	ledger["weekly-sales"] = other
+	clock = clock.Add(10 * time.Second)
+	if body := scrape(t, r); strings.Contains(body, series) || reads != 1 {
+		t.Fatalf("read again inside the refresh interval (%d reads):\n%s", reads, body)
+	}
+	clock = clock.Add(30 * time.Second)
+	if got := sample(t, scrape(t, r), series); got != float64(other.Unix()) || reads != 2 {
+		t.Fatalf("after the refresh interval: %v (%d reads), want the ledger's %v", got, reads, other.Unix())
+	}
+	fail = errors.New("database down")
+	clock = clock.Add(time.Minute)
+	if got := sample(t, scrape(t, r), series); got != float64(other.Unix()) {
+		t.Fatalf("a failed reading changed the gauge to %v", got)
+	}
+	fail = nil
+	r.RunFinished("weekly-sales", telemetry.StatusSuccess, time.Second) // this replica, now
+	if got := sample(t, scrape(t, r), series); got != float64(clock.Unix()) {
+		t.Fatalf("own success: %v, want %v", got, clock.Unix())
+	}
+	clock = clock.Add(time.Minute) // the ledger is behind this process
+	if got := sample(t, scrape(t, r), series); got < float64(clock.Add(-time.Minute).Unix()) {
+		t.Fatalf("an older ledger reading moved the gauge back to %v", got)
+	}
+}
+
+// Every report's counters exist at 0 for every expected status before
+// anything happens: Prometheus sees no increase in a series that is born at
+// 1, so the first failure would go unnoticed.
+func TestExpectExportsZeros(t *testing.T) {
+	t.Parallel()
+	r := telemetry.New(telemetry.Options{NoRuntime: true})
+	r.Expect([]string{"weekly-sales", "weekly-marketing"}, []string{"success", "failed"}, []string{"sent", "failed_permanent"})
+	body := scrape(t, r)
+	for _, report := range []string{"weekly-sales", "weekly-marketing"} {
+		for _, s := range []string{"success", "failed"} {
+			if got := sample(t, body, `sameteam_runs_total{report="`+report+`",status="`+s+`"}`); got != 0 {
+				t.Errorf("%s runs %s = %v", report, s, got)
+			}
+		}
+		for _, s := range []string{"sent", "failed_permanent"} {
+			if got := sample(t, body, `sameteam_deliveries_total{report="`+report+`",status="`+s+`"}`); got != 0 {
+				t.Errorf("%s deliveries %s = %v", report, s, got)
+			}
+		}
+	}
+	r.Delivery("weekly-sales", "failed_permanent")
+	if got := sample(t, scrape(t, r), `sameteam_deliveries_total{report="weekly-sales",status="failed_permanent"}`); got != 1 {
+		t.Errorf("after one failure: %v", got)
 	}
 }
 
