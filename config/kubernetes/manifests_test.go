@@ -6,8 +6,12 @@
 package kubernetes_test
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +21,11 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
 
 	"github.com/sameteam/sameteam/internal/config"
@@ -61,6 +70,8 @@ type manifests struct {
 	svc    corev1.Service
 	cm     corev1.ConfigMap
 	secret corev1.Secret
+	pdb    policyv1.PodDisruptionBudget
+	netpol networkingv1.NetworkPolicy
 }
 
 func loadAll(t *testing.T) *manifests {
@@ -71,6 +82,8 @@ func loadAll(t *testing.T) *manifests {
 	load(t, "service.yaml", &m.svc, "v1", "Service")
 	load(t, "configmap.yaml", &m.cm, "v1", "ConfigMap")
 	load(t, "secret.yaml", &m.secret, "v1", "Secret")
+	load(t, "poddisruptionbudget.yaml", &m.pdb, "policy/v1", "PodDisruptionBudget")
+	load(t, "networkpolicy.yaml", &m.netpol, "networking.k8s.io/v1", "NetworkPolicy")
 	return m
 }
 
@@ -80,7 +93,7 @@ func TestEveryManifestIsChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checked := []string{"configmap.yaml", "cronjob.yaml", "deployment.yaml", "secret.yaml", "service.yaml"}
+	checked := []string{"configmap.yaml", "cronjob.yaml", "deployment.yaml", "networkpolicy.yaml", "poddisruptionbudget.yaml", "secret.yaml", "service.yaml"}
 	slices.Sort(files)
 	if !slices.Equal(files, checked) {
 		t.Fatalf("manifests %v, tests cover %v", files, checked)
@@ -185,6 +198,7 @@ func TestCronJob(t *testing.T) {
 	}
 
 	checkPodSecurity(t, pod, c)
+	checkImageAndResources(t, c)
 	checkSecretsAndConfig(t, m, pod, c, []string{"SAMETEAM_DATABASE_URL", "SAMETEAM_SMTP_PASSWORD", "SAMETEAM_LINK_KEY"})
 }
 
@@ -218,7 +232,138 @@ func TestDeployment(t *testing.T) {
 		t.Errorf("terminationGracePeriodSeconds too short for a %v scheduler stop", schedule.DefaultStopTimeout)
 	}
 	checkPodSecurity(t, pod, c)
+	checkImageAndResources(t, c)
 	checkSecretsAndConfig(t, m, pod, c, []string{"SAMETEAM_DATABASE_URL", "SAMETEAM_SMTP_PASSWORD", "SAMETEAM_HTTP_TOKEN", "SAMETEAM_LINK_KEY"})
+
+	// Two replicas on different nodes where possible.
+	if r := m.deploy.Spec.Replicas; r == nil || *r < 2 {
+		t.Errorf("replicas = %v, want 2", r)
+	}
+	anti := pod.Affinity
+	spread := false
+	if anti != nil && anti.PodAntiAffinity != nil {
+		for _, w := range anti.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
+			term := w.PodAffinityTerm
+			sel, err := metav1LabelSelector(term.LabelSelector)
+			if err == nil && term.TopologyKey == "kubernetes.io/hostname" && sel.Matches(labels.Set(m.deploy.Spec.Template.Labels)) {
+				spread = true
+			}
+		}
+	}
+	if !spread {
+		t.Error("no pod anti-affinity on kubernetes.io/hostname for the serve pods")
+	}
+}
+
+// The PodDisruptionBudget covers the serve pods and lets a drain take one
+// of the two, never both.
+func TestPodDisruptionBudget(t *testing.T) {
+	m := loadAll(t)
+	sel, err := metav1LabelSelector(m.pdb.Spec.Selector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sel.Matches(labels.Set(m.deploy.Spec.Template.Labels)) {
+		t.Errorf("the PodDisruptionBudget does not select the serve pods")
+	}
+	if sel.Matches(labels.Set(m.cron.Spec.JobTemplate.Spec.Template.Labels)) {
+		t.Errorf("the PodDisruptionBudget selects the CronJob's pods")
+	}
+	minAvail := m.pdb.Spec.MinAvailable
+	if minAvail == nil || minAvail.IntValue() < 1 || int32(minAvail.IntValue()) >= *m.deploy.Spec.Replicas {
+		t.Errorf("minAvailable = %v: want at least 1 and fewer than the %d replicas (or no drain could proceed)", minAvail, *m.deploy.Spec.Replicas)
+	}
+}
+
+// The example NetworkPolicy covers both workloads, and their egress goes to
+// the database, the SMTP relay and DNS only.
+func TestNetworkPolicy(t *testing.T) {
+	m := loadAll(t)
+	sel, err := metav1LabelSelector(&m.netpol.Spec.PodSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, l := range map[string]map[string]string{"serve": m.deploy.Spec.Template.Labels, "cronjob": m.cron.Spec.JobTemplate.Spec.Template.Labels} {
+		if !sel.Matches(labels.Set(l)) {
+			t.Errorf("the NetworkPolicy does not select the %s pods", name)
+		}
+	}
+	if !slices.Contains(m.netpol.Spec.PolicyTypes, networkingv1.PolicyTypeEgress) || !slices.Contains(m.netpol.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) {
+		t.Errorf("policyTypes = %v, want Ingress and Egress", m.netpol.Spec.PolicyTypes)
+	}
+	allowed := map[int]string{5432: "PostgreSQL", 587: "SMTP submission", 465: "SMTP over TLS", 53: "DNS"}
+	seen := map[int]bool{}
+	for i, r := range m.netpol.Spec.Egress {
+		if len(r.To) == 0 || len(r.Ports) == 0 {
+			t.Errorf("egress[%d] allows every destination or every port", i)
+		}
+		for _, p := range r.Ports {
+			if p.Port == nil {
+				t.Errorf("egress[%d]: a rule without a port", i)
+				continue
+			}
+			if _, ok := allowed[p.Port.IntValue()]; !ok {
+				t.Errorf("egress[%d]: port %s is none of the database, SMTP or DNS", i, p.Port.String())
+			}
+			seen[p.Port.IntValue()] = true
+		}
+	}
+	for _, port := range []int{5432, 587, 53} {
+		if !seen[port] {
+			t.Errorf("no egress to %s (port %d)", allowed[port], port)
+		}
+	}
+	c := container(t, m.deploy.Spec.Template.Spec, "sameteam")
+	for _, r := range m.netpol.Spec.Ingress {
+		for _, p := range r.Ports {
+			if p.Port == nil || !hasPort(c, p.Port.String()) {
+				t.Errorf("ingress port %v is not serve's HTTP port", p.Port)
+			}
+		}
+	}
+}
+
+func metav1LabelSelector(s *metav1.LabelSelector) (labels.Selector, error) {
+	if s == nil {
+		return nil, errors.New("no label selector")
+	}
+	return metav1.LabelSelectorAsSelector(s)
+}
+
+// checkImageAndResources: a pinned image, the tag the README builds, and
+// requests and limits for CPU, memory and ephemeral storage (kube-score's
+// checks, run by .ci/run).
+func checkImageAndResources(t *testing.T, c corev1.Container) {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := regexp.MustCompile(`docker build[^\n]* -t (\S+)`).FindSubmatch(readme)
+	if built == nil {
+		t.Fatal("the README builds no image (docker build -t …)")
+	}
+	if c.Image != string(built[1]) {
+		t.Errorf("image %q, but the README builds %q", c.Image, built[1])
+	}
+	if _, tag, ok := strings.Cut(c.Image[strings.LastIndex(c.Image, "/")+1:], ":"); !ok || tag == "latest" {
+		t.Errorf("image %q: pin a tag", c.Image)
+	}
+	if c.ImagePullPolicy != corev1.PullAlways {
+		t.Errorf("imagePullPolicy = %q, want Always", c.ImagePullPolicy)
+	}
+	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage} {
+		req, lim := c.Resources.Requests[r], c.Resources.Limits[r]
+		if req.IsZero() || lim.IsZero() {
+			t.Errorf("resources: %s request %v, limit %v: want both", r, req.String(), lim.String())
+		} else if req.Cmp(lim) > 0 {
+			t.Errorf("resources: %s request %s above its limit %s", r, req.String(), lim.String())
+		}
+	}
+	// /tmp is an emptyDir, which counts against the ephemeral-storage limit.
+	if lim := c.Resources.Limits[corev1.ResourceEphemeralStorage]; lim.Cmp(resource.MustParse("512Mi")) < 0 {
+		t.Errorf("ephemeral-storage limit %s is below the /tmp emptyDir's 512Mi", lim.String())
+	}
 }
 
 func TestService(t *testing.T) {
@@ -274,6 +419,22 @@ func TestConfigMapIsAValidConfig(t *testing.T) {
 				}
 			}
 			lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+			// As applied, the placeholders are refused (exit 78 in every
+			// command), naming each variable.
+			_, err := config.Parse("configmap.yaml", []byte(raw), lookup)
+			if !errors.Is(err, config.ErrInvalid) {
+				t.Fatalf("the example Secret's placeholders load: %v", err)
+			}
+			for name := range env {
+				if !strings.Contains(err.Error(), name) {
+					t.Errorf("the placeholder of %s is not refused: %v", name, err)
+				}
+			}
+			// With generated values, as the README creates the Secret.
+			placeholder := regexp.MustCompile(config.Placeholder + `[-A-Za-z0-9]*`)
+			for name, v := range env {
+				env[name] = placeholder.ReplaceAllStringFunc(v, func(string) string { return randomHex(t) })
+			}
 			cfg, err := config.Parse("configmap.yaml", []byte(raw), lookup)
 			if err != nil {
 				t.Fatalf("the mounted configuration does not load: %v", err)
@@ -321,6 +482,15 @@ func TestDockerfile(t *testing.T) {
 	if strings.Index(d, "go mod download") > strings.Index(d, "COPY . .") {
 		t.Error("go mod download must come before copying the source, to cache the module download")
 	}
+}
+
+// randomHex is what `openssl rand -hex 32` gives.
+func randomHex(t *testing.T) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
 }
 
 func container(t *testing.T, pod corev1.PodSpec, name string) corev1.Container {

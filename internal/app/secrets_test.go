@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/testdb"
@@ -175,6 +177,49 @@ func TestDatabasePasswordOfAMalformedURLIsNotPrinted(t *testing.T) {
 		res := cli(t, vars, args...)
 		if res.code == ExitOK || strings.Contains(res.stdout+res.stderr, pw) {
 			t.Errorf("%s: the password is printed (or the command succeeded):\n%s", args[0], res)
+		}
+	}
+}
+
+// The example Secret's placeholders must not work as credentials: check,
+// run and serve refuse each of them with exit 78, naming the variable and
+// never printing the value.
+func TestPlaceholderSecretsAreRefused(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../config/kubernetes/secret.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var example struct {
+		StringData map[string]string `json:"stringData"`
+	}
+	if err := yaml.Unmarshal(b, &example); err != nil {
+		t.Fatal(err)
+	}
+	if len(example.StringData) == 0 {
+		t.Fatal("the example Secret has no values")
+	}
+	dbURL := testdb.SQLiteURL(t)
+	for key, placeholder := range example.StringData {
+		for _, args := range [][]string{
+			{"check"},
+			{"run", "--all", "--dry-run"},
+			{"serve", "--listen", "127.0.0.1:0"},
+		} {
+			t.Run(key+"/"+args[0], func(t *testing.T) {
+				t.Parallel()
+				vars := map[string]string{"SAMETEAM_DATABASE_URL": dbURL, key: placeholder}
+				res := cli(t, vars, args...)
+				if res.code != ExitConfig {
+					t.Fatalf("want exit %d for a placeholder %s: %s", ExitConfig, key, res)
+				}
+				if !strings.Contains(res.stdout+res.stderr, key) { // check reports on stdout
+					t.Errorf("the error does not name %s: %s", key, res)
+				}
+				if strings.Contains(res.stdout+res.stderr, placeholder) {
+					t.Errorf("the placeholder value is printed: %s", res)
+				}
+			})
 		}
 	}
 }

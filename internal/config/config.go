@@ -521,6 +521,8 @@ func (c *Config) Validate(probs *Problems) {
 		probs.add("server.link_key", 0, "signed download links (server.public_url is set) need a key of at least 32 characters (SAMETEAM_LINK_KEY)")
 	}
 
+	c.validatePlaceholders(probs)
+
 	if len(c.Reports) == 0 {
 		c.Reports = BuiltinReports()
 		c.BuiltinReports = true
@@ -564,6 +566,27 @@ func (c *Config) validatePack(probs *Problems) {
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// Placeholder marks the values of the example Secret
+// (config/kubernetes/secret.yaml). A value that contains it, in any case, was
+// never replaced, and would otherwise work as a credential anyone can read.
+const Placeholder = "CHANGE-ME"
+
+// validatePlaceholders refuses placeholder secrets, naming the setting and
+// its variable, never the value.
+func (c *Config) validatePlaceholders(probs *Problems) {
+	for _, s := range []struct{ path, env, value string }{
+		{"source.url", "SAMETEAM_DATABASE_URL", c.Source.URL},
+		{"state.url", "SAMETEAM_STATE_URL", c.State.URL},
+		{"smtp.password", "SAMETEAM_SMTP_PASSWORD", c.SMTP.Password},
+		{"server.token", "SAMETEAM_HTTP_TOKEN", c.Server.Token},
+		{"server.link_key", "SAMETEAM_LINK_KEY", c.Server.LinkKey},
+	} {
+		if strings.Contains(strings.ToUpper(s.value), Placeholder) {
+			probs.add(s.path, 0, "%s holds the example Secret's placeholder: replace it with a real value (a token or key from openssl rand -hex 32)", s.env)
+		}
+	}
+}
 
 func (c *Config) validateSMTP(probs *Problems) {
 	s := &c.SMTP
