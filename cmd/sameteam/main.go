@@ -12,17 +12,21 @@ import (
 	"github.com/sameteam/sameteam/internal/app"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// Set at build time with -ldflags "-X main.version=… -X main.commit=…
+// -X main.buildDate=…" (the Dockerfile does, its context has no .git); a
+// build from a git checkout reads the commit from the Go toolchain's stamp.
+var version, commit, buildDate = "dev", "", ""
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := app.Run(ctx, app.Env{
-		Args:    os.Args[1:],
-		Stdout:  os.Stdout,
-		Stderr:  os.Stderr,
-		Getenv:  os.LookupEnv,
-		Version: version,
+		Args:      os.Args[1:],
+		Stdout:    os.Stdout,
+		Stderr:    os.Stderr,
+		Getenv:    os.LookupEnv,
+		Version:   version,
+		Commit:    commit,
+		BuildDate: buildDate,
 	})
 	stop()
 	os.Exit(app.ExitCode(err, os.Stderr))

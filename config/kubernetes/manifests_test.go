@@ -482,6 +482,32 @@ func TestDockerfile(t *testing.T) {
 	if strings.Index(d, "go mod download") > strings.Index(d, "COPY . .") {
 		t.Error("go mod download must come before copying the source, to cache the module download")
 	}
+	// The binary and the image name their commit; the context has no .git,
+	// so it comes in as build arguments.
+	for _, want := range []string{
+		"-X main.commit=${COMMIT}",
+		"-X main.buildDate=${COMMIT_DATE}",
+		"--mount=type=cache,target=/root/.cache/go-build",
+		"--mount=type=cache,target=/go/pkg/mod",
+		`org.opencontainers.image.revision="${COMMIT}"`,
+		`org.opencontainers.image.version="${VERSION}"`,
+		`org.opencontainers.image.created="${COMMIT_DATE}"`,
+		"org.opencontainers.image.source=",
+	} {
+		if !strings.Contains(d, want) {
+			t.Errorf("Dockerfile lacks %s", want)
+		}
+	}
+	ignore, err := os.ReadFile(filepath.Join("..", "..", ".dockerignore"))
+	if err != nil {
+		t.Fatalf("no .dockerignore: COPY . . would send .git, the demo's database and outboxes: %v", err)
+	}
+	lines := strings.Fields(string(ignore))
+	for _, want := range []string{".git", "**/sameteam-demo", "**/outbox"} {
+		if !slices.Contains(lines, want) {
+			t.Errorf(".dockerignore does not exclude %s", want)
+		}
+	}
 }
 
 // randomHex is what `openssl rand -hex 32` gives.

@@ -9,16 +9,22 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 )
 
 // Env is the process's world as the commands see it.
 type Env struct {
-	Args    []string
-	Stdout  io.Writer
-	Stderr  io.Writer
-	Getenv  func(string) (string, bool)
-	Version string
+	Args   []string
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) (string, bool)
+	// Version, Commit and BuildDate are stamped at build time (-ldflags
+	// -X); an empty Commit is read from the Go toolchain's VCS stamp.
+	Version, Commit, BuildDate string
+	// BuildInfo reads the binary's build information; nil means
+	// debug.ReadBuildInfo.
+	BuildInfo func() (*debug.BuildInfo, bool)
 }
 
 type command struct {
@@ -39,10 +45,7 @@ func commands() []command {
 		{"source", "print the SQL of the source pack's views (source sql)", runSource},
 		{"import", "load CSV files of the five contract relations", runImport},
 		{"seed", "generate synthetic data at any scale", runSeed},
-		{"version", "print the version", func(_ context.Context, env Env, _ []string) error {
-			fmt.Fprintln(env.Stdout, "sameteam", env.Version)
-			return nil
-		}},
+		{"version", "print the version, commit, commit date and Go version", runVersion},
 	}
 }
 
@@ -55,6 +58,9 @@ func Run(ctx context.Context, env Env) error {
 		}
 		return nil
 	}
+	if env.Args[0] == "--version" {
+		return runVersion(ctx, env, env.Args[1:])
+	}
 	for _, c := range commands() {
 		if c.name == env.Args[0] {
 			err := c.run(ctx, env, env.Args[1:])
@@ -66,6 +72,14 @@ func Run(ctx context.Context, env Env) error {
 	}
 	usage(env.Stderr)
 	return usageError("unknown command %q", env.Args[0])
+}
+
+func runVersion(_ context.Context, env Env, args []string) error {
+	if len(args) > 0 {
+		return usageError("version: unexpected argument %q", args[0])
+	}
+	buildOf(env).print(env.Stdout)
+	return nil
 }
 
 func usage(w io.Writer) {

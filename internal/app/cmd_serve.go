@@ -41,7 +41,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rec := telemetry.New(telemetry.Options{Version: env.Version})
+	rec := telemetry.New(buildOf(env).telemetry())
 	st, err := openWith(ctx, cfg, log, true, true, rec.QueryDuration)
 	if err != nil {
 		return err
@@ -354,7 +354,7 @@ func serveDemo(ctx context.Context, env Env, cfg *config.Config, st *stack, list
 		}
 		reports[rep.Name] = rep
 	}
-	rec := telemetry.New(telemetry.Options{Version: env.Version})
+	rec := telemetry.New(buildOf(env).telemetry())
 	srv, err := server.New(server.Options{
 		Listen: listen, AllowAnonymous: true,
 		Reports:  lister{cfg: cfg, reports: reports, ledger: st.ledger},
