@@ -211,8 +211,8 @@ func TestReliability_Observability_ReplicasAgreeOnLastSuccess(t *testing.T) {
 // needs are there from start. serve exports, before any run, the next run
 // time of every scheduled report (a stuck scheduler is time() past it) and
 // the last success read from the ledger (a restart does not reset the
-// age). The README's staleness rule needs absent() as well for a report
-// that never succeeded since the ledger began (documented in the report).
+// age). A report that never succeeded has a next run and no last success,
+// which config/prometheus/alerts.yaml's SameteamDigestNeverDelivered uses.
 func TestReliability_Observability_DeadMansSwitchSignals(t *testing.T) {
 	t.Parallel()
 	w := newServeWorld(t, serveOptions{recipients: []string{"a@example.com"}})
