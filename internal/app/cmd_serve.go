@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/sameteam/sameteam/internal/config"
@@ -42,28 +44,13 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	rec := telemetry.New(buildOf(env).telemetry())
-	st, err := openWith(ctx, cfg, log, true, true, rec.QueryDuration)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	st.runner.Observer = observer{rec}
-
-	reports, opts, err := scheduled(ctx, cfg, st, rec, log)
-	if err != nil {
-		return err
-	}
-	sched, err := schedule.New(opts)
-	if err != nil {
-		return withCode(ExitConfig, err)
-	}
-	rec.WatchNextRuns(sched.NextRuns)
-
+	// HTTP first: /healthz answers while the database is still unreachable
+	// and /readyz says 503 until it answers, so Kubernetes keeps the pod
+	// out of the Service instead of restarting it in a loop.
+	g := &gate{}
 	srv, err := server.New(server.Options{
 		Listen: cfg.Server.Listen, Token: cfg.Server.Token, LinkKey: linkKey(cfg), LinkTTL: cfg.Server.LinkTTL.D(),
-		Reports:  lister{cfg: cfg, reports: reports, ledger: st.ledger, next: sched.NextRuns},
-		Renderer: httpRenderer{cfg: cfg, reports: reports, st: st},
-		Pinger:   st.source, Gatherer: rec.Gatherer(), Logger: log,
+		Reports: g, Renderer: g, Pinger: g, Gatherer: rec.Gatherer(), Logger: log,
 	})
 	if err != nil {
 		return withCode(ExitConfig, err)
@@ -71,6 +58,35 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err := srv.Open(); err != nil {
 		return withCode(ExitConfig, fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err))
 	}
+	closeHTTP := func() error {
+		stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+		defer cancel()
+		return srv.Close(stop)
+	}
+	st, err := openWaiting(ctx, log, func() (*stack, error) {
+		return openWith(ctx, cfg, log, true, true, rec.QueryDuration)
+	})
+	if err != nil {
+		return errors.Join(err, closeHTTP())
+	}
+	if st == nil { // stopped while waiting
+		log.Info("stopped before the database answered")
+		return closeHTTP()
+	}
+	defer st.Close()
+	st.runner.Observer = observer{rec}
+
+	reports, opts, err := scheduled(ctx, cfg, st, rec, log)
+	if err != nil {
+		return errors.Join(err, closeHTTP())
+	}
+	sched, err := schedule.New(opts)
+	if err != nil {
+		return errors.Join(withCode(ExitConfig, err), closeHTTP())
+	}
+	rec.WatchNextRuns(sched.NextRuns)
+	g.open(lister{cfg: cfg, reports: reports, ledger: st.ledger, next: sched.NextRuns},
+		httpRenderer{cfg: cfg, reports: reports, st: st}, st.source)
 	sched.Start()
 	log.Info("serving", "addr", srv.Addr(), "reports", len(reports), "scheduled", len(opts.Jobs))
 
@@ -81,6 +97,83 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	errs := []error{sched.Shutdown(stop), srv.Close(stop)}
 	log.Info("stopped")
 	return errors.Join(errs...)
+}
+
+// Waiting for the database at start: the first retry after
+// connectRetryFirst, doubling up to connectRetryMax, each with up to a
+// fifth of jitter so replicas do not knock in step.
+var (
+	connectRetryFirst = time.Second
+	connectRetryMax   = 30 * time.Second
+)
+
+// openWaiting calls open until it succeeds, retrying with backoff while the
+// database does not answer (any other error is returned at once). It
+// returns nil, nil when ctx ends first.
+func openWaiting(ctx context.Context, log *slog.Logger, open func() (*stack, error)) (*stack, error) {
+	wait := connectRetryFirst
+	for {
+		st, err := open()
+		var unreachable unreachableError
+		if err == nil || !errors.As(err, &unreachable) {
+			return st, err
+		}
+		d := wait + time.Duration(rand.Int64N(int64(wait)/5+1))
+		log.Warn("database unreachable; not ready, retrying", "in", d.Round(time.Millisecond).String(), slog.Any("error", err))
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(d):
+		}
+		wait = min(2*wait, connectRetryMax)
+	}
+}
+
+// gate is what the HTTP server serves before the database has answered:
+// not ready, no index, no downloads. open hands it the real ones.
+type gate struct {
+	mu       sync.RWMutex
+	reports  server.ReportLister
+	renderer server.Renderer
+	pinger   server.Pinger
+}
+
+var errNotConnected = errors.New("the database has not answered yet")
+
+func (g *gate) open(r server.ReportLister, rd server.Renderer, p server.Pinger) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.reports, g.renderer, g.pinger = r, rd, p
+}
+
+func (g *gate) PingContext(ctx context.Context) error {
+	g.mu.RLock()
+	p := g.pinger
+	g.mu.RUnlock()
+	if p == nil {
+		return errNotConnected
+	}
+	return p.PingContext(ctx)
+}
+
+func (g *gate) Reports(ctx context.Context) ([]server.Report, error) {
+	g.mu.RLock()
+	r := g.reports
+	g.mu.RUnlock()
+	if r == nil {
+		return nil, errNotConnected
+	}
+	return r.Reports(ctx)
+}
+
+func (g *gate) Render(ctx context.Context, report, label, format string, w io.Writer) error {
+	g.mu.RLock()
+	r := g.renderer
+	g.mu.RUnlock()
+	if r == nil {
+		return errNotConnected
+	}
+	return r.Render(ctx, report, label, format, w)
 }
 
 // scheduled is what serve schedules on st: each report in the pipeline's

@@ -581,6 +581,13 @@ type served struct {
 // ends (or stop), and waits until it answers /healthz.
 func startServe(t *testing.T, port int, cfg string, vars map[string]string, extra ...string) *served {
 	t.Helper()
+	return startServeUntil(t, "/readyz", port, cfg, vars, extra...)
+}
+
+// startServeUntil starts serve and waits until probe (/healthz: the process
+// answers; /readyz: and its database) answers 200.
+func startServeUntil(t *testing.T, probe string, port int, cfg string, vars map[string]string, extra ...string) *served {
+	t.Helper()
 	s := &served{t: t, url: fmt.Sprintf("http://127.0.0.1:%d", port), stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -597,7 +604,7 @@ func startServe(t *testing.T, port int, cfg string, vars map[string]string, extr
 			t.Fatalf("serve stopped at start: %v\n%s", err, s.stderr.String())
 		default:
 		}
-		resp, err := http.Get(s.url + "/healthz")
+		resp, err := http.Get(s.url + probe)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -605,7 +612,7 @@ func startServe(t *testing.T, port int, cfg string, vars map[string]string, extr
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve never answered /healthz:\n%s", s.stderr.String())
+			t.Fatalf("serve never answered %s:\n%s", probe, s.stderr.String())
 		}
 	}
 }

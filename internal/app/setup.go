@@ -62,10 +62,16 @@ func openDB(ctx context.Context, url, what string) (*db.DB, error) {
 		if _, _, uerr := db.EngineOf(url); uerr != nil {
 			return nil, withCode(ExitConfig, err)
 		}
-		return nil, withCode(ExitTempFail, err)
+		return nil, withCode(ExitTempFail, unreachableError{err})
 	}
 	return d, nil
 }
+
+// unreachableError marks a database that did not answer a connection (as
+// opposed to one that answered with an error): serve waits for it.
+type unreachableError struct{ error }
+
+func (e unreachableError) Unwrap() error { return e.error }
 
 // newSource opens the source database with the config's table mapping.
 func newSource(ctx context.Context, cfg *config.Config) (*db.DB, *source.Source, error) {
