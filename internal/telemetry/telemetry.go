@@ -189,6 +189,11 @@ func (r *Recorder) WatchNextRuns(f func() map[string]time.Time) {
 type lastSuccess struct {
 	desc *prometheus.Desc
 
+	// reading is held for a whole read of the ledger, so concurrent scrapes
+	// wait for one read rather than each starting their own; mu guards the
+	// fields below and is never held across a read, so a run that finishes
+	// meanwhile does not wait for the database.
+	reading sync.Mutex
 	mu      sync.Mutex
 	at      map[string]time.Time
 	read    func(context.Context) (map[string]time.Time, error)
@@ -210,27 +215,44 @@ func (l *lastSuccess) setLocked(report string, t time.Time) {
 	}
 }
 
+// refresh reads the ledger when the last reading is older than every.
+func (l *lastSuccess) refresh() {
+	l.reading.Lock()
+	defer l.reading.Unlock()
+	l.mu.Lock()
+	read, timeout := l.read, l.timeout
+	var now time.Time
+	due := false
+	if read != nil {
+		now = l.clock()
+		due = l.readAt.IsZero() || now.Sub(l.readAt) >= l.every || now.Before(l.readAt)
+	}
+	l.mu.Unlock()
+	if !due {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	got, err := read(ctx)
+	cancel()
+	if err != nil {
+		return // keep what is known; the next scrape tries again
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.readAt = now
+	for report, t := range got {
+		l.setLocked(report, t)
+	}
+}
+
 // Describe implements prometheus.Collector.
 func (l *lastSuccess) Describe(ch chan<- *prometheus.Desc) { ch <- l.desc }
 
-// Collect implements prometheus.Collector. Concurrent scrapes wait for one
-// read of the ledger rather than each starting their own.
+// Collect implements prometheus.Collector.
 func (l *lastSuccess) Collect(ch chan<- prometheus.Metric) {
+	l.refresh()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.read != nil {
-		if now := l.clock(); l.readAt.IsZero() || now.Sub(l.readAt) >= l.every || now.Before(l.readAt) {
-			ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
-			got, err := l.read(ctx)
-			cancel()
-			if err == nil {
-				l.readAt = now
-				for report, t := range got {
-					l.setLocked(report, t)
-				}
-			}
-		}
-	}
 	for report, t := range l.at {
 		ch <- prometheus.MustNewConstMetric(l.desc, prometheus.GaugeValue, float64(t.UnixNano())/1e9, report)
 	}
