@@ -6,7 +6,6 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"syscall"
 	_ "time/tzdata" // distroless and scratch images have no zoneinfo
 
 	"github.com/sameteam/sameteam/internal/app"
@@ -18,7 +17,7 @@ import (
 var version, commit, buildDate = "dev", "", ""
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), app.StopSignals...)
 	err := app.Run(ctx, app.Env{
 		Args:      os.Args[1:],
 		Stdout:    os.Stdout,

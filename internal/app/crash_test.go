@@ -23,8 +23,8 @@ const childEnv = "SAMETEAM_TEST_AS_BINARY"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
-		// As cmd/sameteam does: SIGTERM cancels the context.
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		// As cmd/sameteam does: a stop signal cancels the context.
+		ctx, stop := signal.NotifyContext(context.Background(), StopSignals...)
 		err := Run(ctx, Env{Args: os.Args[1:], Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.LookupEnv})
 		stop()
 		os.Exit(ExitCode(err, os.Stderr))

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"syscall"
 
 	"github.com/sameteam/sameteam/internal/config"
 )
@@ -18,6 +20,13 @@ const (
 	ExitTempFail = 75 // database or SMTP unreachable, 4xx: a retry may succeed
 	ExitConfig   = 78 // configuration error
 )
+
+// StopSignals stop sameteam gracefully: a run finishes or stops at a safe
+// point, resolves every delivery it claimed, and exits. SIGHUP is among
+// them because a closed terminal or a supervisor's "reload" sends it, and
+// its default action kills the process mid-delivery, leaving a delivery in
+// sending; sameteam does not reload its configuration in place (restart it).
+var StopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
 // exitError carries an exit code with its cause.
 type exitError struct {

@@ -399,12 +399,32 @@ func TestReliability_Database_QueryTimeout(t *testing.T) {
 			t.Errorf("a timeout was retried:\n%s", res.stderr)
 		}
 		nothingSent(t, w, "query timeout")
-		// The server cancelled the statement (statement_timeout), so no
-		// backend is still sleeping on the dead run's behalf.
-		var n int
-		if err := admin.GetContext(context.Background(), &n, `SELECT count(*) FROM pg_stat_activity
-			WHERE wait_event = 'PgSleep' AND query LIKE '%' || $1 || '%'`, view); err != nil || n != 0 {
-			t.Errorf("%d queries still sleeping after the run (%v)", n, err)
+		// Whichever timeout fired (the client's cancel or the server's
+		// statement_timeout, the same error), the statement is cancelled
+		// in the server: no backend keeps sleeping on the dead run's
+		// behalf. A cancel request is asynchronous, so wait for it, until
+		// well before the test's own deadline.
+		wait := 30 * time.Second
+		if dl, ok := t.Deadline(); ok {
+			wait = min(wait, time.Until(dl)/2)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		for {
+			var n int
+			err := admin.GetContext(ctx, &n, `SELECT count(*) FROM pg_stat_activity
+				WHERE wait_event = 'PgSleep' AND query LIKE '%' || $1 || '%'`, view)
+			if err == nil && n == 0 {
+				break
+			}
+			if ctx.Err() != nil {
+				t.Errorf("%d queries still sleeping after the run (%v)", n, err)
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
 		}
 		setFault(t, admin, 0, false)
 		// The default timeout: a loaded test machine may need more than

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -364,6 +366,76 @@ func TestReliability_Observability_StructuredLogs(t *testing.T) {
 		}
 		if int(s["sent"].(float64)) != run.Counts.Sent || int(s["failed_permanent"].(float64)) != run.Counts.Failed {
 			t.Errorf("summary %v, ledger counts %+v", s, run.Counts)
+		}
+	}
+}
+
+// SIGHUP in the middle of serve's delivery (a closed terminal, or a
+// supervisor's "reload"): serve stops as on SIGTERM. The message in flight
+// is finished or marked, nothing is left in sending or running, and the
+// exit is clean, not the default action's death by signal (exit 129).
+func TestReliability_Observability_SIGHUP(t *testing.T) {
+	t.Parallel()
+	rcpts := numbered("hup-", 10)
+	dbURL := testdb.PostgresURL(t)
+	importGolden(t, dbURL)
+	srv := smtptest.Start(t, smtptest.Options{DataDelay: 300 * time.Millisecond})
+	cfg := writeConfig(t, reportsConfig(smtpKeysFor(srv, "2s"), "", weeklyAt("0 8 * * MON", rcpts)))
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "serve", "--config", cfg, "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	cmd.Env = append(os.Environ(), childEnv+"=1", "SAMETEAM_DATABASE_URL="+dbURL)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	within := 30 * time.Second
+	if dl, ok := t.Deadline(); ok {
+		within = min(within, time.Until(dl)/3)
+	}
+	// The start-up catch-up delivers the last complete week.
+	for deadline := time.Now().Add(within); len(srv.Messages()) < 2; time.Sleep(10 * time.Millisecond) {
+		select {
+		case <-exited:
+			t.Fatalf("serve stopped before delivering:\n%s", out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the catch-up never got going:\n%s", out)
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(within):
+		t.Fatalf("serve did not stop within %s of SIGHUP:\n%s", within, out)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != ExitOK {
+		t.Errorf("exit %d (%s) after SIGHUP, want %d as after SIGTERM\n%s", code, cmd.ProcessState, ExitOK, out)
+	}
+	d := dumpLedger(t, dbURL)
+	for _, r := range d.runs {
+		if r.Status == ledger.RunRunning {
+			t.Errorf("run %d left running", r.ID)
+		}
+	}
+	got := received(srv)
+	for _, ds := range d.deliveries {
+		for _, dl := range ds {
+			if dl.Status == ledger.StatusSending || (dl.Status == ledger.StatusSent) != (got[dl.Recipient] == 1) {
+				t.Errorf("%s: %s in the ledger, %d at the server", dl.Recipient, dl.Status, got[dl.Recipient])
+			}
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/metrics"
 )
@@ -61,6 +62,10 @@ type Source struct {
 	// would read.
 	imported func()
 	unshared bool
+	// serverTimeout is the statement_timeout of a snapshot on PostgreSQL:
+	// QueryTimeout, unless a test sets it apart to decide which of the
+	// two timeouts fires first.
+	serverTimeout time.Duration
 }
 
 // query is one named fact query: its SQL for the engine, and the names of
@@ -134,7 +139,7 @@ func New(d *db.DB, opts Options) (*Source, error) {
 		}
 		qs[name] = query{sql: d.Rebind(text), params: q.params}
 	}
-	return &Source{db: d, opts: opts, queries: qs}, nil
+	return &Source{db: d, opts: opts, queries: qs, serverTimeout: opts.QueryTimeout}, nil
 }
 
 // Relations returns the quoted relation name for each contract relation,
@@ -261,10 +266,21 @@ func (s *Source) Load(ctx context.Context, w metrics.Windows) (*metrics.Facts, e
 	if errors.Is(err, errNoSharedSnapshot) {
 		f, err = s.loadOne(ctx, w)
 	}
-	if err != nil && ctx.Err() != nil {
-		return nil, fmt.Errorf("read facts: %w (query timeout %s)", ctx.Err(), s.opts.QueryTimeout)
+	// The client's deadline and the server's statement_timeout are the
+	// same, so either may fire first: both are the query timeout, one
+	// error (not retried: the query would run past it again).
+	if err != nil && (ctx.Err() != nil || serverTimedOut(err)) {
+		return nil, fmt.Errorf("read facts: %w (query timeout %s)", context.DeadlineExceeded, s.opts.QueryTimeout)
 	}
 	return f, err
+}
+
+// serverTimedOut reports whether PostgreSQL cancelled a statement for its
+// statement_timeout (SQLSTATE 57014, query_canceled). A cancel the client
+// asked for has the same code, but then the context is done as well.
+func serverTimedOut(err error) bool {
+	e := pq.As(err)
+	return e != nil && e.Code == "57014"
 }
 
 // errNoSharedSnapshot says that the snapshot could not be exported or
@@ -435,7 +451,7 @@ func (s *Source) settings() []string {
 	return []string{
 		// The database's own guard, in case the client's deadline cannot
 		// reach a stuck backend.
-		fmt.Sprintf("SET LOCAL statement_timeout = %d", s.opts.QueryTimeout.Milliseconds()),
+		fmt.Sprintf("SET LOCAL statement_timeout = %d", s.serverTimeout.Milliseconds()),
 		// The fact queries are index probes whose estimated cost passes
 		// jit_above_cost; compiling them took 0.5 to 1.7 s per query on a
 		// year of a large company's data, longer than running them.
