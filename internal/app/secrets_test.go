@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -221,5 +223,120 @@ func TestPlaceholderSecretsAreRefused(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// X1, every form of a database password: as a URL parameter
+// (?password=…), in a key=value string, in a URL that does not parse, and a
+// *_FILE variable pointing at the wrong file (the password file instead of
+// the URL file). check (even when it succeeds), seed, metrics and run print
+// none of them.
+func TestReliability_Security_DatabasePasswordForms(t *testing.T) {
+	t.Parallel()
+	const pw = "CANARY-db-query-4d2e"
+	withPW := roleURL(t, pw)
+	u, err := url.Parse(withPW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := u.User.Username()
+	u.User = url.User(role)
+	q := u.Query()
+	q.Set("password", pw)
+	u.RawQuery = q.Encode()
+	asParam := u.String()
+	importGolden(t, asParam)
+	pwFile := filepath.Join(t.TempDir(), "db-password")
+	if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, configYAML("", "outbox: "+t.TempDir()+"\n", []string{"a@example.com"}))
+	// The URL from the environment alone, as SAMETEAM_DATABASE_URL_FILE gives it.
+	envOnly := writeConfig(t, strings.Replace(configYAML("", "outbox: "+t.TempDir()+"\n", []string{"a@example.com"}),
+		"source: {url: \"${SAMETEAM_DATABASE_URL}\"}\n", "", 1))
+	week := []string{"--period", testPeriod, "--as-of", testAsOf}
+	down := "postgres://someone@127.0.0.1:1/x?sslmode=disable&connect_timeout=2&password=" + pw
+	tests := []struct {
+		name string
+		vars map[string]string
+		args []string
+		ok   bool
+	}{
+		{"check, password as a parameter", map[string]string{"SAMETEAM_DATABASE_URL": asParam}, []string{"check", "--config", cfg}, true},
+		{"metrics, password as a parameter", map[string]string{"SAMETEAM_DATABASE_URL": asParam}, append([]string{"metrics", "--config", cfg}, week...), true},
+		{"seed into a database with data", map[string]string{"SAMETEAM_DATABASE_URL": asParam}, []string{"seed", "--leads", "10"}, false},
+		{"run, database down", map[string]string{"SAMETEAM_DATABASE_URL": down}, append([]string{"run", "--config", cfg, "--report", testReport}, week...), false},
+		{"metrics, database down", map[string]string{"SAMETEAM_DATABASE_URL": down}, append([]string{"metrics", "--config", cfg}, week...), false},
+		{"check, database down", map[string]string{"SAMETEAM_DATABASE_URL": down}, []string{"check", "--config", cfg}, false},
+		{"seed, database down", map[string]string{"SAMETEAM_DATABASE_URL": down}, []string{"seed", "--leads", "10"}, false},
+		{"check, key=value string", map[string]string{"SAMETEAM_DATABASE_URL": "host=127.0.0.1 user=" + role + " password=" + pw}, []string{"check", "--config", cfg}, false},
+		{"run, key=value string", map[string]string{"SAMETEAM_DATABASE_URL": "host=127.0.0.1 password='" + pw + "'"}, append([]string{"run", "--config", cfg, "--report", testReport}, week...), false},
+		{"check, unparseable URL with a parameter", map[string]string{"SAMETEAM_DATABASE_URL": "postgres://u@127.0.0.1:port/x?password=" + pw}, []string{"check", "--config", cfg}, false},
+		{"check, URL file is the password file", map[string]string{"SAMETEAM_DATABASE_URL_FILE": pwFile}, []string{"check", "--config", envOnly}, false},
+		{"run, URL file is the password file", map[string]string{"SAMETEAM_DATABASE_URL_FILE": pwFile}, append([]string{"run", "--config", envOnly, "--report", testReport}, week...), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := cli(t, tc.vars, tc.args...)
+			if (res.code == ExitOK) != tc.ok {
+				t.Errorf("exit %d, want success %v\n%s", res.code, tc.ok, res)
+			}
+			if strings.Contains(res.stdout+res.stderr, pw) {
+				t.Errorf("the password is printed:\n%s", res)
+			}
+			t.Logf("%s", res)
+		})
+	}
+}
+
+// Secret files (*_FILE) are small regular files: /dev/zero (it filled
+// memory until the process died), a FIFO (it blocked, deaf to SIGTERM), a
+// directory and a 200 MB key are refused at once, exit 78, naming the
+// variable and the file and quoting nothing of the contents.
+func TestReliability_Security_SecretFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "link-key")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(200 << 20); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	f.Close()
+	cfg := writeConfig(t, configYAML("", "outbox: "+t.TempDir()+"\n", []string{"a@example.com"}))
+	within := 20 * time.Second
+	if dl, ok := t.Deadline(); ok {
+		within = min(within, time.Until(dl)/4)
+	}
+	for _, tc := range []struct{ variable, file string }{
+		{"SAMETEAM_SMTP_PASSWORD_FILE", "/dev/zero"},
+		{"SAMETEAM_SMTP_PASSWORD_FILE", fifo},
+		{"SAMETEAM_HTTP_TOKEN_FILE", dir},
+		{"SAMETEAM_LINK_KEY_FILE", big},
+	} {
+		t.Run(tc.variable+"="+filepath.Base(tc.file), func(t *testing.T) {
+			vars := map[string]string{"SAMETEAM_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "x.db"), tc.variable: tc.file}
+			done := make(chan result, 1)
+			go func() { done <- cli(t, vars, "check", "--config", cfg) }()
+			var res result
+			select {
+			case res = <-done:
+			case <-time.After(within):
+				t.Fatalf("check still reading %s after %s", tc.file, within)
+			}
+			if res.code != ExitConfig || !strings.Contains(res.stdout+res.stderr, tc.variable) || !strings.Contains(res.stdout+res.stderr, tc.file) {
+				t.Errorf("exit %d, want %d naming %s and %s\n%s", res.code, ExitConfig, tc.variable, tc.file, res)
+			}
+			if strings.Contains(res.stdout+res.stderr, "\x00") {
+				t.Errorf("the output quotes the file's contents:\n%q", res.stdout+res.stderr)
+			}
+			t.Logf("%s", res)
+		})
 	}
 }

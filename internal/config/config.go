@@ -435,12 +435,12 @@ func applyEnv(cfg *Config, env Env, probs *Problems) {
 			*dst = v
 		}
 		if file, ok := env(name + "_FILE"); ok && file != "" {
-			b, err := os.ReadFile(file)
+			v, err := secret.ReadFile(file)
 			if err != nil {
 				probs.add(name+"_FILE", 0, "%v", err)
 				return
 			}
-			*dst = strings.TrimRight(string(b), "\r\n")
+			*dst = v
 		}
 	}
 	str("SAMETEAM_DATABASE_URL", &cfg.Source.URL)
@@ -863,9 +863,7 @@ func (c *Config) Secrets() []string {
 		}
 	}
 	for _, u := range []string{c.Source.URL, c.State.URL} {
-		if pw := secret.URLPassword(u); pw != "" {
-			out = append(out, pw)
-		}
+		out = append(out, secret.DSNSecrets(u)...)
 	}
 	return out
 }

@@ -63,8 +63,18 @@ func EngineOf(rawURL string) (Engine, string, error) {
 	case rawURL == "":
 		return "", "", fmt.Errorf("%w: empty (set source.url or SAMETEAM_DATABASE_URL)", ErrURL)
 	}
-	return "", "", fmt.Errorf("%w: %q: want postgres://…, postgresql://… or sqlite:PATH", ErrURL, Redact(rawURL))
+	// The value is not echoed: it may be a key=value string with its
+	// password, or a secret file's contents given by mistake.
+	what := "not a URL"
+	if m := schemeRE.FindString(rawURL); m != "" {
+		what = fmt.Sprintf("a %q URL", m)
+	} else if strings.Contains(rawURL, "=") {
+		what = "a key=value connection string (write it as a URL: postgres://user@host/db?sslmode=…)"
+	}
+	return "", "", fmt.Errorf("%w: %s: want postgres://…, postgresql://… or sqlite:PATH", ErrURL, what)
 }
+
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]{0,20}:`)
 
 // Open opens the database at rawURL and checks that it answers.
 func Open(ctx context.Context, rawURL string) (*DB, error) {
@@ -183,19 +193,21 @@ func QuoteRelation(name string) (string, error) {
 	return strings.Join(parts, "."), nil
 }
 
-// Redact hides the password of a database URL.
+// Redact hides the secrets of a database URL, in every form the drivers
+// accept (see secret.DSNSecrets).
 func Redact(rawURL string) string {
-	return secret.Redact(rawURL, secret.URLPassword(rawURL))
+	return secret.RedactDSN(rawURL)
 }
 
-// scrub removes the password of rawURL from an error's text, for drivers
+// scrub removes the secrets of rawURL from an error's text, for drivers
 // that echo their DSN.
 func scrub(err error, rawURL string) error {
-	pw := secret.URLPassword(rawURL)
-	if pw == "" {
+	pws := secret.DSNSecrets(rawURL)
+	if len(pws) == 0 {
 		return err
 	}
-	if clean := secret.Redact(err.Error(), pw); clean != err.Error() {
+	clean := strings.ReplaceAll(err.Error(), rawURL, Redact(rawURL))
+	if clean = secret.Redact(clean, pws...); clean != err.Error() {
 		return errors.New(clean)
 	}
 	return err
