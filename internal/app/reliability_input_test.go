@@ -747,3 +747,59 @@ func TestReliability_Input_Calendar(t *testing.T) {
 		t.Errorf("2027-W53: %s", res)
 	}
 }
+
+// sla_hours accepts more than 0 and at most a year (8760 hours), in the
+// config and on the command line. .nan passed check and then panicked
+// run; 0 and -5 became 24 without a word; 2562048 overflowed into an SLA
+// compliance of 0. The config refuses each with 78, naming the setting and
+// its line; --sla-hours refuses each with 64.
+func TestReliability_Input_SLAHours(t *testing.T) {
+	t.Parallel()
+	report := func(v string) string {
+		return strings.Replace(baseConfig, "    audience: sales\n", "    audience: sales\n    sla_hours: "+v+"\n", 1)
+	}
+	for _, v := range []string{".nan", ".inf", "-.inf", "0", "-5", "8760.5", "2562048"} {
+		t.Run("sla_hours "+v, func(t *testing.T) {
+			t.Parallel()
+			refusedConfig(t, baseConfig+"sla_hours: "+v+"\n", "line 7: sla_hours: ", "above 0 and at most 8760")
+		})
+		t.Run("reports[0].sla_hours "+v, func(t *testing.T) {
+			t.Parallel()
+			refusedConfig(t, report(v), "line 6: reports[0].sla_hours: ", "above 0 and at most 8760")
+		})
+	}
+	t.Run("check refuses .nan", func(t *testing.T) {
+		t.Parallel()
+		cfg := writeConfig(t, strings.ReplaceAll(baseConfig, "%PORT%", "2525")+"sla_hours: .nan\n")
+		res := cli(t, map[string]string{"SAMETEAM_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "x.db")}, "check", "--config", cfg)
+		if res.code != ExitConfig || !strings.Contains(res.stdout, "line 7: sla_hours: NaN") {
+			t.Errorf("exit %d, want %d naming line 7\n%s", res.code, ExitConfig, res)
+		}
+	})
+	url := testdb.SQLiteURL(t)
+	importGolden(t, url)
+	cfg := writeConfig(t, configYAML("", "outbox: "+t.TempDir()+"\n", []string{"a@example.com"}))
+	vars := map[string]string{"SAMETEAM_DATABASE_URL": url}
+	for _, v := range []string{"NaN", "Inf", "-Inf", "0", "-5", "8761", "2562048", "ten"} {
+		t.Run("--sla-hours "+v, func(t *testing.T) {
+			for _, cmd := range []string{"metrics", "render"} {
+				args := []string{cmd, "--config", cfg, "--period", testPeriod, "--as-of", testAsOf, "--sla-hours", v}
+				if cmd == "render" {
+					args = append(args, "--report", testReport, "--out", t.TempDir())
+				}
+				res := cli(t, vars, args...)
+				if res.code != ExitUsage || !strings.Contains(res.stderr, "-sla-hours") {
+					t.Errorf("%s: exit %d, want %d naming --sla-hours\n%s", cmd, res.code, ExitUsage, res)
+				}
+			}
+		})
+	}
+	for _, v := range []string{"0.5", "8760"} {
+		t.Run("--sla-hours "+v+" is accepted", func(t *testing.T) {
+			res := cli(t, vars, "metrics", "--config", cfg, "--period", testPeriod, "--as-of", testAsOf, "--sla-hours", v, "--format", "json")
+			if res.code != ExitOK || !regexp.MustCompile(`"sla_hours":\s*`+v+`\b`).MatchString(res.stdout) {
+				t.Errorf("exit %d\n%s", res.code, res)
+			}
+		})
+	}
+}

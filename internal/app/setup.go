@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/sameteam/sameteam/internal/config"
@@ -105,7 +106,7 @@ func (p *periodFlags) register(f *flags) {
 	f.StringVar(&p.period, "period", "", "period label: 2026-11-23, 2026-W47, 2026-11 or 2026-Q4 (default: the last complete one)")
 	f.StringVar(&p.zone, "time-zone", "", "IANA time zone of the period (default: the report's or the config's)")
 	f.StringVar(&p.asOf, "as-of", "", "evaluate at this instant, RFC 3339 (default: now)")
-	f.Float64Var(&p.slaHours, "sla-hours", 0, "hours sales has to answer an MQL (default: the config's)")
+	f.Var((*slaHoursFlag)(&p.slaHours), "sla-hours", fmt.Sprintf("hours sales has to answer an MQL, above 0 and at most %d (default: the config's)", config.MaxSLAHours))
 	f.StringVar(&p.calendar, "sla-calendar", "", "count the SLA in this working calendar of the config, or none for wall-clock hours (default: the report's)")
 }
 
@@ -120,6 +121,30 @@ func (p *periodFlags) slaCalendar(cfg *config.Config, def string) (*workhours.Ca
 		return nil, usageError("--sla-calendar %v", err)
 	}
 	return cal, nil
+}
+
+// slaHoursFlag is --sla-hours, held to the config's rule for sla_hours so
+// that NaN, Inf, 0 or a negative number is a usage error, not a panic or
+// a silent default. Unset, it is 0.
+type slaHoursFlag float64
+
+func (h *slaHoursFlag) String() string {
+	if h == nil || *h == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(float64(*h), 'g', -1, 64)
+}
+
+func (h *slaHoursFlag) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a number of hours", s)
+	}
+	if err := config.CheckSLAHours(v); err != nil {
+		return err
+	}
+	*h = slaHoursFlag(v)
+	return nil
 }
 
 // resolve turns the flags into a period and an as_of, with defaults from

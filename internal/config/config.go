@@ -481,8 +481,8 @@ func (c *Config) Validate(probs *Problems) {
 	if !currencyRE.MatchString(c.Currency) {
 		probs.add("currency", 0, "%q: want an ISO 4217 code like EUR", c.Currency)
 	}
-	if c.SLAHours <= 0 || c.SLAHours > 24*365 {
-		probs.add("sla_hours", 0, "%v: want a number of hours above 0", c.SLAHours)
+	if err := CheckSLAHours(c.SLAHours); err != nil {
+		probs.add("sla_hours", 0, "%v", err)
 	}
 	for kind, t := range c.Targets {
 		if !slices.Contains([]string{"day", "week", "month", "quarter"}, kind) {
@@ -648,10 +648,10 @@ func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 	} else if !slices.Contains(Locales, r.Locale) {
 		probs.add(at("locale"), 0, "%q: want es or en", r.Locale)
 	}
-	if r.SLAHours == 0 {
+	if r.SLAHours == 0 && !probs.given(at("sla_hours")) {
 		r.SLAHours = c.SLAHours
-	} else if r.SLAHours < 0 {
-		probs.add(at("sla_hours"), 0, "%v: must be above 0", r.SLAHours)
+	} else if err := CheckSLAHours(r.SLAHours); err != nil {
+		probs.add(at("sla_hours"), 0, "%v", err)
 	}
 	if r.Schedule != "" {
 		if strings.HasPrefix(r.Schedule, "CRON_TZ=") || strings.HasPrefix(r.Schedule, "TZ=") {
@@ -825,6 +825,19 @@ func (c *Config) Calendar(name string) (*workhours.Calendar, error) {
 func (c *Config) ReportCalendar(r *Report) *workhours.Calendar {
 	cal, _ := c.Calendar(r.SLACalendar)
 	return cal
+}
+
+// MaxSLAHours is the longest answer time sla_hours accepts: one year.
+// Longer is a typo, and overflows the durations the metrics compute with.
+const MaxSLAHours = 24 * 365
+
+// CheckSLAHours is the one rule for sla_hours, in the config and on the
+// command line: more than 0 and at most MaxSLAHours, a finite number.
+func CheckSLAHours(h float64) error {
+	if h > 0 && h <= MaxSLAHours { // false for NaN
+		return nil
+	}
+	return fmt.Errorf("%s: want a number of hours above 0 and at most %d (one year)", strconv.FormatFloat(h, 'f', -1, 64), MaxSLAHours)
 }
 
 // Report returns the report called name.

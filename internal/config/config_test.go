@@ -49,10 +49,12 @@ reports:
 	if !errors.Is(err, ErrInvalid) {
 		t.Fatalf("want ErrInvalid, got %v", err)
 	}
+	// Each problem found after decoding says its line too: the setting's,
+	// or for a setting left out, that of the mapping it belongs in.
 	for _, want := range []string{
-		"time_zone:", "locale:", "sla_hours:", "smtp.tls:", "smtp.from:",
-		"reports[1].name:", "reports[1].audience:", "reports[1].period:", "reports[1].schedule:",
-		"reports[1].recipients[1]:", "reports[1].recipients[2].locale:", "reports[1].recipients_from:",
+		"line 2: time_zone:", "line 3: locale:", "line 4: sla_hours:", "line 5: smtp.tls:", "line 5: smtp.from:",
+		"line 8: reports[1].name:", "line 8: reports[1].audience:", "line 8: reports[1].period:", "line 8: reports[1].schedule:",
+		"line 9: reports[1].recipients[1]:", "line 9: reports[1].recipients[2].locale:", "line 9: reports[1].recipients_from:",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
@@ -60,6 +62,16 @@ reports:
 	}
 	if strings.Contains(err.Error(), "reports[0]") {
 		t.Errorf("the valid report is blamed:\n%v", err)
+	}
+}
+
+// A required key left out is placed at the line of its mapping.
+func TestProblemOfAMissingKeyHasTheLineOfItsMapping(t *testing.T) {
+	t.Parallel()
+	yml := "locale: es\nsmtp:\n  host: smtp.example.com\n"
+	_, err := Parse("missing.yaml", []byte(yml), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "line 2: smtp.from: required") {
+		t.Errorf("want the line of smtp for smtp.from, got:\n%v", err)
 	}
 }
 

@@ -46,3 +46,9 @@ func (p *Problems) lineOf(path string) int {
 	}
 	return 0
 }
+
+// given reports whether the file sets path, even to a zero value.
+func (p *Problems) given(path string) bool {
+	_, ok := p.lines[path]
+	return ok
+}
