@@ -82,20 +82,35 @@ func (p Period) Contains(t time.Time) bool {
 // springs forward).
 func (p Period) Duration() time.Duration { return p.End.Sub(p.Start) }
 
-// Shift returns the period n steps later (n < 0: earlier).
+// Shift returns the period n steps later (n < 0: earlier). A date the zone
+// skipped (Pacific/Apia's 2011-12-30) is no day: the step goes over it.
 func (p Period) Shift(n int) Period {
 	y, m, d := p.Start.Date()
-	switch p.Kind {
-	case Day:
-		d += n
-	case Week:
-		d += 7 * n
-	case Month:
-		m += time.Month(n)
-	case Quarter:
-		m += time.Month(3 * n)
+	if p.Kind != Day {
+		switch p.Kind {
+		case Week:
+			d += 7 * n
+		case Month:
+			m += time.Month(n)
+		case Quarter:
+			m += time.Month(3 * n)
+		}
+		return build(p.Kind, y, m, d, p.Location())
 	}
-	return build(p.Kind, y, m, d, p.Location())
+	step := 1
+	if n < 0 {
+		step, n = -1, -n
+	}
+	for ; n > 0; n-- {
+		for {
+			d += step
+			if q := build(Day, y, m, d, p.Location()); q.End.After(q.Start) {
+				p = q
+				break
+			}
+		}
+	}
+	return p
 }
 
 // Previous is the period just before p.
@@ -116,37 +131,85 @@ func (p Period) Trend(n int) []Period {
 // build makes the period of kind k that starts on the (already aligned) wall
 // date y-m-d in loc. time.Date normalises an overflowing month or day.
 func build(k Kind, y int, m time.Month, d int, loc *time.Location) Period {
-	start := time.Date(y, m, d, 0, 0, 0, 0, loc)
-	y, m, d = start.Date()
-	var end time.Time
+	start := DateStart(y, m, d, loc)
 	switch k {
-	case Day:
-		end = time.Date(y, m, d+1, 0, 0, 0, 0, loc)
 	case Week:
-		end = time.Date(y, m, d+7, 0, 0, 0, 0, loc)
+		d += 7
 	case Month:
-		end = time.Date(y, m+1, 1, 0, 0, 0, 0, loc)
+		m, d = m+1, 1
 	case Quarter:
-		end = time.Date(y, m+3, 1, 0, 0, 0, 0, loc)
+		m, d = m+3, 1
+	default:
+		d++
 	}
-	return Period{Kind: k, Start: start, End: end}
+	return Period{Kind: k, Start: start, End: DateStart(y, m, d, loc)}
+}
+
+// DateStart is the first instant of the local date y-m-d in loc: its
+// midnight, or, where the clocks jump over midnight (America/Santiago on
+// 2026-09-06 goes from 23:59:59 to 01:00), the first instant the clocks
+// show that date. time.Date cannot be trusted there: for a wall time in a
+// gap it may return an instant of the day before. Where a zone skipped the
+// date altogether (Pacific/Apia went from 2011-12-29 to 2011-12-31), it is
+// the first instant of the next date that exists, so that consecutive
+// dates still tile time. Where the clocks fall back across midnight (from
+// 00:00 to 23:00 of the day before), the date starts at its first 00:00.
+func DateStart(y int, m time.Month, d int, loc *time.Location) time.Time {
+	y, m, d = time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Date() // 2026-02-30 is 2026-03-02
+	// Most days: time.Date's midnight, when the clocks show it and have
+	// not changed offset for 40 hours before (so no earlier instant can
+	// show this date: offsets stay within ±16 hours).
+	if c := time.Date(y, m, d, 0, 0, 0, 0, loc); c.Hour() == 0 && c.Minute() == 0 && c.Second() == 0 && c.Day() == d {
+		if start, _ := c.ZoneBounds(); start.IsZero() || c.Sub(start) > 40*time.Hour {
+			return c
+		}
+	}
+	midnight := time.Date(y, m, d, 0, 0, 0, 0, time.UTC) // the wall time, read as UTC
+	// Within a span of one offset, the instant the wall clock shows
+	// midnight is midnight - offset, and the wall clock only moves
+	// forward. The earliest instant that shows this date or a later one
+	// is the first span's own start, or its midnight, whichever is
+	// later, if it falls in the span. Offsets stay within ±16 hours.
+	from, until := midnight.Add(-26*time.Hour), midnight.Add(40*time.Hour)
+	for t := from.In(loc); t.Before(until); {
+		start, end := t.ZoneBounds()
+		_, off := t.Zone()
+		c := midnight.Add(-time.Duration(off) * time.Second)
+		if !start.IsZero() && c.Before(start) {
+			c = start
+		}
+		if end.IsZero() || c.Before(end) {
+			return c.In(loc)
+		}
+		t = end.In(loc)
+	}
+	// Not reached for a zone of the tz database; the plain answer then.
+	return time.Date(y, m, d, 0, 0, 0, 0, loc)
 }
 
 // Containing returns the period of kind k that contains the instant t, in loc.
 func Containing(k Kind, t time.Time, loc *time.Location) Period {
 	t = t.In(loc)
 	y, m, d := t.Date()
+	var p Period
 	switch k {
 	case Week:
 		// ISO weeks start on Monday; Go's Sunday is 0.
 		back := (int(t.Weekday()) + 6) % 7
-		return build(k, y, m, d-back, loc)
+		p = build(k, y, m, d-back, loc)
 	case Month:
-		return build(k, y, m, 1, loc)
+		p = build(k, y, m, 1, loc)
 	case Quarter:
-		return build(k, y, m-(m-1)%3, 1, loc)
+		p = build(k, y, m-(m-1)%3, 1, loc)
+	default:
+		p = build(Day, y, m, d, loc)
 	}
-	return build(Day, y, m, d, loc)
+	// Where the clocks fell back across midnight, the hour that shows the
+	// previous date again belongs to the period that had already begun.
+	for !t.Before(p.End) {
+		p = p.Next()
+	}
+	return p
 }
 
 // LastComplete returns the latest period of kind k that has ended at now in
@@ -174,6 +237,11 @@ func Parse(label string, loc *time.Location) (Period, error) {
 		g := dayRE.FindStringSubmatch(label)
 		y, m, d := atoi(g[1]), atoi(g[2]), atoi(g[3])
 		p := build(Day, y, time.Month(m), d, loc)
+		if !p.End.After(p.Start) {
+			// The date is in the calendar but not on the zone's clocks.
+			return bad(fmt.Sprintf("no such date in %s: its clocks skipped it, from %s to %s",
+				loc, p.Start.Add(-time.Second).Format("2006-01-02 15:04:05"), p.Start.Format("2006-01-02 15:04:05")))
+		}
 		if py, pm, pd := p.Start.Date(); py != y || int(pm) != m || pd != d {
 			return bad("no such date")
 		}
