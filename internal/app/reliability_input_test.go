@@ -341,6 +341,12 @@ func TestReliability_Input_DirtyNumbers(t *testing.T) {
 // init-db and import into a new SQLite database.
 func importWith(t *testing.T, file string, edit func(string) string) (result, string) {
 	t.Helper()
+	return importWithOn(t, testdb.SQLiteURL(t), file, edit)
+}
+
+// importWithOn is importWith into the database at url.
+func importWithOn(t *testing.T, url, file string, edit func(string) string) (result, string) {
+	t.Helper()
 	dir := t.TempDir()
 	src := filepath.Join(goldenDir, "data")
 	entries, err := os.ReadDir(src)
@@ -359,7 +365,6 @@ func importWith(t *testing.T, file string, edit func(string) string) (result, st
 			t.Fatal(err)
 		}
 	}
-	url := testdb.SQLiteURL(t)
 	vars := map[string]string{"SAMETEAM_DATABASE_URL": url}
 	if r := cli(t, vars, "init-db"); r.code != ExitOK {
 		t.Fatalf("init-db: %s", r)
@@ -801,5 +806,51 @@ func TestReliability_Input_SLAHours(t *testing.T) {
 				t.Errorf("exit %d\n%s", res.code, res)
 			}
 		})
+	}
+}
+
+// B6, timestamps and ids the two engines would not keep alike: a closed_at
+// past year 9999 in UTC imported, then failed every SQLite report while
+// check said ok; the zero instant became NULL; an offset beyond ±15:59
+// failed PostgreSQL's COPY at its end with no line; ids of spaces, or with
+// a trailing space, made two leads of one. Each is refused by import on
+// both engines, exit 65, naming the file, the line and the column, and
+// nothing is loaded; a duplicate id (found by the database) names both
+// lines.
+func TestReliability_Input_ImportTimestampsAndIDs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, file, from, to, want string
+	}{
+		{"past year 9999 in UTC", "opportunities.csv", "2026-11-11T17:00:28Z", "9999-12-31T23:59:59-05:00",
+			`opportunities.csv:2: closed_at: "9999-12-31T23:59:59-05:00": timestamp out of range`},
+		{"the zero instant", "opportunities.csv", "2026-11-11T17:00:28Z", "0001-01-01T00:00:00Z",
+			`opportunities.csv:2: closed_at: "0001-01-01T00:00:00Z": timestamp out of range`},
+		{"offset beyond 15:59", "activities.csv", "a000002,2026-10-28T21:51:43Z", "a000002,2026-10-28T21:51:43+16:30",
+			`activities.csv:3: occurred_at: "2026-10-28T21:51:43+16:30": timestamp out of range: the UTC offset is beyond ±15:59`},
+		{"id of spaces", "leads.csv", "L00001,2026-10-19T00:39:54Z", "  ,2026-10-19T00:39:54Z",
+			`leads.csv:2: id: "  ": an id must not start or end with spaces`},
+		{"ids differing by a trailing space", "leads.csv", "L00002,", "L00001 ,",
+			`leads.csv:3: id: "L00001 ": an id must not start or end with spaces`},
+		{"duplicate id", "leads.csv", "L00002,", "L00001,",
+			`leads.csv:3: id: duplicate id "L00001" (first on line 2)`},
+	}
+	engines := map[string]func(testing.TB) string{"sqlite": testdb.SQLiteURL, "postgres": testdb.PostgresURL}
+	for engine, newURL := range engines {
+		for _, tc := range tests {
+			t.Run(engine+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				res, url := importWithOn(t, newURL(t), tc.file, func(s string) string {
+					if !strings.Contains(s, tc.from) {
+						t.Fatalf("%s has no %q", tc.file, tc.from)
+					}
+					return strings.Replace(s, tc.from, tc.to, 1)
+				})
+				if res.code != ExitDataErr || !strings.Contains(res.stderr, tc.want) {
+					t.Errorf("exit %d, want %d saying %s\n%s", res.code, ExitDataErr, tc.want, res)
+				}
+				nothingImported(t, url)
+			})
+		}
 	}
 }

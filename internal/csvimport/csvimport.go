@@ -13,10 +13,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/source"
 )
@@ -67,6 +69,8 @@ type Sink interface {
 type Counts map[string]int
 
 // Check reads every file of dir and reports all problems, writing nothing.
+// A duplicate id is the database's to find (its primary key), so that
+// memory does not grow with the file: Load reports it, with both lines.
 func Check(dir string) (Counts, error) {
 	counts := Counts{}
 	var errs []error
@@ -83,20 +87,22 @@ func Check(dir string) (Counts, error) {
 	return counts, nil
 }
 
-// Load checks every file of dir, then sends all rows to sink. The caller
-// commits or rolls back the sink's transaction.
+// Load reads every file of dir and streams its rows to sink, one file after
+// the other, checking as it goes: the first file with a problem stops the
+// load, with all of that file's problems. The caller commits, or on an
+// error rolls back the sink's transaction, so that a bad file loads
+// nothing.
 func Load(ctx context.Context, dir string, sink Sink) (Counts, error) {
-	counts, err := Check(dir)
-	if err != nil {
-		return nil, err
-	}
+	counts := Counts{}
 	for _, rel := range source.Contract {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if _, err := readFile(dir, rel, sink); err != nil {
-			return nil, err
+		n, err := readFile(dir, rel, sink)
+		if err != nil {
+			return nil, errors.Join(ErrInvalid, err)
 		}
+		counts[rel.Name] = n
 	}
 	return counts, nil
 }
@@ -140,7 +146,6 @@ func readFile(dir string, rel source.Relation, sink Sink) (int, error) {
 			return 0, err
 		}
 	}
-	ids := map[string]int{}
 	values := make([]any, len(cols))
 	n, line := 0, 1
 	for {
@@ -174,21 +179,9 @@ func readFile(dir string, rel source.Relation, sink Sink) (int, error) {
 			}
 			values[i] = v
 		}
-		id := rec[0]
-		for i, c := range cols {
-			if c.Name == "id" {
-				id = rec[i]
-			}
-		}
-		if first, dup := ids[id]; dup && id != "" {
-			problem(line, "id", fmt.Sprintf("duplicate id %q (first on line %d)", id, first))
-			ok = false
-		} else {
-			ids[id] = line
-		}
 		if ok && sink != nil && len(probs) == 0 {
 			if err := sink.Row(values...); err != nil {
-				return n, fmt.Errorf("%s:%d: %w", name, line, err)
+				return n, refused(path, name, header, err, line)
 			}
 		}
 	}
@@ -197,10 +190,81 @@ func readFile(dir string, rel source.Relation, sink Sink) (int, error) {
 	}
 	if sink != nil {
 		if err := sink.End(); err != nil {
-			return n, fmt.Errorf("%s: %w", name, err)
+			return n, refused(path, name, header, err, 0)
 		}
 	}
 	return n, nil
+}
+
+// refused explains a row the database refused, with its file and line.
+// The database names the row by its number (a COPY's errors come at its
+// end, and an SQLite batch fails whole), so the file is read again to
+// find its line, and for a duplicate key the line of the first one: only
+// on this error path, so that memory does not grow with the file.
+func refused(path, name string, header []string, err error, line int) error {
+	var re *source.RowError
+	if !errors.As(err, &re) || re.Row <= 0 {
+		if line > 0 {
+			return fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	idCol := slices.Index(header, "id")
+	var id string
+	found := scan(path, func(row int64, line int, rec []string) bool {
+		if row != re.Row {
+			return true
+		}
+		if idCol >= 0 {
+			id = rec[idCol]
+		}
+		err = fmt.Errorf("%s:%d: %w", name, line, err)
+		return false
+	})
+	if !found {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if !re.Duplicate() || idCol < 0 {
+		return err
+	}
+	if re.Key != "" {
+		id = re.Key
+	}
+	dup := err
+	scan(path, func(row int64, line int, rec []string) bool {
+		if rec[idCol] != id {
+			return true
+		}
+		at, _, _ := strings.Cut(dup.Error(), ": ")
+		dup = fmt.Errorf("%s: id: duplicate id %q (first on line %d)", at, id, line)
+		return false
+	})
+	return dup
+}
+
+// scan calls f with each data record of the CSV file at path, its number
+// (from 1) and its line, until f returns false; it reports whether f did.
+func scan(path string, f func(row int64, line int, rec []string) bool) bool {
+	file, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer file.Close()
+	r := csv.NewReader(&lineLimit{r: file, max: MaxLineBytes})
+	r.ReuseRecord = true
+	if _, err := r.Read(); err != nil {
+		return false
+	}
+	for row := int64(1); ; row++ {
+		rec, err := r.Read()
+		if err != nil {
+			return false
+		}
+		line, _ := r.FieldPos(0)
+		if !f(row, line, rec) {
+			return true
+		}
+	}
 }
 
 // mapHeader checks the header against the contract: every column present
@@ -251,6 +315,11 @@ func parse(c source.Column, s string) (any, string) {
 		if err != nil {
 			return nil, fmt.Sprintf("%q is not an RFC 3339 timestamp (like 2026-11-23T07:00:00Z)", s)
 		}
+		// Beyond microseconds, digits are dropped, the same on both
+		// engines.
+		if t, err = db.StorableTime(t); err != nil {
+			return nil, fmt.Sprintf("%q: %s", s, strings.TrimPrefix(err.Error(), "db: "))
+		}
 		return t, ""
 	case "bool":
 		switch strings.ToLower(strings.TrimSpace(s)) {
@@ -279,5 +348,15 @@ func parse(c source.Column, s string) (any, string) {
 	if strings.ContainsRune(s, 0) {
 		return nil, "contains a NUL character"
 	}
+	if isID(c) && strings.TrimSpace(s) != s {
+		// Ids are compared exactly: "L1 " and "L1" would be two leads,
+		// and an id of spaces alone names nothing.
+		return nil, fmt.Sprintf("%q: an id must not start or end with spaces", s)
+	}
 	return s, ""
+}
+
+// isID tells the columns that hold an id or refer to one.
+func isID(c source.Column) bool {
+	return c.Type == "text" && (c.Name == "id" || strings.HasSuffix(c.Name, "_id"))
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sameteam/sameteam/internal/csvimport"
 	"github.com/sameteam/sameteam/internal/db"
@@ -56,9 +57,30 @@ func TestBadFilesAreRefusedWithTheirPlace(t *testing.T) {
 		{"malformed number", "opportunities.csv", func(s string) string {
 			return strings.Replace(s, "30000.00", `"30.000,00"`, 1)
 		}, `opportunities.csv:2: amount: "30.000,00" is not a decimal number`},
-		{"duplicate id", "team_members.csv", func(s string) string {
-			return s + "u001,Otra Persona,x@example.com,sales,true\n"
-		}, `team_members.csv:13: id: duplicate id "u001" (first on line 2)`},
+		{"past year 9999 in UTC", "opportunities.csv", func(s string) string {
+			return strings.Replace(s, "2026-11-11T17:00:28Z", "9999-12-31T23:59:59-05:00", 1)
+		}, `opportunities.csv:2: closed_at: "9999-12-31T23:59:59-05:00": timestamp out of range`},
+		{"the zero instant", "opportunities.csv", func(s string) string {
+			return strings.Replace(s, "2026-11-11T17:00:28Z", "0001-01-01T00:00:00Z", 1)
+		}, `opportunities.csv:2: closed_at: "0001-01-01T00:00:00Z": timestamp out of range`},
+		{"before year 1 in UTC", "leads.csv", func(s string) string {
+			return strings.Replace(s, "L00001,2026-10-19T00:39:54Z", "L00001,0001-01-01T00:30:00+01:00", 1)
+		}, `leads.csv:2: created_at: "0001-01-01T00:30:00+01:00": timestamp out of range`},
+		{"offset beyond 15:59", "activities.csv", func(s string) string {
+			return strings.Replace(s, "a000002,2026-10-28T21:51:43Z", "a000002,2026-10-28T21:51:43+16:00", 1)
+		}, `activities.csv:3: occurred_at: "2026-10-28T21:51:43+16:00": timestamp out of range: the UTC offset is beyond ±15:59`},
+		{"negative offset beyond 15:59", "activities.csv", func(s string) string {
+			return strings.Replace(s, "a000002,2026-10-28T21:51:43Z", "a000002,2026-10-28T21:51:43-23:59", 1)
+		}, `activities.csv:3: occurred_at: "2026-10-28T21:51:43-23:59": timestamp out of range`},
+		{"id of spaces", "leads.csv", func(s string) string {
+			return strings.Replace(s, "L00001,2026-10-19T00:39:54Z", "   ,2026-10-19T00:39:54Z", 1)
+		}, `leads.csv:2: id: "   ": an id must not start or end with spaces`},
+		{"id with a trailing space", "team_members.csv", func(s string) string {
+			return s + "u001 ,Otra Persona,x@example.com,sales,true\n"
+		}, `team_members.csv:13: id: "u001 ": an id must not start or end with spaces`},
+		{"reference with a trailing space", "activities.csv", func(s string) string {
+			return strings.Replace(s, "a000002,2026-10-28T21:51:43Z,marketing,m003,content_download,L00004", "a000002,2026-10-28T21:51:43Z,marketing,m003,content_download,L00004 ", 1)
+		}, `activities.csv:3: lead_id: "L00004 ": an id must not start or end with spaces`},
 		{"bad boolean", "team_members.csv", func(s string) string {
 			return strings.Replace(s, "rep1@example.com,sales,true", "rep1@example.com,sales,yes", 1)
 		}, `team_members.csv:2: active: "yes" is not true or false`},
@@ -109,6 +131,91 @@ func TestBadImportLoadsNothing(t *testing.T) {
 			if n != 0 {
 				t.Errorf("%s has %d rows after a refused import", rel.Name, n)
 			}
+		}
+	})
+}
+
+// openEmpty opens url with the contract tables and nothing in them.
+func openEmpty(t *testing.T, url string) *db.DB {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if err := source.CreateContract(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// What only the database finds, its primary key, is refused with the file,
+// the line and the key on both engines (a COPY's errors came at its end
+// with no line, an SQLite batch fails whole), and nothing is loaded.
+func TestDuplicateIDsAreRefusedWithBothLines(t *testing.T) {
+	tests := []struct {
+		file string
+		edit func(string) string
+		want string
+	}{
+		{"team_members.csv", func(s string) string { return s + "u001,Otra Persona,x@example.com,sales,true\n" },
+			`team_members.csv:13: id: duplicate id "u001" (first on line 2)`},
+		{"activities.csv", func(s string) string {
+			return s + "a000003,2026-11-11T14:46:43Z,sales,u002,demo,L00004,,\n"
+		}, `activities.csv:1206: id: duplicate id "a000003" (first on line 4)`},
+	}
+	testdb.Engines(t, func(t *testing.T, url string) {
+		for _, tc := range tests {
+			d := openEmpty(t, url)
+			ctx := context.Background()
+			l, err := source.NewLoader(ctx, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = csvimport.Load(ctx, copyGolden(t, tc.file, tc.edit), l)
+			l.Rollback()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v\nwant %q", err, tc.want)
+			}
+			var n int
+			if err := d.GetContext(ctx, &n, "SELECT count(*) FROM team_members"); err != nil || n != 0 {
+				t.Errorf("team_members has %d rows after a refused import (%v)", n, err)
+			}
+			// The next table of a fresh load: the same fresh schema again.
+			if _, err := d.ExecContext(ctx, "DELETE FROM team_members"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// Digits beyond the microsecond are dropped, the same on both engines
+// (PostgreSQL rounded them, SQLite truncated: a response time differed).
+func TestSubMicrosecondDigitsAreTruncatedOnBothEngines(t *testing.T) {
+	dir := copyGolden(t, "activities.csv", func(s string) string {
+		return strings.Replace(s, "a000002,2026-10-28T21:51:43Z", "a000002,2026-10-28T21:51:43.1234567Z", 1)
+	})
+	testdb.Engines(t, func(t *testing.T, url string) {
+		d := openEmpty(t, url)
+		ctx := context.Background()
+		l, err := source.NewLoader(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Rollback()
+		if _, err := csvimport.Load(ctx, dir, l); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		var got db.NullTime
+		if err := d.GetContext(ctx, &got, d.Rebind("SELECT occurred_at FROM activities WHERE id = ?"), "a000002"); err != nil {
+			t.Fatal(err)
+		}
+		if want := "2026-10-28T21:51:43.123456Z"; got.UTC().Format(time.RFC3339Nano) != want {
+			t.Errorf("stored %s, want %s", got.UTC().Format(time.RFC3339Nano), want)
 		}
 	})
 }

@@ -123,6 +123,49 @@ func (d *DB) Time(t time.Time) any {
 	return t
 }
 
+// The instants both engines store alike. SQLite keeps a four-digit UTC
+// year (SQLiteTimeLayout), so 9999-12-31T23:59:59-05:00, which is in year
+// 10000 in UTC, would be written and then never read back; PostgreSQL
+// refuses a UTC offset of 16 hours or more; both keep microseconds. The
+// zero instant, 0001-01-01T00:00:00Z, is how sameteam holds an empty
+// timestamp (NullTime), so it cannot be a value: the first instant stored
+// is a microsecond later.
+var (
+	MinTime = time.Date(1, time.January, 1, 0, 0, 0, 1000, time.UTC)
+	MaxTime = time.Date(9999, time.December, 31, 23, 59, 59, 999999000, time.UTC)
+)
+
+// MaxOffset is the largest UTC offset PostgreSQL accepts in a timestamp
+// (±15:59).
+const MaxOffset = 16*time.Hour - time.Minute
+
+// ErrTimeRange is returned for an instant outside what both engines store.
+var ErrTimeRange = errors.New("db: timestamp out of range")
+
+// StorableTime returns t as both engines store it, truncated to the
+// microsecond (PostgreSQL would round, SQLite truncate: the same instant
+// must give the same value on both), or an error when it cannot be stored
+// alike: outside MinTime to MaxTime in UTC, or with an offset beyond
+// ±15:59.
+func StorableTime(t time.Time) (time.Time, error) {
+	if _, off := t.Zone(); time.Duration(abs(off))*time.Second > MaxOffset {
+		return time.Time{}, fmt.Errorf("%w: the UTC offset is beyond ±15:59", ErrTimeRange)
+	}
+	t = t.Truncate(time.Microsecond)
+	if t.Before(MinTime) || t.After(MaxTime) {
+		return time.Time{}, fmt.Errorf("%w: want an instant from %s to %s in UTC", ErrTimeRange,
+			MinTime.Format(time.RFC3339Nano), MaxTime.Format(time.RFC3339Nano))
+	}
+	return t, nil
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
 // SQLiteTimeLayout is the one timestamp form sameteam writes into SQLite.
 const SQLiteTimeLayout = "2006-01-02T15:04:05.000000Z"
 
