@@ -307,5 +307,13 @@ func (l *Loader) Commit() error {
 	return nil
 }
 
-// Rollback abandons the load; it is safe after Commit.
-func (l *Loader) Rollback() { _ = l.tx.Rollback() }
+// Rollback abandons the load; it is safe after Commit, and in the middle
+// of a table (a bad row stops a load there): the open COPY or batch is
+// closed first, so that the connection leaves copy mode.
+func (l *Loader) Rollback() {
+	if l.stmt != nil {
+		_ = l.stmt.Close()
+		l.stmt = nil
+	}
+	_ = l.tx.Rollback()
+}
