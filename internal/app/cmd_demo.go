@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/config"
-	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/locale"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/pipeline"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/seed"
 )
 
@@ -63,7 +63,9 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	}
 
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := open(ctx, cfg, log, true, true)
+	// The three reports read the same week at the same instant: one
+	// snapshot serves the emails, the previews and the printout.
+	st, err := open(ctx, cfg, log, stackOptions{Ledger: true, Sender: true, ShareSnapshots: true})
 	if err != nil {
 		return err
 	}
@@ -71,9 +73,6 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 
 	loc, _ := time.LoadLocation(demoZone)
 	now := time.Now()
-	// The three reports read the same week at the same instant: one
-	// snapshot serves the emails, the previews and the printout.
-	st.renderer.Snapshots = pipeline.NewSnapshots()
 	p := period.LastComplete(period.Week, now, loc)
 	reportsDir := filepath.Join(*dir, "reports")
 	var previews []string
@@ -85,11 +84,11 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 		}
 		// The demo may be run again and again: resend into the outbox
 		// (the same file is overwritten, never duplicated).
-		out, err := st.runner.Run(ctx, rep, p, pipeline.Options{AsOf: now, Trigger: ledger.TriggerManual, Force: true})
+		out, err := st.runner.Run(ctx, rep, p, pipeline.Options{AsOf: now, Trigger: report.TriggerManual, Force: true})
 		if err != nil {
 			return err
 		}
-		if n := len(out.Deliveries) - out.Count("sent"); n > 0 {
+		if n := len(out.Deliveries) - out.Count(report.DeliverySent); n > 0 {
 			return fmt.Errorf("demo: %d deliveries of %s did not go out", n, rep.Name)
 		}
 		paths, err := renderFiles(ctx, st.renderer, rep, p, now, rep.Locale, reportsDir)
@@ -105,7 +104,7 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	}
 	printDemo(env.Stdout, first, *dir, previews, time.Since(start))
 	if *serve {
-		return serveDemo(ctx, env, cfg, st, *listen, log)
+		return serveDemo(ctx, env, st, *listen)
 	}
 	return nil
 }

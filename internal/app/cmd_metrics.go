@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/metrics"
-	"github.com/sameteam/sameteam/internal/pipeline"
 )
 
 func runMetrics(ctx context.Context, env Env, args []string) error {
@@ -42,21 +41,21 @@ func runMetrics(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, src, err := newSource(ctx, cfg)
+	st, err := open(ctx, cfg, nil, stackOptions{})
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer st.Close()
 	in := input(cfg, per, asOf, pf.slaHours, cal, t)
 	if *script {
-		text, err := src.Script(ctx, metrics.Plan(in))
+		text, err := st.facts.Script(ctx, metrics.Plan(in))
 		if err != nil {
 			return err
 		}
 		_, err = io.WriteString(env.Stdout, text)
 		return err
 	}
-	snap, err := pipeline.Snapshot(ctx, retrying(src, nil), in)
+	snap, err := st.renderer.Snapshot(ctx, in)
 	if err != nil {
 		return withCode(sourceCode(err), err)
 	}

@@ -42,7 +42,7 @@ func runRender(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := open(ctx, cfg, log, false, false)
+	st, err := open(ctx, cfg, log, stackOptions{})
 	if err != nil {
 		return err
 	}

@@ -13,13 +13,14 @@ import (
 	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/pipeline"
+	"github.com/sameteam/sameteam/internal/report"
 )
 
 func runRun(ctx context.Context, env Env, args []string) error {
 	f := newFlags("run", env)
 	var pf periodFlags
 	pf.register(f)
-	report := f.String("report", "", "the report to run")
+	name := f.String("report", "", "the report to run")
 	all := f.Bool("all", false, "run every configured report")
 	dry := f.Bool("dry-run", false, "render everything, send nothing, write nothing to the ledger")
 	to := f.String("to", "", "send one test copy to this address only; nothing is recorded")
@@ -30,7 +31,7 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if (*report == "") == !*all {
+	if (*name == "") == !*all {
 		return usageError("run: give --report NAME or --all")
 	}
 	if pf.slaHours != 0 {
@@ -51,7 +52,7 @@ func runRun(ctx context.Context, env Env, args []string) error {
 			return usageError("run: --to: %v", errs[0])
 		}
 	}
-	reports, err := selectReports(cfg, *report, *all)
+	reports, err := selectReports(cfg, *name, *all)
 	if err != nil {
 		return err
 	}
@@ -59,13 +60,15 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := open(ctx, cfg, log, !*dry && *to == "", !*dry)
+	// Reports that read the same period share one snapshot: one instant
+	// for every report of the invocation (now, below) makes them agree.
+	st, err := open(ctx, cfg, log, stackOptions{Ledger: !*dry && *to == "", Sender: !*dry, ShareSnapshots: true})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
-	opts := pipeline.Options{Trigger: ledger.TriggerManual, DryRun: *dry, To: *to, Partial: *partial, Force: *force, ResendUnknown: *resend}
+	opts := pipeline.Options{Trigger: report.TriggerManual, DryRun: *dry, To: *to, Partial: *partial, Force: *force, ResendUnknown: *resend}
 	code := ExitOK
 	var firstErr error
 	worse := func(c int, err error) {
@@ -111,7 +114,6 @@ func runRun(ctx context.Context, env Env, args []string) error {
 		skip := cfg.BuiltinReports && len(rep.Recipients) == 0 && len(rep.RecipientsFrom) == 0 && *to == ""
 		jobs = append(jobs, &job{rep: rep, p: p, skip: skip})
 	}
-	st.renderer.Snapshots = pipeline.NewSnapshots()
 	// Reports run side by side when there are cores for it: rendering
 	// (workbooks above all) is CPU-bound, and each report has its own lock
 	// and ledger rows.
@@ -212,9 +214,9 @@ func outcomeCode(out *pipeline.Outcome, err error) int {
 		return ExitFailure
 	}
 	switch {
-	case out.Count(string(ledger.StatusFailedTemporary)) > 0:
+	case out.Count(report.DeliveryFailedTemporary) > 0:
 		return ExitTempFail
-	case out.Count(string(ledger.StatusFailedPermanent)) > 0, out.Count(string(ledger.StatusUnknown)) > 0:
+	case out.Count(report.DeliveryFailedPermanent) > 0, out.Count(report.DeliveryUnknown) > 0:
 		return ExitDataErr
 	}
 	return ExitOK
@@ -235,12 +237,13 @@ func printOutcome(env Env, out *pipeline.Outcome, err error, dry bool) {
 		return
 	}
 	fmt.Fprintf(env.Stdout, " %d sent, %d skipped, %d failed (temporary), %d failed (permanent), %d unknown\n",
-		out.Count("sent"), out.Count("skipped"), out.Count("failed_temporary"), out.Count("failed_permanent"), out.Count("unknown"))
+		out.Count(report.DeliverySent), out.Count(report.DeliverySkipped), out.Count(report.DeliveryFailedTemporary),
+		out.Count(report.DeliveryFailedPermanent), out.Count(report.DeliveryUnknown))
 	for _, d := range out.Deliveries {
 		switch d.Status {
-		case "sent", "skipped":
+		case report.DeliverySent, report.DeliverySkipped:
 			continue
-		case "unknown":
+		case report.DeliveryUnknown:
 			fmt.Fprintf(env.Stdout, "  unknown  %s: %s (Message-ID <%s>: check the mailbox; resend with --resend-unknown)\n", d.Recipient, d.Detail, d.MessageID)
 		default:
 			fmt.Fprintf(env.Stdout, "  %s  %s: %s\n", d.Status, d.Recipient, d.Detail)

@@ -16,6 +16,7 @@ import (
 	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/pipeline"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/schedule"
 	"github.com/sameteam/sameteam/internal/server"
 	"github.com/sameteam/sameteam/internal/telemetry"
@@ -64,7 +65,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return srv.Close(stop)
 	}
 	st, err := openWaiting(ctx, log, func() (*stack, error) {
-		return openWith(ctx, cfg, log, true, true, rec.QueryDuration)
+		return open(ctx, cfg, log, stackOptions{Ledger: true, Sender: true, Telemetry: rec})
 	})
 	if err != nil {
 		return errors.Join(err, closeHTTP())
@@ -74,7 +75,6 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return closeHTTP()
 	}
 	defer st.Close()
-	st.runner.Observer = observer{rec}
 
 	reports, opts, err := scheduled(ctx, cfg, st, rec, log)
 	if err != nil {
@@ -85,8 +85,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return errors.Join(withCode(ExitConfig, err), closeHTTP())
 	}
 	rec.WatchNextRuns(sched.NextRuns)
-	g.open(lister{cfg: cfg, reports: reports, ledger: st.ledger, next: sched.NextRuns},
-		httpRenderer{cfg: cfg, reports: reports, st: st}, st.source)
+	g.open(httpSide(st, reports, sched.NextRuns))
 	sched.Start()
 	log.Info("serving", "addr", srv.Addr(), "reports", len(reports), "scheduled", len(opts.Jobs))
 
@@ -181,15 +180,14 @@ func (g *gate) Render(ctx context.Context, report, label, format string, w io.Wr
 // runner and the ledger, the replicas' lock, the telemetry). Tests set
 // Options.Clock on the result to drive the same wiring on a fake clock.
 func scheduled(ctx context.Context, cfg *config.Config, st *stack, rec *telemetry.Recorder, log *slog.Logger) (map[string]pipeline.Report, schedule.Options, error) {
-	reports := map[string]pipeline.Report{}
+	reports, err := pipelineReports(cfg)
+	if err != nil {
+		return nil, schedule.Options{}, err
+	}
 	var jobs []schedule.Job
 	for i := range cfg.Reports {
 		r := &cfg.Reports[i]
-		rep, err := pipelineReport(cfg, r)
-		if err != nil {
-			return nil, schedule.Options{}, err
-		}
-		reports[r.Name] = rep
+		rep := reports[r.Name]
 		if r.Schedule != "" {
 			jobs = append(jobs, schedule.Job{Name: r.Name, Cron: r.Schedule, Location: rep.Location, Kind: rep.Kind, CatchUp: r.CatchUp})
 		}
@@ -206,8 +204,8 @@ func scheduled(ctx context.Context, cfg *config.Config, st *stack, rec *telemetr
 
 	opts := schedule.Options{
 		Jobs: jobs,
-		Run: func(ctx context.Context, name string, p period.Period, trigger string) error {
-			out, err := st.runner.Run(ctx, reports[name], p, pipeline.Options{Trigger: ledgerTrigger(trigger)})
+		Run: func(ctx context.Context, name string, p period.Period, trigger report.Trigger) error {
+			out, err := st.runner.Run(ctx, reports[name], p, pipeline.Options{Trigger: trigger})
 			if errors.Is(err, ledger.ErrLocked) || errors.Is(err, ledger.ErrRunInProgress) {
 				// Another replica or a manual run is delivering this period.
 				log.Info("skipped: another run is delivering this period", "report", name, "period", p.Label())
@@ -219,7 +217,8 @@ func scheduled(ctx context.Context, cfg *config.Config, st *stack, rec *telemetr
 			return err
 		},
 		Succeeded: func(ctx context.Context, name string, p period.Period) (bool, error) {
-			return succeeded(ctx, st.ledger, name, p.Label())
+			rec, err := st.ledger.Record(ctx, name, p.Label())
+			return rec.Succeeded, err
 		},
 		Monitor: rec,
 		Logger:  log,
@@ -234,7 +233,7 @@ func scheduled(ctx context.Context, cfg *config.Config, st *stack, rec *telemetr
 		st.state.SetMaxOpenConns(max(8, 4+5*len(jobs)))
 		// Replicas take turns per report; the ledger's claims make each
 		// delivery go out once even if two ever ran together.
-		locker, err := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: st.state.DB, Logger: log})
+		locker, err := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: st.state, Logger: log})
 		if err != nil {
 			return nil, schedule.Options{}, err
 		}
@@ -243,35 +242,12 @@ func scheduled(ctx context.Context, cfg *config.Config, st *stack, rec *telemetr
 	return reports, opts, nil
 }
 
-// ledgerTrigger names a scheduler trigger in the ledger's words.
-func ledgerTrigger(trigger string) ledger.Trigger {
-	if trigger == schedule.TriggerCatchUp {
-		return ledger.TriggerCatchUp
-	}
-	return ledger.TriggerScheduled
-}
-
 // linkKey is the signing key for download links, nil when none is set.
 func linkKey(cfg *config.Config) []byte {
 	if cfg.Server.LinkKey == "" {
 		return nil
 	}
 	return []byte(cfg.Server.LinkKey)
-}
-
-// succeeded reports whether the ledger holds a successful run of a report
-// for a period (the scheduler's catch-up asks).
-func succeeded(ctx context.Context, l *ledger.Ledger, report, label string) (bool, error) {
-	runs, err := l.Runs(ctx, report, 200)
-	if err != nil {
-		return false, err
-	}
-	for _, r := range runs {
-		if r.Period == label && r.Status == ledger.RunSucceeded {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // The last-success gauge is read from the ledger at scrape time, at most
@@ -298,42 +274,23 @@ func lastSuccesses(ctx context.Context, l *ledger.Ledger, reports []string) (map
 	return out, nil
 }
 
-// observedRunStatuses are the final run statuses the observer reports, in
-// the telemetry's words; serve exports each at 0 from the start.
-func observedRunStatuses() []string {
-	var out []string
-	for _, s := range []ledger.RunStatus{ledger.RunSucceeded, ledger.RunPartial, ledger.RunFailed} {
-		out = append(out, telemetryRunStatus(string(s)))
-	}
-	return out
+// observedRunStatuses are the final run statuses the runner reports to
+// the telemetry; serve exports each at 0 from the start.
+func observedRunStatuses() []report.RunStatus {
+	return []report.RunStatus{report.RunSucceeded, report.RunPartial, report.RunFailed}
 }
 
-// observedDeliveryStatuses are the delivery outcomes the pipeline reports.
-func observedDeliveryStatuses() []string {
-	var out []string
-	for _, s := range []ledger.Status{ledger.StatusSent, ledger.StatusFailedTemporary, ledger.StatusFailedPermanent, ledger.StatusUnknown} {
-		out = append(out, string(s))
-	}
-	return out
+// observedDeliveryStatuses are the delivery outcomes the runner reports.
+func observedDeliveryStatuses() []report.DeliveryStatus {
+	return []report.DeliveryStatus{report.DeliverySent, report.DeliveryFailedTemporary, report.DeliveryFailedPermanent, report.DeliveryUnknown}
 }
 
-// telemetryRunStatus names a ledger run status in the telemetry's words.
-func telemetryRunStatus(status string) string {
-	if status == string(ledger.RunSucceeded) {
-		return telemetry.StatusSuccess
-	}
-	return status
+// httpSide is what the HTTP server of serve and of the demo reads on st:
+// the index of the reports with their recent runs (next, when set, gives
+// the scheduler's next runs), the downloads, and the database to ping.
+func httpSide(st *stack, reports map[string]pipeline.Report, next func() map[string]time.Time) (lister, httpRenderer, server.Pinger) {
+	return lister{cfg: st.cfg, reports: reports, ledger: st.ledger, next: next}, httpRenderer{reports: reports, st: st}, st.source
 }
-
-// observer feeds the pipeline's runs and deliveries to Prometheus, in the
-// telemetry's words.
-type observer struct{ rec *telemetry.Recorder }
-
-func (o observer) RunFinished(report, status string, d time.Duration) {
-	o.rec.RunFinished(report, telemetryRunStatus(status), d)
-}
-
-func (o observer) Delivery(report, status string) { o.rec.Delivery(report, status) }
 
 // lister describes the reports for the index page.
 type lister struct {
@@ -352,7 +309,7 @@ func (l lister) Reports(ctx context.Context) ([]server.Report, error) {
 	for _, r := range l.cfg.Reports {
 		rep := l.reports[r.Name]
 		item := server.Report{
-			Name: r.Name, Title: r.Audience + ", " + r.Period, Schedule: r.Schedule, Zone: r.TimeZone,
+			Name: r.Name, Title: string(r.Audience) + ", " + r.Period, Schedule: r.Schedule, Zone: r.TimeZone,
 			NextRun: next[r.Name].In(rep.Location),
 			Latest:  period.LastComplete(rep.Kind, time.Now(), rep.Location).Label(),
 		}
@@ -366,7 +323,7 @@ func (l lister) Reports(ctx context.Context) ([]server.Report, error) {
 				if !run.FinishedAt.IsZero() {
 					d = run.FinishedAt.Sub(run.StartedAt)
 				}
-				item.Recent = append(item.Recent, server.Run{Period: run.Period, Status: string(run.Status), Trigger: string(run.Trigger), StartedAt: run.StartedAt.In(rep.Location), Duration: d})
+				item.Recent = append(item.Recent, server.Run{Period: run.Period, Status: run.Status, Trigger: run.Trigger, StartedAt: run.StartedAt.In(rep.Location), Duration: d})
 			}
 		}
 		out = append(out, item)
@@ -378,7 +335,6 @@ func (l lister) Reports(ctx context.Context) ([]server.Report, error) {
 // was delivered is rendered at the as_of of its delivery, so the download
 // is the workbook that was mailed, figure for figure.
 type httpRenderer struct {
-	cfg     *config.Config
 	reports map[string]pipeline.Report
 	st      *stack
 }
@@ -398,13 +354,12 @@ func (h httpRenderer) Render(ctx context.Context, name, label, format string, w 
 	}
 	asOf := now
 	if h.st.ledger != nil {
-		if runs, err := h.st.ledger.Runs(ctx, name, 200); err == nil {
-			for _, r := range runs {
-				if r.Period == label && r.Status != ledger.RunFailed && !r.AsOf.IsZero() {
-					asOf = r.AsOf
-					break
-				}
-			}
+		rec, err := h.st.ledger.Record(ctx, name, label)
+		if err != nil {
+			return err
+		}
+		if !rec.AsOf.IsZero() {
+			asOf = rec.AsOf
 		}
 	}
 	b, err := h.st.renderer.Build(ctx, rep, p, asOf, asOf)
@@ -434,25 +389,20 @@ func (h httpRenderer) Render(ctx context.Context, name, label, format string, w 
 
 // serveDemo serves the demo's reports on a loopback address without a
 // token.
-func serveDemo(ctx context.Context, env Env, cfg *config.Config, st *stack, listen string, log *slog.Logger) error {
+func serveDemo(ctx context.Context, env Env, st *stack, listen string) error {
 	host, _, err := net.SplitHostPort(listen)
 	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
 		return usageError("demo --listen %q: the demo serves without a token, so only on a loopback address (127.0.0.1:PORT)", listen)
 	}
-	reports := map[string]pipeline.Report{}
-	for i := range cfg.Reports {
-		rep, err := pipelineReport(cfg, &cfg.Reports[i])
-		if err != nil {
-			return err
-		}
-		reports[rep.Name] = rep
+	reports, err := pipelineReports(st.cfg)
+	if err != nil {
+		return err
 	}
 	rec := telemetry.New(buildOf(env).telemetry())
+	index, downloads, pinger := httpSide(st, reports, nil)
 	srv, err := server.New(server.Options{
 		Listen: listen, AllowAnonymous: true,
-		Reports:  lister{cfg: cfg, reports: reports, ledger: st.ledger},
-		Renderer: httpRenderer{cfg: cfg, reports: reports, st: st},
-		Pinger:   st.source, Gatherer: rec.Gatherer(), Logger: log,
+		Reports: index, Renderer: downloads, Pinger: pinger, Gatherer: rec.Gatherer(), Logger: st.log,
 	})
 	if err != nil {
 		return err

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/testdb"
 )
@@ -91,7 +91,7 @@ func TestRunKilledMidBatchThenRunAgain(t *testing.T) {
 	}
 	sentBefore := 0
 	for _, d := range w.deliveries() {
-		if d.Status == ledger.StatusSent {
+		if d.Status == report.DeliverySent {
 			sentBefore++
 		}
 	}
@@ -113,12 +113,12 @@ func TestRunKilledMidBatchThenRunAgain(t *testing.T) {
 	for _, r := range rcpts {
 		d := ds[r]
 		if r == victim {
-			if d.Status != ledger.StatusUnknown || got[r] > 1 {
+			if d.Status != report.DeliveryUnknown || got[r] > 1 {
 				t.Errorf("%s (in flight at the kill): %q in the ledger, %d messages at the server; want unknown and at most 1", r, d.Status, got[r])
 			}
 			continue
 		}
-		if d.Status != ledger.StatusSent || got[r] != 1 {
+		if d.Status != report.DeliverySent || got[r] != 1 {
 			t.Errorf("%s: %q in the ledger, %d messages at the server; want sent and exactly 1", r, d.Status, got[r])
 		}
 	}

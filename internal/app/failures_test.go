@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/testdb"
 )
@@ -45,8 +45,7 @@ func TestRunWithTheDatabaseUnreachable(t *testing.T) {
 	if n := len(srv.Messages()); n != 0 || srv.Connections() != 0 {
 		t.Errorf("the server got %d messages over %d connections", n, srv.Connections())
 	}
-	l, done := openLedger(t, state)
-	defer done()
+	l, _ := openLedger(t, state)
 	runs, err := l.Runs(context.Background(), "", 0)
 	if err != nil || len(runs) != 0 {
 		t.Errorf("the ledger has %d runs (%v)", len(runs), err)
@@ -138,7 +137,7 @@ func TestRunStopsWhenTheSMTPSessionFails(t *testing.T) {
 				t.Errorf("%d recipients were tried, want at most the first", len(ds))
 			}
 			for r, d := range ds {
-				if d.Status != ledger.StatusFailedTemporary {
+				if d.Status != report.DeliveryFailedTemporary {
 					t.Errorf("%s is %q in the ledger: a session failure must stay retryable", r, d.Status)
 				}
 			}

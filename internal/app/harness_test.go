@@ -13,6 +13,7 @@ import (
 	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/smtptest"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
 // The week every delivery test sends: the golden case w47-madrid.
@@ -130,27 +131,23 @@ func (w *world) run(flags ...string) result {
 
 // deliveries reads the ledger's rows of the test report and week, by
 // recipient.
-func (w *world) deliveries() map[string]ledger.Delivery {
+func (w *world) deliveries() map[string]testsupport.Delivery {
 	w.t.Helper()
 	return deliveriesAt(w.t, w.url)
 }
 
-func deliveriesAt(t *testing.T, url string) map[string]ledger.Delivery {
+func deliveriesAt(t *testing.T, url string) map[string]testsupport.Delivery {
 	t.Helper()
-	l, done := openLedger(t, url)
-	defer done()
-	ds, err := l.Deliveries(context.Background(), testReport, testPeriod)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]ledger.Delivery{}
-	for _, d := range ds {
-		out[d.Recipient] = d
+	_, d := openLedger(t, url)
+	out := map[string]testsupport.Delivery{}
+	for _, dl := range testsupport.Deliveries(t, d, testReport, testPeriod) {
+		out[dl.Recipient] = dl
 	}
 	return out
 }
 
-func openLedger(t *testing.T, url string) (*ledger.Ledger, func()) {
+// openLedger opens the ledger at url, closed when the test ends.
+func openLedger(t *testing.T, url string) (*ledger.Ledger, *db.DB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -158,7 +155,8 @@ func openLedger(t *testing.T, url string) (*ledger.Ledger, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ledger.New(d), func() { d.Close() }
+	t.Cleanup(func() { d.Close() })
+	return ledger.New(d), d
 }
 
 // received counts the messages the server took, by envelope recipient.

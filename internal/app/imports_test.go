@@ -24,6 +24,7 @@ func TestImportDirection(t *testing.T) {
 		"internal/workhours": {},
 		"internal/metrics":   {"internal/period", "internal/workhours"},
 		"internal/secret":    {},
+		"internal/report":    {},
 	}
 	forbidden := []string{"internal/app", "internal/pipeline"}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {

@@ -17,7 +17,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/sameteam/sameteam/internal/delivery"
-	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/signedlink"
 	"github.com/sameteam/sameteam/internal/testdb"
 )
@@ -235,7 +235,7 @@ func TestRunOversizedMessage(t *testing.T) {
 			t.Errorf("exit %d, want %d\n%s", res.code, ExitDataErr, res)
 		}
 		d := w.deliveries()[to]
-		if d.Status != ledger.StatusFailedPermanent || !strings.Contains(d.LastError, "max_attachment_mb") || !strings.Contains(d.LastError, "server.public_url is not set") {
+		if d.Status != report.DeliveryFailedPermanent || !strings.Contains(d.LastError, "max_attachment_mb") || !strings.Contains(d.LastError, "server.public_url is not set") {
 			t.Errorf("ledger: %q %q", d.Status, d.LastError)
 		}
 		if !strings.Contains(res.stdout, "max_attachment_mb") {
@@ -252,7 +252,7 @@ func TestRunOversizedMessage(t *testing.T) {
 		if res := w.run(); res.code != ExitOK {
 			t.Fatalf("%s", res)
 		}
-		if d := w.deliveries()[to]; d.Status != ledger.StatusSent {
+		if d := w.deliveries()[to]; d.Status != report.DeliverySent {
 			t.Errorf("ledger: %q %q", d.Status, d.LastError)
 		}
 		msgs := w.srv.Messages()

@@ -21,9 +21,11 @@ import (
 	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/source"
 	"github.com/sameteam/sameteam/internal/testdb"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
 // The database scenarios (D1–D7) of RELIABILITY.md, against the real
@@ -158,22 +160,21 @@ func sleeper(t *testing.T, d *db.DB, view string) int {
 // ledgerState reads every run and every delivery of the state database at
 // url, and fails the test if any is half-written: a run still running or a
 // delivery still pending or sending after the process returned.
-func ledgerState(t *testing.T, url string) ([]ledger.Run, map[string]ledger.Delivery) {
+func ledgerState(t *testing.T, url string) ([]ledger.Run, map[string]testsupport.Delivery) {
 	t.Helper()
-	l, done := openLedger(t, url)
-	defer done()
+	l, _ := openLedger(t, url)
 	runs, err := l.Runs(context.Background(), "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range runs {
-		if r.Status == ledger.RunRunning {
+		if r.Status == report.RunRunning {
 			t.Errorf("run %d of %s %s is still running after the process returned", r.ID, r.Report, r.Period)
 		}
 	}
 	ds := deliveriesAt(t, url)
 	for rc, d := range ds {
-		if d.Status == ledger.StatusPending || d.Status == ledger.StatusSending {
+		if d.Status == report.DeliveryPending || d.Status == report.DeliverySending {
 			t.Errorf("delivery to %s left %s", rc, d.Status)
 		}
 	}
@@ -190,11 +191,11 @@ func sentOnce(t *testing.T, w *world, recipients []string) {
 		if got[rc] != 1 {
 			t.Errorf("%s received %d copies, want 1", rc, got[rc])
 		}
-		if ds[rc].Status != ledger.StatusSent {
+		if ds[rc].Status != report.DeliverySent {
 			t.Errorf("ledger: %s is %q, want sent", rc, ds[rc].Status)
 		}
 	}
-	if len(runs) != 1 || runs[0].Status != ledger.RunSucceeded {
+	if len(runs) != 1 || runs[0].Status != report.RunSucceeded {
 		t.Errorf("runs %+v, want one succeeded", runs)
 	}
 }
@@ -211,7 +212,7 @@ func nothingSent(t *testing.T, w *world, cause string) {
 		t.Errorf("the ledger has deliveries after a failed snapshot: %v", ds)
 	}
 	for _, r := range runs {
-		if r.Status != ledger.RunFailed || !strings.Contains(r.Error, cause) {
+		if r.Status != report.RunFailed || !strings.Contains(r.Error, cause) {
 			t.Errorf("run %d is %s (%q), want failed with %q", r.ID, r.Status, r.Error, cause)
 		}
 	}
@@ -596,7 +597,7 @@ func TestReliability_Database_LeastPrivilege(t *testing.T) {
 	}
 	_, ds := ledgerState(t, stateURL)
 	for _, rc := range dbRecipients {
-		if ds[rc].Status != ledger.StatusSent {
+		if ds[rc].Status != report.DeliverySent {
 			t.Errorf("ledger: %s is %q, want sent", rc, ds[rc].Status)
 		}
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/db"
-	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/testdb"
 )
@@ -148,8 +148,8 @@ func (s *rawSMTP) serve(c net.Conn, mode rawMode) {
 }
 
 // statuses is the ledger's status per recipient for the test week.
-func statuses(w *world) map[string]ledger.Status {
-	out := map[string]ledger.Status{}
+func statuses(w *world) map[string]report.DeliveryStatus {
+	out := map[string]report.DeliveryStatus{}
 	for r, d := range w.deliveries() {
 		out[r] = d.Status
 	}
@@ -182,7 +182,7 @@ func TestReliability_Email_SMTPUnreachable(t *testing.T) {
 				t.Errorf("exit %d, want 75 and all ten not sent\n%s", res.code, res)
 			}
 			for r, s := range statuses(w) {
-				if s != ledger.StatusFailedTemporary {
+				if s != report.DeliveryFailedTemporary {
 					t.Errorf("%s is %s: the relay's failure is nobody's fault", r, s)
 				}
 			}
@@ -278,7 +278,7 @@ func TestReliability_Email_PermanentRecipientFailure(t *testing.T) {
 		t.Errorf("want 4 sent, 1 permanent, exit 65\n%s", res)
 	}
 	d := w.deliveries()[bad]
-	if d.Status != ledger.StatusFailedPermanent || !strings.Contains(d.LastError, "550") || !strings.Contains(d.LastError, "5.1.1") {
+	if d.Status != report.DeliveryFailedPermanent || !strings.Contains(d.LastError, "550") || !strings.Contains(d.LastError, "5.1.1") {
 		t.Errorf("%s: %s %q, want failed_permanent with 550 5.1.1", bad, d.Status, d.LastError)
 	}
 	tries := w.srv.RcptCount(bad)
@@ -325,18 +325,18 @@ func TestReliability_Email_AmbiguousAfterData(t *testing.T) {
 			t.Errorf("the server took %d messages, want 2 (no retry)", raw.messages())
 		}
 		for r, d := range w.deliveries() {
-			if d.Status != ledger.StatusSent || !strings.Contains(d.Response, "queued as RAW1") {
+			if d.Status != report.DeliverySent || !strings.Contains(d.Response, "queued as RAW1") {
 				t.Errorf("%s: %s %q", r, d.Status, d.Response)
 			}
 		}
 	})
 	for _, tc := range []struct {
 		timeout string
-		want    ledger.Status
+		want    report.DeliveryStatus
 		code    int
 	}{
-		{"3s", ledger.StatusSent, ExitOK},
-		{"300ms", ledger.StatusUnknown, ExitDataErr},
+		{"3s", report.DeliverySent, ExitOK},
+		{"300ms", report.DeliveryUnknown, ExitDataErr},
 	} {
 		t.Run("slow 250, timeout "+tc.timeout, func(t *testing.T) {
 			t.Parallel()
@@ -395,7 +395,7 @@ func TestReliability_Email_CrashBetween250AndCommit(t *testing.T) {
 		if err := tx.QueryRowContext(ctx, `SELECT status FROM sameteam_deliveries WHERE recipient = $1 FOR UPDATE`, victim).Scan(&status); err != nil {
 			t.Errorf("lock the victim's row: %v", err)
 		}
-		if status != string(ledger.StatusSending) {
+		if status != string(report.DeliverySending) {
 			t.Errorf("the victim's row is %q at RCPT, want sending: the claim must be committed before DATA", status)
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT (txid_current() % 4294967296)::text`).Scan(&holder); err != nil {
@@ -431,9 +431,9 @@ func TestReliability_Email_CrashBetween250AndCommit(t *testing.T) {
 	d := checkInvariants(t, w.url, srv, map[key][]string{{testReport, testPeriod}: rcpts})
 	got := received(srv)
 	for _, dl := range d.deliveries[key{testReport, testPeriod}] {
-		want := ledger.StatusSent
+		want := report.DeliverySent
 		if dl.Recipient == victim {
-			want = ledger.StatusUnknown
+			want = report.DeliveryUnknown
 		}
 		if dl.Status != want || got[dl.Recipient] != 1 {
 			t.Errorf("%s: %s with %d messages, want %s and 1", dl.Recipient, dl.Status, got[dl.Recipient], want)
@@ -482,12 +482,12 @@ func TestReliability_Email_OversizedAttachment(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		top  string
-		want ledger.Status
+		want report.DeliveryStatus
 		code int
 		msgs int
 	}{
-		{"552 after data, link possible", server, ledger.StatusSent, ExitOK, 1},
-		{"552 after data, no public url", "", ledger.StatusFailedPermanent, ExitDataErr, 0},
+		{"552 after data, link possible", server, report.DeliverySent, ExitOK, 1},
+		{"552 after data, no public url", "", report.DeliveryFailedPermanent, ExitDataErr, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -502,7 +502,7 @@ func TestReliability_Email_OversizedAttachment(t *testing.T) {
 			if d.Status != tc.want {
 				t.Errorf("ledger: %s %q", d.Status, d.LastError)
 			}
-			if tc.want == ledger.StatusFailedPermanent && !strings.Contains(d.LastError, "552") {
+			if tc.want == report.DeliveryFailedPermanent && !strings.Contains(d.LastError, "552") {
 				t.Errorf("the relay's 552 is not recorded: %q", d.LastError)
 			}
 			if raw.messages() != tc.msgs || len(raw.refused) != 1 {
@@ -550,7 +550,7 @@ func TestReliability_Email_TLSAndAuthFailures(t *testing.T) {
 				t.Errorf("%d AUTH successes and %d messages reached the server", srv.AuthSuccesses(), len(srv.Messages()))
 			}
 			for r, s := range statuses(w) {
-				if s != ledger.StatusFailedTemporary {
+				if s != report.DeliveryFailedTemporary {
 					t.Errorf("%s is %s, want it retryable", r, s)
 				}
 			}

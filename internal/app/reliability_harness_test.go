@@ -28,9 +28,11 @@ import (
 	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/pipeline"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/schedule"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/telemetry"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
 // syncBuffer is a log sink safe for the scheduler's and the server's
@@ -114,8 +116,9 @@ func smtpKeysFor(srv *smtptest.Server, timeout string) string {
 
 // finished is one return of the scheduler's run function.
 type finished struct {
-	report, period, trigger string
-	err                     error
+	report, period string
+	trigger        report.Trigger
+	err            error
 }
 
 // rig is serve's scheduler, pipeline, ledger and telemetry, wired by the
@@ -195,13 +198,11 @@ func startRig(t *testing.T, o rigOptions) *rig {
 		t.Fatal(err)
 	}
 	r.rec = telemetry.New(telemetry.Options{NoRuntime: true, Now: r.clock.Now})
-	r.st, err = openWith(ctx, cfg, log, true, true, r.rec.QueryDuration)
+	r.st, err = open(ctx, cfg, log, stackOptions{Ledger: true, Sender: true, Telemetry: r.rec, Now: r.clock.Now})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(r.st.Close)
-	r.st.runner.Observer = observer{r.rec}
-	r.st.runner.Now = r.clock.Now
 	reports, opts, err := scheduled(ctx, cfg, r.st, r.rec, log)
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +211,7 @@ func startRig(t *testing.T, o rigOptions) *rig {
 	opts.Clock = r.clock
 	opts.Monitor = jobMonitor{r.rec, r.closed}
 	if opts.Locker != nil {
-		opts.Locker, err = schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: r.st.state.DB, MinHold: cmpDur(o.minHold, -1)})
+		opts.Locker, err = schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: r.st.state, MinHold: cmpDur(o.minHold, -1)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +220,7 @@ func startRig(t *testing.T, o rigOptions) *rig {
 	if o.wrap != nil {
 		run = o.wrap(run)
 	}
-	opts.Run = func(ctx context.Context, name string, p period.Period, trigger string) error {
+	opts.Run = func(ctx context.Context, name string, p period.Period, trigger report.Trigger) error {
 		r.active.Add(1)
 		defer r.active.Add(-1)
 		err := run(ctx, name, p, trigger)
@@ -327,28 +328,24 @@ type key struct{ report, period string }
 // ledgerDump is everything the ledger holds.
 type ledgerDump struct {
 	runs       []ledger.Run
-	deliveries map[key][]ledger.Delivery
+	deliveries map[key][]testsupport.Delivery
 }
 
 func dumpLedger(t *testing.T, url string) ledgerDump {
 	t.Helper()
-	l, done := openLedger(t, url)
-	defer done()
+	l, sdb := openLedger(t, url)
 	ctx := context.Background()
 	runs, err := l.Runs(ctx, "", 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := ledgerDump{runs: runs, deliveries: map[key][]ledger.Delivery{}}
+	d := ledgerDump{runs: runs, deliveries: map[key][]testsupport.Delivery{}}
 	for _, r := range runs {
 		k := key{r.Report, r.Period}
 		if _, ok := d.deliveries[k]; ok {
 			continue
 		}
-		ds, err := l.Deliveries(ctx, r.Report, r.Period)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ds := testsupport.Deliveries(t, sdb, r.Report, r.Period)
 		d.deliveries[k] = ds
 	}
 	return d
@@ -400,7 +397,7 @@ func checkInvariants(t *testing.T, url string, srv *smtptest.Server, want map[ke
 		}
 		slices.SortFunc(runs, func(a, b ledger.Run) int { return a.StartedAt.Compare(b.StartedAt) })
 		for i, r := range runs {
-			if r.Status == ledger.RunRunning {
+			if r.Status == report.RunRunning {
 				t.Errorf("I1: %s %s run %d is still running", k.report, k.period, r.ID)
 			}
 			if i > 0 && r.StartedAt.Before(runs[i-1].FinishedAt) {
@@ -432,18 +429,18 @@ func checkInvariants(t *testing.T, url string, srv *smtptest.Server, want map[ke
 			known[dl.MessageID] = true
 			n := copies[dl.MessageID]
 			switch dl.Status {
-			case ledger.StatusSent:
+			case report.DeliverySent:
 				if dl.Response == "" || dl.MessageID == "" {
 					t.Errorf("I3: %s %s %s is sent without a reply or Message-ID: %+v", k.report, k.period, dl.Recipient, dl)
 				}
 				if srv != nil && n != 1 {
 					t.Errorf("I3: %s %s %s is sent and the server holds %d copies of <%s>", k.report, k.period, dl.Recipient, n, dl.MessageID)
 				}
-			case ledger.StatusUnknown:
+			case report.DeliveryUnknown:
 				if n > 1 {
 					t.Errorf("I3: %s %s %s is unknown and the server holds %d copies", k.report, k.period, dl.Recipient, n)
 				}
-			case ledger.StatusSending:
+			case report.DeliverySending:
 				t.Errorf("I4: %s %s %s is still in sending", k.report, k.period, dl.Recipient)
 			default:
 				if n != 0 {
@@ -516,34 +513,34 @@ func counters(fams map[string]*dto.MetricFamily, name, report, label string) map
 // was attempted once, sameteam_deliveries_total by status equals the
 // ledger's rows by status, and sameteam_runs_total by status the ledger's
 // runs (the ledger's succeeded is the metric's success).
-func checkMetricsMatchLedger(t *testing.T, exposition string, d ledgerDump, report string) {
+func checkMetricsMatchLedger(t *testing.T, exposition string, d ledgerDump, name string) {
 	t.Helper()
 	fams := metricFamilies(t, exposition)
 	wantDel := map[string]int{}
 	for k, ds := range d.deliveries {
-		if k.report != report {
+		if k.report != name {
 			continue
 		}
 		for _, dl := range ds {
 			wantDel[string(dl.Status)]++
 		}
 	}
-	if got := counters(fams, "sameteam_deliveries_total", report, "status"); !mapsEqual(got, wantDel) {
-		t.Errorf("I5: sameteam_deliveries_total{report=%q} = %v, the ledger has %v", report, got, wantDel)
+	if got := counters(fams, "sameteam_deliveries_total", name, "status"); !mapsEqual(got, wantDel) {
+		t.Errorf("I5: sameteam_deliveries_total{name=%q} = %v, the ledger has %v", name, got, wantDel)
 	}
 	wantRuns := map[string]int{}
 	for _, r := range d.runs {
-		if r.Report != report {
+		if r.Report != name {
 			continue
 		}
 		s := string(r.Status)
-		if r.Status == ledger.RunSucceeded {
-			s = telemetry.StatusSuccess
+		if r.Status == report.RunSucceeded {
+			s = "success" // the label dashboards and alerts read
 		}
 		wantRuns[s]++
 	}
-	if got := counters(fams, "sameteam_runs_total", report, "status"); !mapsEqual(got, wantRuns) {
-		t.Errorf("I5: sameteam_runs_total{report=%q} = %v, the ledger has %v", report, got, wantRuns)
+	if got := counters(fams, "sameteam_runs_total", name, "status"); !mapsEqual(got, wantRuns) {
+		t.Errorf("I5: sameteam_runs_total{name=%q} = %v, the ledger has %v", name, got, wantRuns)
 	}
 }
 

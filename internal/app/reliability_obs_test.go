@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/telemetry"
 	"github.com/sameteam/sameteam/internal/testdb"
@@ -90,9 +91,8 @@ func TestReliability_Observability_LastSuccess(t *testing.T) {
 		t.Fatal(f.err)
 	}
 	ok := gauge(r.rec)
-	l, done := openLedger(t, url)
+	l, _ := openLedger(t, url)
 	first, found, err := l.LastSuccess(t.Context(), testReport)
-	done()
 	if err != nil || !found {
 		t.Fatalf("ledger: %v %v", found, err)
 	}
@@ -115,9 +115,8 @@ func TestReliability_Observability_LastSuccess(t *testing.T) {
 	}
 	r.stop()
 	r2 := startRig(t, rigOptions{url: url, yaml: yaml, start: monday.AddDate(0, 0, 8)})
-	l, done = openLedger(t, url)
+	l, _ = openLedger(t, url)
 	last, found, err := l.LastSuccess(t.Context(), testReport)
-	done()
 	if err != nil || !found {
 		t.Fatalf("ledger: %v %v", found, err)
 	}
@@ -154,8 +153,7 @@ func TestReliability_Observability_ReplicasAgreeOnLastSuccess(t *testing.T) {
 	}
 	ledgerLast := func() float64 {
 		t.Helper()
-		l, done := openLedger(t, url)
-		defer done()
+		l, _ := openLedger(t, url)
 		last, found, err := l.LastSuccess(t.Context(), testReport)
 		if err != nil || !found {
 			t.Fatalf("ledger: %v %v", found, err)
@@ -272,11 +270,11 @@ func TestReliability_Observability_SIGTERM(t *testing.T) {
 			t.Errorf("exit %d after %v, want 75 within seconds\n%s", code, took, out)
 		}
 		ds := w.deliveries()
-		if ds[rcpts[3]].Status != ledger.StatusSent {
+		if ds[rcpts[3]].Status != report.DeliverySent {
 			t.Errorf("the message in flight is %q, want sent", ds[rcpts[3]].Status)
 		}
 		for r, d := range ds {
-			if d.Status == ledger.StatusSending {
+			if d.Status == report.DeliverySending {
 				t.Errorf("%s left in sending", r)
 			}
 		}
@@ -306,13 +304,13 @@ func TestReliability_Observability_SIGTERM(t *testing.T) {
 		}
 		d := dumpLedger(t, w.dbURL)
 		for _, r := range d.runs {
-			if r.Status == ledger.RunRunning {
+			if r.Status == report.RunRunning {
 				t.Errorf("run %d left running", r.ID)
 			}
 		}
 		for _, ds := range d.deliveries {
 			for _, dl := range ds {
-				if dl.Status == ledger.StatusSending || (dl.Status == ledger.StatusSent) != (received(w.srv)[dl.Recipient] == 1) {
+				if dl.Status == report.DeliverySending || (dl.Status == report.DeliverySent) != (received(w.srv)[dl.Recipient] == 1) {
 					t.Errorf("%s: %s in the ledger, %d at the server", dl.Recipient, dl.Status, received(w.srv)[dl.Recipient])
 				}
 			}
@@ -426,14 +424,14 @@ func TestReliability_Observability_SIGHUP(t *testing.T) {
 	}
 	d := dumpLedger(t, dbURL)
 	for _, r := range d.runs {
-		if r.Status == ledger.RunRunning {
+		if r.Status == report.RunRunning {
 			t.Errorf("run %d left running", r.ID)
 		}
 	}
 	got := received(srv)
 	for _, ds := range d.deliveries {
 		for _, dl := range ds {
-			if dl.Status == ledger.StatusSending || (dl.Status == ledger.StatusSent) != (got[dl.Recipient] == 1) {
+			if dl.Status == report.DeliverySending || (dl.Status == report.DeliverySent) != (got[dl.Recipient] == 1) {
 				t.Errorf("%s: %s in the ledger, %d at the server", dl.Recipient, dl.Status, got[dl.Recipient])
 			}
 		}

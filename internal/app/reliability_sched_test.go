@@ -21,6 +21,7 @@ import (
 
 	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/testdb"
 )
@@ -80,7 +81,7 @@ func TestReliability_Scheduling_MissedSchedulesCatchUp(t *testing.T) {
 			// the 14th).
 			r1 := startRig(t, rigOptions{url: url, yaml: reportsConfig(smtpKeysFor(srv, "2s"), "", daily),
 				start: time.Date(2026, 11, 16, 7, 0, 0, 0, madrid)})
-			if f := r1.next(); f.err != nil || f.period != "2026-11-14" || f.trigger != "catch-up" {
+			if f := r1.next(); f.err != nil || f.period != "2026-11-14" || f.trigger != report.TriggerCatchUp {
 				t.Fatalf("first start: %+v", f)
 			}
 			for _, d := range []int{16, 17, 18} {
@@ -98,14 +99,14 @@ func TestReliability_Scheduling_MissedSchedulesCatchUp(t *testing.T) {
 				start: time.Date(2026, 11, 21, 10, 0, 0, 0, madrid)})
 			for _, p := range tc.want {
 				f := r2.next()
-				if f.err != nil || f.period != p || f.trigger != "catch-up" {
+				if f.err != nil || f.period != p || f.trigger != report.TriggerCatchUp {
 					t.Fatalf("catch-up ran %+v, want %s", f, p)
 				}
 			}
 			r2.none()
 			// The next scheduled fire reports on the 21st.
 			r2.advance(time.Date(2026, 11, 22, 8, 0, 0, 0, madrid))
-			if f := r2.next(); f.err != nil || f.period != "2026-11-21" || f.trigger != "schedule" {
+			if f := r2.next(); f.err != nil || f.period != "2026-11-21" || f.trigger != report.TriggerScheduled {
 				t.Fatalf("scheduled run %+v, want 2026-11-21", f)
 			}
 			r2.stop()
@@ -196,7 +197,7 @@ func TestReliability_Scheduling_DuplicateTriggersConverge(t *testing.T) {
 		// Both catch last week up at start; they meet at the ledger's run
 		// lock, and one of them sends.
 		for _, r := range []*rig{a, b} {
-			if f := r.next(); f.trigger != "catch-up" || f.period != "2026-W46" || (f.err != nil && !strings.Contains(f.err.Error(), "locked by another process")) {
+			if f := r.next(); f.trigger != report.TriggerCatchUp || f.period != "2026-W46" || (f.err != nil && !strings.Contains(f.err.Error(), "locked by another process")) {
 				t.Fatalf("start: %+v", f)
 			}
 		}
@@ -342,18 +343,18 @@ func TestReliability_Scheduling_CrashMidRunThenResume(t *testing.T) {
 	for _, dl := range d.deliveries[key{testReport, testPeriod}] {
 		switch dl.Recipient {
 		case first, second:
-			if dl.Status != ledger.StatusUnknown {
+			if dl.Status != report.DeliveryUnknown {
 				t.Errorf("%s (in flight at a kill) is %s, want unknown", dl.Recipient, dl.Status)
 			}
 		default:
-			if dl.Status != ledger.StatusSent || got[dl.Recipient] != 1 {
+			if dl.Status != report.DeliverySent || got[dl.Recipient] != 1 {
 				t.Errorf("%s is %s with %d messages, want sent once", dl.Recipient, dl.Status, got[dl.Recipient])
 			}
 		}
 	}
 	runs := 0
 	for _, r := range d.runs {
-		if r.Status == ledger.RunFailed && strings.Contains(r.Error, "abandoned") {
+		if r.Status == report.RunFailed && strings.Contains(r.Error, "abandoned") {
 			runs++
 		}
 	}
@@ -420,8 +421,8 @@ func TestReliability_Scheduling_LockLostMidRun(t *testing.T) {
 	unknown := 0
 	for _, dl := range d.deliveries[key{testReport, testPeriod}] {
 		switch dl.Status {
-		case ledger.StatusSent:
-		case ledger.StatusUnknown:
+		case report.DeliverySent:
+		case report.DeliveryUnknown:
 			unknown++
 		default:
 			t.Errorf("%s ends %s", dl.Recipient, dl.Status)
@@ -475,7 +476,7 @@ func TestReliability_Scheduling_DSTSpringForward(t *testing.T) {
 	r := startRig(t, rigOptions{url: url, yaml: yaml, start: time.Date(2026, 3, 1, 0, 0, 0, 0, ny)})
 	// A Sunday run reports on the last complete ISO week: the one that
 	// ended a week before (the day's own week ends at Monday 00:00).
-	if f := r.next(); f.trigger != "catch-up" || f.period != "2026-W07" {
+	if f := r.next(); f.trigger != report.TriggerCatchUp || f.period != "2026-W07" {
 		t.Fatalf("start: %+v", f)
 	}
 	driveFires(t, r, []dstFire{
@@ -793,11 +794,11 @@ func TestReliability_Scheduling_FireRightAfterStart(t *testing.T) {
 	rcpts := []string{"a@example.com"}
 	r := startRig(t, rigOptions{url: url, yaml: reportsConfig(smtpKeysFor(srv, "2s"), "", weeklyAt("0 8 * * MON", rcpts)),
 		start: monday8.Add(-10 * time.Second), minHold: 30 * time.Second})
-	if f := r.next(); f.period != "2026-W46" || f.trigger != "catch-up" {
+	if f := r.next(); f.period != "2026-W46" || f.trigger != report.TriggerCatchUp {
 		t.Fatalf("start: %+v", f)
 	}
 	r.advance(monday8)
-	if f := r.next(); f.err != nil || f.period != testPeriod || f.trigger != "schedule" {
+	if f := r.next(); f.err != nil || f.period != testPeriod || f.trigger != report.TriggerScheduled {
 		t.Fatalf("the fire 10 s after start: %+v", f)
 	}
 	r.stop()

@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/testdb"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
 // Each way an SMTP server can answer one recipient, through `run`: what the
@@ -30,27 +31,27 @@ func TestRunClassifiesEachRecipient(t *testing.T) {
 		name    string
 		engine  string
 		actions map[string]smtptest.Action
-		want    map[string]ledger.Status
+		want    map[string]report.DeliveryStatus
 		code    int
 		says    []string
 	}{
 		{"accepted", "sqlite", map[string]smtptest.Action{ok: smtptest.Accept},
-			map[string]ledger.Status{ok: ledger.StatusSent}, ExitOK, []string{"1 sent"}},
+			map[string]report.DeliveryStatus{ok: report.DeliverySent}, ExitOK, []string{"1 sent"}},
 		{"421 at rcpt", "postgres", map[string]smtptest.Action{ok: smtptest.Accept, r421: smtptest.Reply421},
-			map[string]ledger.Status{ok: ledger.StatusSent, r421: ledger.StatusFailedTemporary}, ExitTempFail, []string{"failed_temporary  " + r421, "421"}},
+			map[string]report.DeliveryStatus{ok: report.DeliverySent, r421: report.DeliveryFailedTemporary}, ExitTempFail, []string{"failed_temporary  " + r421, "421"}},
 		{"451 at rcpt", "sqlite", map[string]smtptest.Action{ok: smtptest.Accept, r451: smtptest.Reply451},
-			map[string]ledger.Status{ok: ledger.StatusSent, r451: ledger.StatusFailedTemporary}, ExitTempFail, []string{"failed_temporary  " + r451, "451"}},
+			map[string]report.DeliveryStatus{ok: report.DeliverySent, r451: report.DeliveryFailedTemporary}, ExitTempFail, []string{"failed_temporary  " + r451, "451"}},
 		{"550 at rcpt", "postgres", map[string]smtptest.Action{ok: smtptest.Accept, r550: smtptest.Reply550},
-			map[string]ledger.Status{ok: ledger.StatusSent, r550: ledger.StatusFailedPermanent}, ExitDataErr, []string{"failed_permanent  " + r550, "550"}},
+			map[string]report.DeliveryStatus{ok: report.DeliverySent, r550: report.DeliveryFailedPermanent}, ExitDataErr, []string{"failed_permanent  " + r550, "550"}},
 		{"stalls past the timeout", "sqlite", map[string]smtptest.Action{ok: smtptest.Accept, stall: smtptest.Stall},
-			map[string]ledger.Status{ok: ledger.StatusSent, stall: ledger.StatusFailedTemporary}, ExitTempFail, []string{"failed_temporary  " + stall}},
+			map[string]report.DeliveryStatus{ok: report.DeliverySent, stall: report.DeliveryFailedTemporary}, ExitTempFail, []string{"failed_temporary  " + stall}},
 		{"dropped after data", "postgres", map[string]smtptest.Action{ok: smtptest.Accept, drop: smtptest.DropAfterData},
-			map[string]ledger.Status{ok: ledger.StatusSent, drop: ledger.StatusUnknown}, ExitDataErr,
+			map[string]report.DeliveryStatus{ok: report.DeliverySent, drop: report.DeliveryUnknown}, ExitDataErr,
 			[]string{"unknown  " + drop, "check the mailbox", "--resend-unknown"}},
 		{"permanent and temporary: temporary wins", "sqlite", map[string]smtptest.Action{r550: smtptest.Reply550, r451: smtptest.Reply451},
-			map[string]ledger.Status{r550: ledger.StatusFailedPermanent, r451: ledger.StatusFailedTemporary}, ExitTempFail, nil},
+			map[string]report.DeliveryStatus{r550: report.DeliveryFailedPermanent, r451: report.DeliveryFailedTemporary}, ExitTempFail, nil},
 		{"permanent and unknown", "postgres", map[string]smtptest.Action{ok: smtptest.Accept, r550: smtptest.Reply550, drop: smtptest.DropAfterData},
-			map[string]ledger.Status{ok: ledger.StatusSent, r550: ledger.StatusFailedPermanent, drop: ledger.StatusUnknown}, ExitDataErr, nil},
+			map[string]report.DeliveryStatus{ok: report.DeliverySent, r550: report.DeliveryFailedPermanent, drop: report.DeliveryUnknown}, ExitDataErr, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,9 +87,9 @@ func TestRunClassifiesEachRecipient(t *testing.T) {
 				switch {
 				case d.MessageID == "":
 					t.Errorf("%s: no Message-ID in the ledger", rcpt)
-				case want == ledger.StatusSent && d.Response == "":
+				case want == report.DeliverySent && d.Response == "":
 					t.Errorf("%s: sent without the server's reply in the ledger", rcpt)
-				case want != ledger.StatusSent && d.LastError == "":
+				case want != report.DeliverySent && d.LastError == "":
 					t.Errorf("%s: %s without an error in the ledger", rcpt, want)
 				}
 			}
@@ -97,7 +98,7 @@ func TestRunClassifiesEachRecipient(t *testing.T) {
 			got2 := received(w.srv)
 			for rcpt, want := range tc.want {
 				n := 0
-				if want == ledger.StatusSent || want == ledger.StatusUnknown {
+				if want == report.DeliverySent || want == report.DeliveryUnknown {
 					n = 1
 				}
 				if got2[rcpt] != n {
@@ -128,7 +129,7 @@ func TestRunRerunSendsOnlyWhatIsMissing(t *testing.T) {
 	})
 	// step runs `run` with flags and checks the exit code, which
 	// recipients the server got a new message for, and the ledger.
-	step := func(name string, flags []string, code int, newMsgs []string, want map[string]ledger.Status) map[string]ledger.Delivery {
+	step := func(name string, flags []string, code int, newMsgs []string, want map[string]report.DeliveryStatus) map[string]testsupport.Delivery {
 		t.Helper()
 		before := received(w.srv)
 		res := w.run(flags...)
@@ -159,15 +160,14 @@ func TestRunRerunSendsOnlyWhatIsMissing(t *testing.T) {
 		return ds
 	}
 
-	first := step("first run", nil, ExitTempFail, []string{sent, unk}, map[string]ledger.Status{
-		sent: ledger.StatusSent, temp: ledger.StatusFailedTemporary, unk: ledger.StatusUnknown, perm: ledger.StatusFailedPermanent})
+	first := step("first run", nil, ExitTempFail, []string{sent, unk}, map[string]report.DeliveryStatus{
+		sent: report.DeliverySent, temp: report.DeliveryFailedTemporary, unk: report.DeliveryUnknown, perm: report.DeliveryFailedPermanent})
 	b.set(temp, smtptest.Accept)
 	b.set(unk, smtptest.Accept)
 	b.set(perm, smtptest.Accept)
 	permTries := w.srv.RcptCount(perm)
 	runs := func() int {
-		l, done := openLedger(t, w.url)
-		defer done()
+		l, _ := openLedger(t, w.url)
 		rs, err := l.Runs(context.Background(), testReport, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -208,20 +208,20 @@ func TestRunRerunSendsOnlyWhatIsMissing(t *testing.T) {
 
 	// The rerun retries the temporary failure only; the unknown one is
 	// reported and held, the permanent one reported and not tried.
-	second := step("rerun", nil, ExitDataErr, []string{temp}, map[string]ledger.Status{
-		sent: ledger.StatusSent, temp: ledger.StatusSent, unk: ledger.StatusUnknown, perm: ledger.StatusFailedPermanent})
+	second := step("rerun", nil, ExitDataErr, []string{temp}, map[string]report.DeliveryStatus{
+		sent: report.DeliverySent, temp: report.DeliverySent, unk: report.DeliveryUnknown, perm: report.DeliveryFailedPermanent})
 	if w.srv.RcptCount(perm) != permTries {
 		t.Errorf("the rerun tried %s again, which had failed for good", perm)
 	}
 
-	third := step("--resend-unknown", []string{"--resend-unknown"}, ExitDataErr, []string{unk}, map[string]ledger.Status{
-		sent: ledger.StatusSent, temp: ledger.StatusSent, unk: ledger.StatusSent, perm: ledger.StatusFailedPermanent})
+	third := step("--resend-unknown", []string{"--resend-unknown"}, ExitDataErr, []string{unk}, map[string]report.DeliveryStatus{
+		sent: report.DeliverySent, temp: report.DeliverySent, unk: report.DeliverySent, perm: report.DeliveryFailedPermanent})
 
-	step("nothing left", nil, ExitDataErr, nil, map[string]ledger.Status{
-		sent: ledger.StatusSent, temp: ledger.StatusSent, unk: ledger.StatusSent, perm: ledger.StatusFailedPermanent})
+	step("nothing left", nil, ExitDataErr, nil, map[string]report.DeliveryStatus{
+		sent: report.DeliverySent, temp: report.DeliverySent, unk: report.DeliverySent, perm: report.DeliveryFailedPermanent})
 
-	forced := step("--force", []string{"--force"}, ExitOK, []string{sent, temp, unk, perm}, map[string]ledger.Status{
-		sent: ledger.StatusSent, temp: ledger.StatusSent, unk: ledger.StatusSent, perm: ledger.StatusSent})
+	forced := step("--force", []string{"--force"}, ExitOK, []string{sent, temp, unk, perm}, map[string]report.DeliveryStatus{
+		sent: report.DeliverySent, temp: report.DeliverySent, unk: report.DeliverySent, perm: report.DeliverySent})
 
 	// One Message-ID per (report, period, recipient), whatever the run.
 	for _, rcpt := range []string{sent, temp, unk, perm} {

@@ -131,8 +131,7 @@ func TestSecretsStayOutOfOutputAndLedger(t *testing.T) {
 	if len(ds) == 0 {
 		t.Fatal("the refused sends left no ledger rows to inspect")
 	}
-	l, done := openLedger(t, good)
-	defer done()
+	l, _ := openLedger(t, good)
 	runs, err := l.Runs(context.Background(), "", 0)
 	if err != nil {
 		t.Fatal(err)

@@ -55,7 +55,7 @@ func TestDownloadEqualsRenderedWorkbook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := open(ctx, cfg, nil, true, false)
+	st, err := open(ctx, cfg, nil, stackOptions{Ledger: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestDownloadEqualsRenderedWorkbook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httpRenderer{cfg: cfg, reports: map[string]pipeline.Report{testReport: rep}, st: st}
+	h := httpRenderer{reports: map[string]pipeline.Report{testReport: rep}, st: st}
 	var downloaded bytes.Buffer
 	if err := h.Render(ctx, testReport, testPeriod, "xlsx", &downloaded); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ import (
 	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/pipeline"
+	"github.com/sameteam/sameteam/internal/source"
+	"github.com/sameteam/sameteam/internal/telemetry"
 	"github.com/sameteam/sameteam/templates"
 )
 
@@ -90,15 +93,36 @@ func newSender(cfg *config.Config) (pipeline.Sender, string, error) {
 	return s, fmt.Sprintf("smtp %s:%d", cfg.SMTP.Host, cfg.SMTP.Port), nil
 }
 
-// stack is the opened databases and the pipeline built on them.
+// stack is the opened databases and the pipeline built on them. It is
+// built once, by open, and not changed afterwards.
 type stack struct {
 	cfg      *config.Config
 	source   *db.DB
+	facts    *source.Source
 	state    *db.DB
 	ledger   *ledger.Ledger
 	renderer *pipeline.Renderer
 	runner   *pipeline.Runner
 	log      *slog.Logger
+}
+
+// stackOptions say what a command needs of the stack beyond the source and
+// the renderer, which every command has.
+type stackOptions struct {
+	// Ledger opens (and migrates) the state database, for a run that
+	// records its deliveries.
+	Ledger bool
+	// Sender opens the transport: SMTP, or the outbox when no host is set.
+	Sender bool
+	// Telemetry, when set, observes the source's queries and the runner's
+	// runs and deliveries.
+	Telemetry *telemetry.Recorder
+	// ShareSnapshots makes the reports of one invocation that read the
+	// same period at the same as_of share one snapshot (one set of
+	// queries).
+	ShareSnapshots bool
+	// Now is the runner's clock; default time.Now.
+	Now func() time.Time
 }
 
 func (s *stack) Close() {
@@ -110,36 +134,41 @@ func (s *stack) Close() {
 	}
 }
 
-// open builds the stack; withLedger also opens (and migrates) the state
-// database, withSender the transport.
-func open(ctx context.Context, cfg *config.Config, log *slog.Logger, withLedger, withSender bool) (*stack, error) {
-	return openWith(ctx, cfg, log, withLedger, withSender, nil)
-}
-
-// openWith is open with an observer of query durations (telemetry).
-func openWith(ctx context.Context, cfg *config.Config, log *slog.Logger, withLedger, withSender bool, observe func(string, time.Duration)) (*stack, error) {
+// open builds the stack every command runs on: the one place where the
+// configuration becomes a source, a renderer, a ledger and a runner.
+func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o stackOptions) (*stack, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	st := &stack{cfg: cfg, log: log}
+	var observe func(string, time.Duration)
+	if o.Telemetry != nil {
+		observe = o.Telemetry.QueryDuration
+	}
 	d, src, err := newSourceObserved(ctx, cfg, observe)
 	if err != nil {
 		return nil, err
 	}
-	st.source = d
+	st.source, st.facts = d, src
 	digests, err := digest.New(templates.FS)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	st.renderer = &pipeline.Renderer{Source: retrying(src, log), Digests: digests, Currency: cfg.Currency}
+	if o.ShareSnapshots {
+		st.renderer.Snapshots = pipeline.NewSnapshots()
+	}
 	st.runner = &pipeline.Runner{
-		Renderer: st.renderer, From: cfg.SMTP.From, ReplyTo: cfg.SMTP.ReplyTo,
+		Renderer: st.renderer, From: cmp.Or(cfg.SMTP.From, "sameteam <sameteam@localhost.localdomain>"), ReplyTo: cfg.SMTP.ReplyTo,
 		AllowedDomains: cfg.AllowedDomains, MaxMessageBytes: int(cfg.MaxAttachmentMB * 1e6),
 		PublicURL: cfg.Server.PublicURL, LinkKey: []byte(cfg.Server.LinkKey), LinkTTL: cfg.Server.LinkTTL.D(),
-		Logger: log,
+		Now: o.Now, Logger: log,
 	}
-	if st.runner.From == "" {
-		st.runner.From = "sameteam <sameteam@localhost.localdomain>"
+	if o.Telemetry != nil {
+		st.runner.Observer = o.Telemetry
 	}
-	if withLedger {
+	if o.Ledger {
 		st.state = d
 		if cfg.StateURL() != cfg.Source.URL {
 			st.state, err = openDB(ctx, cfg.StateURL(), "state")
@@ -161,7 +190,7 @@ func openWith(ctx context.Context, cfg *config.Config, log *slog.Logger, withLed
 		st.ledger = ledger.New(st.state)
 		st.runner.Ledger = st.ledger
 	}
-	if withSender {
+	if o.Sender {
 		sender, _, err := newSender(cfg)
 		if err != nil {
 			st.Close()
@@ -170,6 +199,20 @@ func openWith(ctx context.Context, cfg *config.Config, log *slog.Logger, withLed
 		st.runner.Sender = sender
 	}
 	return st, nil
+}
+
+// pipelineReports is every configured report in the pipeline's form, by
+// name.
+func pipelineReports(cfg *config.Config) (map[string]pipeline.Report, error) {
+	reports := map[string]pipeline.Report{}
+	for i := range cfg.Reports {
+		rep, err := pipelineReport(cfg, &cfg.Reports[i])
+		if err != nil {
+			return nil, err
+		}
+		reports[rep.Name] = rep
+	}
+	return reports, nil
 }
 
 func migrateLedger(ctx context.Context, url string) error {

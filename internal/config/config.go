@@ -20,11 +20,13 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+	"go.yaml.in/yaml/v3"
+
 	"github.com/sameteam/sameteam/internal/crmpack"
 	"github.com/sameteam/sameteam/internal/gate"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/secret"
 	"github.com/sameteam/sameteam/internal/workhours"
-	"go.yaml.in/yaml/v3"
 )
 
 // DefaultPath is read when --config is not given and the file exists.
@@ -129,19 +131,19 @@ type Server struct {
 
 // Report is one scheduled digest.
 type Report struct {
-	Name           string      `yaml:"name"`
-	Audience       string      `yaml:"audience"` // leadership, sales, marketing
-	Period         string      `yaml:"period"`   // day, week, month, quarter
-	Schedule       string      `yaml:"schedule"` // cron, 5 fields
-	TimeZone       string      `yaml:"time_zone"`
-	Locale         string      `yaml:"locale"`
-	SLAHours       float64     `yaml:"sla_hours"`
-	Recipients     []Recipient `yaml:"recipients"`
-	RecipientsFrom string      `yaml:"recipients_from"` // team:sales, team:marketing (comma-separated)
-	SLACalendar    string      `yaml:"sla_calendar"`    // a calendar's name or none; default the top-level sla_calendar
-	Gate           *Gate       `yaml:"gate"`            // replaces the top-level gate; {} turns it off
-	Owners         []string    `yaml:"owners"`          // replace the top-level owners
-	CatchUp        int         `yaml:"catch_up"`        // periods caught up on start; default 1
+	Name           string          `yaml:"name"`
+	Audience       report.Audience `yaml:"audience"`
+	Period         string          `yaml:"period"`   // day, week, month, quarter
+	Schedule       string          `yaml:"schedule"` // cron, 5 fields
+	TimeZone       string          `yaml:"time_zone"`
+	Locale         string          `yaml:"locale"`
+	SLAHours       float64         `yaml:"sla_hours"`
+	Recipients     []Recipient     `yaml:"recipients"`
+	RecipientsFrom string          `yaml:"recipients_from"` // team:sales, team:marketing (comma-separated)
+	SLACalendar    string          `yaml:"sla_calendar"`    // a calendar's name or none; default the top-level sla_calendar
+	Gate           *Gate           `yaml:"gate"`            // replaces the top-level gate; {} turns it off
+	Owners         []string        `yaml:"owners"`          // replace the top-level owners
+	CatchUp        int             `yaml:"catch_up"`        // periods caught up on start; default 1
 }
 
 // Recipient is an address with an optional locale of its own. In YAML it is
@@ -176,9 +178,6 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 
 // D is the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
-
-// Audiences are the three digest audiences.
-var Audiences = []string{"leadership", "sales", "marketing"}
 
 // Locales are the digest languages.
 var Locales = []string{"es", "en"}
@@ -629,8 +628,8 @@ func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 		probs.add(at("name"), 0, "%q is already the name of reports[%d]", r.Name, j)
 	}
 	seen[r.Name] = i
-	if !slices.Contains(Audiences, r.Audience) {
-		probs.add(at("audience"), 0, "%q: want leadership, sales or marketing", r.Audience)
+	if _, err := report.ParseAudience(string(r.Audience)); err != nil {
+		probs.add(at("audience"), 0, "%v", err)
 	}
 	if r.Period == "" {
 		r.Period = "week"

@@ -24,30 +24,22 @@ import (
 	"github.com/sameteam/sameteam/internal/locale"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/report"
 )
 
-// Audience is who a digest is written for.
-type Audience string
+// Audience is who a digest is written for; the audiences are package
+// report's.
+type Audience = report.Audience
 
-// The audiences a report can have.
+// Short names for the audiences in this package's templates and views.
 const (
-	Leadership Audience = "leadership"
-	Sales      Audience = "sales"
-	Marketing  Audience = "marketing"
+	Leadership = report.AudienceLeadership
+	Sales      = report.AudienceSales
+	Marketing  = report.AudienceMarketing
 )
 
 // Audiences lists every audience.
-func Audiences() []Audience { return []Audience{Leadership, Sales, Marketing} }
-
-// ParseAudience turns "leadership", "sales" or "marketing" into an Audience.
-func ParseAudience(s string) (Audience, error) {
-	for _, a := range Audiences() {
-		if string(a) == s {
-			return a, nil
-		}
-	}
-	return "", fmt.Errorf("%w %q (want leadership, sales or marketing)", ErrAudience, s)
-}
+func Audiences() []Audience { return report.Audiences() }
 
 // Options say how to render one digest.
 type Options struct {

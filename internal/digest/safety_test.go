@@ -376,26 +376,3 @@ func TestPreheader(t *testing.T) {
 	}
 	t.Fatal("no body")
 }
-
-func TestParseAudience(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name, in string
-		want     digest.Audience
-		err      error
-	}{
-		{name: "leadership", in: "leadership", want: digest.Leadership},
-		{name: "sales", in: "sales", want: digest.Sales},
-		{name: "marketing", in: "marketing", want: digest.Marketing},
-		{name: "unknown", in: "Sales", err: digest.ErrAudience},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := digest.ParseAudience(tc.in)
-			if !errors.Is(err, tc.err) || got != tc.want {
-				t.Errorf("ParseAudience(%q) = %q, %v", tc.in, got, err)
-			}
-		})
-	}
-}

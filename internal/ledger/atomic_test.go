@@ -8,13 +8,15 @@ import (
 
 	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/testdb"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
 // failUpdatesTo makes the database refuse, with an error, any update of a
 // delivery to status, until the returned function is called: a fault in the
 // middle of a ledger transaction.
-func failUpdatesTo(tb testing.TB, d *db.DB, status ledger.Status) (restore func()) {
+func failUpdatesTo(tb testing.TB, d *db.DB, status report.DeliveryStatus) (restore func()) {
 	tb.Helper()
 	ctx := context.Background()
 	ddl := []string{`CREATE TRIGGER sameteam_test_fail BEFORE UPDATE ON sameteam_deliveries
@@ -57,13 +59,13 @@ func TestNothingHalfWritten(t *testing.T) {
 			// failing, no pending row may stay behind.
 			l, b := setup(t, url)
 			id := startRun(t, l, "claim-report", per)
-			restore := failUpdatesTo(t, b.db, ledger.StatusSending)
+			restore := failUpdatesTo(t, b.db, report.DeliverySending)
 			_, err := l.Claim(ctx, "claim-report", per, "a@x.com", "<a>", id, ledger.ClaimOptions{})
 			restore()
 			if err == nil || !strings.Contains(err.Error(), "injected failure") {
 				t.Fatalf("claim: %v, want the injected failure", err)
 			}
-			if ds, _ := l.Deliveries(ctx, "claim-report", per); len(ds) != 0 {
+			if ds := testsupport.Deliveries(t, b.db, "claim-report", per); len(ds) != 0 {
 				t.Errorf("failed claim left %+v", ds)
 			}
 		})
@@ -73,13 +75,13 @@ func TestNothingHalfWritten(t *testing.T) {
 			l, b := setup(t, url)
 			id := startRun(t, l, "finish-report", per)
 			claim(t, l, id, "finish-report", per, "a@x.com", ledger.ClaimOptions{})
-			restore := failUpdatesTo(t, b.db, ledger.StatusUnknown)
-			err := l.FinishRun(ctx, id, ledger.RunSucceeded, "", ledger.Counts{Sent: 1})
+			restore := failUpdatesTo(t, b.db, report.DeliveryUnknown)
+			err := l.FinishRun(ctx, id, report.RunSucceeded, "", ledger.Counts{Sent: 1})
 			restore()
 			if err == nil {
 				t.Fatal("finish succeeded despite the fault")
 			}
-			if r, _ := l.Run(ctx, id); r.Status != ledger.RunRunning || r.Counts.Sent != 0 {
+			if r, _ := l.Run(ctx, id); r.Status != report.RunRunning || r.Counts.Sent != 0 {
 				t.Errorf("failed finish left the run %s with counts %+v", r.Status, r.Counts)
 			}
 		})
@@ -91,17 +93,17 @@ func TestNothingHalfWritten(t *testing.T) {
 			dead := startRun(t, l, "start-report", per)
 			claim(t, l, dead, "start-report", per, "a@x.com", ledger.ClaimOptions{})
 			b.clock.Advance(runLease + time.Second)
-			restore := failUpdatesTo(t, b.db, ledger.StatusUnknown)
-			_, err := l.StartRun(ctx, ledger.RunInfo{Report: "start-report", Period: per, Trigger: ledger.TriggerCatchUp})
+			restore := failUpdatesTo(t, b.db, report.DeliveryUnknown)
+			_, err := l.StartRun(ctx, ledger.RunInfo{Report: "start-report", Period: per, Trigger: report.TriggerCatchUp})
 			restore()
 			if err == nil {
 				t.Fatal("start succeeded despite the fault")
 			}
 			runs, err := l.Runs(ctx, "start-report", 10)
-			if err != nil || len(runs) != 1 || runs[0].Status != ledger.RunRunning {
+			if err != nil || len(runs) != 1 || runs[0].Status != report.RunRunning {
 				t.Errorf("failed start left runs %+v (%v)", runs, err)
 			}
-			if d := delivery(t, l, "start-report", per, "a@x.com"); d.Status != ledger.StatusSending {
+			if d := delivery(t, b.db, "start-report", per, "a@x.com"); d.Status != report.DeliverySending {
 				t.Errorf("failed start changed the delivery to %s", d.Status)
 			}
 		})

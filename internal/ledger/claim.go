@@ -6,9 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
-	"github.com/sameteam/sameteam/internal/db"
+	"github.com/sameteam/sameteam/internal/report"
 )
 
 // ClaimOptions widen what Claim may take. With none set, Claim takes only
@@ -20,11 +19,6 @@ type ClaimOptions struct {
 	// ResendUnknown claims deliveries whose earlier outcome is unknown,
 	// including rows left in sending by a dead run (--resend-unknown).
 	ResendUnknown bool
-	// RetryPermanent claims failed_permanent deliveries without resending
-	// what was sent: the rerun after fixing the configuration that made the
-	// server refuse them (a wrong sender domain, a relay that refused
-	// everyone).
-	RetryPermanent bool
 }
 
 // Claim is the outcome of claiming one delivery. When Claimed, the row is in
@@ -36,7 +30,7 @@ type Claim struct {
 	Reason  error
 	// Prior is the delivery's state before the claim: "" for a new one.
 	// A row found in sending by a dead run reads as unknown, with Abandoned.
-	Prior     Status
+	Prior     report.DeliveryStatus
 	Abandoned bool
 	ID        int64 // the delivery's row
 	Report    string
@@ -45,22 +39,6 @@ type Claim struct {
 	MessageID string
 	RunID     int64
 	Attempts  int // finished attempts before this claim
-}
-
-// Delivery is one row of the delivery ledger. Zero times mean "not set".
-type Delivery struct {
-	ID        int64
-	Report    string
-	Period    string
-	Recipient string
-	MessageID string
-	Status    Status
-	Attempts  int
-	LastError string
-	Response  string // the SMTP server's reply to the accepted message
-	RunID     int64
-	UpdatedAt time.Time
-	SentAt    time.Time
 }
 
 // NormalizeRecipient is the form a recipient takes in the ledger: trimmed and
@@ -74,29 +52,29 @@ func NormalizeRecipient(addr string) string { return strings.ToLower(strings.Tri
 //   - sent: only with Force.
 //   - unknown: only with ResendUnknown or Force; it may have arrived, and a
 //     silent duplicate is the complaint we most want to avoid.
-//   - failed_permanent: only with RetryPermanent or Force. The server said
-//     5xx: retrying by itself on every cron run would keep hammering a
-//     refusing server (and risk the sender's reputation) for an address that
-//     will not work. A corrected address is a new recipient, so it is
-//     claimable anyway; a rerun after fixing configuration asks for it.
+//   - failed_permanent: only with Force. The server said 5xx: retrying by
+//     itself on every cron run would keep hammering a refusing server (and
+//     risk the sender's reputation) for an address that will not work. A
+//     corrected address is a new recipient, so it is claimable anyway; a
+//     rerun after fixing the configuration asks for it with --force.
 //   - sending (by a live run): never, not even with Force; two sends at once
 //     are a duplicate by construction.
-func claimable(prior Status, o ClaimOptions) error {
+func claimable(prior report.DeliveryStatus, o ClaimOptions) error {
 	switch prior {
-	case "", StatusPending, StatusFailedTemporary:
+	case "", report.DeliveryPending, report.DeliveryFailedTemporary:
 		return nil
-	case StatusSent:
+	case report.DeliverySent:
 		if o.Force {
 			return nil
 		}
 		return ErrAlreadySent
-	case StatusUnknown:
+	case report.DeliveryUnknown:
 		if o.Force || o.ResendUnknown {
 			return nil
 		}
 		return ErrUnknownOutcome
-	case StatusFailedPermanent:
-		if o.Force || o.RetryPermanent {
+	case report.DeliveryFailedPermanent:
+		if o.Force {
 			return nil
 		}
 		return ErrFailedPermanent
@@ -123,12 +101,12 @@ type currentRow struct {
 //
 // An error means the ledger could not decide (database, a run that is not
 // running); a refusal is a Claim with Claimed false and a Reason.
-func (l *Ledger) Claim(ctx context.Context, report, period, recipient, messageID string, runID int64, opts ClaimOptions) (Claim, error) {
+func (l *Ledger) Claim(ctx context.Context, name, period, recipient, messageID string, runID int64, opts ClaimOptions) (Claim, error) {
 	recipient = NormalizeRecipient(recipient)
-	if report == "" || period == "" || recipient == "" || messageID == "" {
+	if name == "" || period == "" || recipient == "" || messageID == "" {
 		return Claim{}, fmt.Errorf("claim: %w: report, period, recipient and Message-ID are required", ErrInvalid)
 	}
-	c := Claim{Report: report, Period: period, Recipient: recipient, MessageID: messageID, RunID: runID}
+	c := Claim{Report: name, Period: period, Recipient: recipient, MessageID: messageID, RunID: runID}
 	now := l.clock()
 	tx, err := l.db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -139,18 +117,18 @@ func (l *Ledger) Claim(ctx context.Context, report, period, recipient, messageID
 	// The run first: it must be running, for this report and period, and
 	// claiming renews its lease. A ledger transaction that writes both
 	// locks the run row before delivery rows, so two never deadlock.
-	runReport, runPeriod, err := l.renew(ctx, tx, runID, false)
+	runReport, runPeriod, err := l.renew(ctx, tx, runID)
 	if err != nil {
 		return Claim{}, fmt.Errorf("claim %s: %w", recipient, err)
 	}
-	if runReport != report || runPeriod != period {
+	if runReport != name || runPeriod != period {
 		return Claim{}, fmt.Errorf("claim %s: run %d is for %s %s: %w", recipient, runID, runReport, runPeriod, ErrRunMismatch)
 	}
 	res, err := tx.ExecContext(ctx, l.q(`INSERT INTO sameteam_deliveries
 		(report, period, recipient, message_id, status, attempts, run_id, updated_at)
 		VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)
 		ON CONFLICT (report, period, recipient) DO NOTHING`),
-		report, period, recipient, messageID, runID, l.db.Time(now))
+		name, period, recipient, messageID, runID, l.db.Time(now))
 	if err != nil {
 		return Claim{}, fmt.Errorf("claim %s: insert: %w", recipient, err)
 	}
@@ -164,12 +142,12 @@ func (l *Ledger) Claim(ctx context.Context, report, period, recipient, messageID
 			       CASE WHEN r.status = 'running' AND r.lease_until >= ? THEN 1 ELSE 0 END AS run_alive
 			FROM sameteam_deliveries d LEFT JOIN sameteam_runs r ON r.id = d.run_id
 			WHERE d.report = ? AND d.period = ? AND d.recipient = ?`),
-			l.db.Time(now), report, period, recipient); err != nil {
+			l.db.Time(now), name, period, recipient); err != nil {
 			return Claim{}, fmt.Errorf("claim %s: read: %w", recipient, err)
 		}
-		c.ID, c.Prior, c.Attempts = cur.ID, Status(cur.Status), cur.Attempts
+		c.ID, c.Prior, c.Attempts = cur.ID, report.DeliveryStatus(cur.Status), cur.Attempts
 
-		if c.Prior == StatusSending && cur.RunID != runID && cur.RunAlive == 0 {
+		if c.Prior == report.DeliverySending && cur.RunID != runID && cur.RunAlive == 0 {
 			// Its run stopped between claim and mark: the send may have
 			// happened. Record that, then judge the row as unknown.
 			res, err := tx.ExecContext(ctx, l.q(`UPDATE sameteam_deliveries
@@ -182,7 +160,7 @@ func (l *Ledger) Claim(ctx context.Context, report, period, recipient, messageID
 			if n, _ := res.RowsAffected(); n != 1 {
 				continue
 			}
-			c.Prior, c.Abandoned, c.Attempts = StatusUnknown, true, cur.Attempts+1
+			c.Prior, c.Abandoned, c.Attempts = report.DeliveryUnknown, true, cur.Attempts+1
 		}
 
 		if reason := claimable(c.Prior, opts); reason != nil {
@@ -231,22 +209,22 @@ func (l *Ledger) Claim(ctx context.Context, report, period, recipient, messageID
 // (the run was taken for dead while it sent): the ledger then learns the
 // truth. ErrClaimLost means another run has claimed the row since.
 func (l *Ledger) MarkSent(ctx context.Context, c Claim, response string) error {
-	return l.mark(ctx, c, StatusSent, response, "")
+	return l.mark(ctx, c, report.DeliverySent, response, "")
 }
 
 // MarkFailed records a failed send of the claimed message: failed_temporary
 // (retried by the next claim), failed_permanent or unknown (the connection
 // dropped after DATA).
-func (l *Ledger) MarkFailed(ctx context.Context, c Claim, status Status, errText string) error {
+func (l *Ledger) MarkFailed(ctx context.Context, c Claim, status report.DeliveryStatus, errText string) error {
 	switch status {
-	case StatusFailedTemporary, StatusFailedPermanent, StatusUnknown:
+	case report.DeliveryFailedTemporary, report.DeliveryFailedPermanent, report.DeliveryUnknown:
 	default:
 		return fmt.Errorf("mark %s: %w: status %q is not a failure", c.Recipient, ErrInvalid, status)
 	}
 	return l.mark(ctx, c, status, "", errText)
 }
 
-func (l *Ledger) mark(ctx context.Context, c Claim, status Status, response, errText string) error {
+func (l *Ledger) mark(ctx context.Context, c Claim, status report.DeliveryStatus, response, errText string) error {
 	if !c.Claimed {
 		return fmt.Errorf("mark %s %s: %w: the delivery was not claimed", c.Recipient, status, ErrInvalid)
 	}
@@ -258,14 +236,14 @@ func (l *Ledger) mark(ctx context.Context, c Claim, status Status, response, err
 	defer tx.Rollback()
 	// Renew the run's lease, but record the outcome even when the run was
 	// taken for dead meanwhile: what the server said is the truth.
-	if _, _, err := l.renew(ctx, tx, c.RunID, false); err != nil && !errors.Is(err, ErrRunNotRunning) {
+	if _, _, err := l.renew(ctx, tx, c.RunID); err != nil && !errors.Is(err, ErrRunNotRunning) {
 		return fmt.Errorf("mark %s %s: %w", c.Recipient, status, err)
 	}
 	// NULL leaves a column as it was: a sent row keeps the previous
 	// failure's text ("sent on the third attempt, after 451 …"), and a failed
 	// forced resend keeps the first send's time and reply.
 	var sentAt, resp, lastErr any
-	if status == StatusSent {
+	if status == report.DeliverySent {
 		sentAt, resp = l.db.Time(now), response
 	} else {
 		lastErr = errText
@@ -286,92 +264,4 @@ func (l *Ledger) mark(ctx context.Context, c Claim, status Status, response, err
 		return fmt.Errorf("mark %s %s: commit: %w", c.Recipient, status, err)
 	}
 	return nil
-}
-
-type deliveryRow struct {
-	ID        int64         `db:"id"`
-	Report    string        `db:"report"`
-	Period    string        `db:"period"`
-	Recipient string        `db:"recipient"`
-	MessageID string        `db:"message_id"`
-	Status    string        `db:"status"`
-	Attempts  int           `db:"attempts"`
-	LastError string        `db:"last_error"`
-	Response  string        `db:"response"`
-	RunID     sql.NullInt64 `db:"run_id"`
-	UpdatedAt db.NullTime   `db:"updated_at"`
-	SentAt    db.NullTime   `db:"sent_at"`
-}
-
-// Deliveries lists the deliveries of one (report, period) by recipient.
-func (l *Ledger) Deliveries(ctx context.Context, report, period string) ([]Delivery, error) {
-	var rows []deliveryRow
-	if err := l.db.SelectContext(ctx, &rows, l.q(`SELECT id, report, period, recipient, message_id, status,
-		       attempts, last_error, response, run_id, updated_at, sent_at
-		FROM sameteam_deliveries WHERE report = ? AND period = ?
-		ORDER BY recipient`), report, period); err != nil {
-		return nil, fmt.Errorf("list deliveries of %s %s: %w", report, period, err)
-	}
-	out := make([]Delivery, len(rows))
-	for i, r := range rows {
-		out[i] = Delivery{
-			ID: r.ID, Report: r.Report, Period: r.Period, Recipient: r.Recipient,
-			MessageID: r.MessageID, Status: Status(r.Status), Attempts: r.Attempts,
-			LastError: r.LastError, Response: r.Response, RunID: r.RunID.Int64,
-			UpdatedAt: utc(r.UpdatedAt), SentAt: utc(r.SentAt),
-		}
-	}
-	return out, nil
-}
-
-// Planned is one recipient a run means to send to.
-type Planned struct {
-	Recipient string
-	MessageID string
-}
-
-// Plan records, before any send, every recipient of a run as a pending
-// delivery, in one transaction, and returns how many were new. Recipients
-// already in the ledger keep their state. A run that plans first leaves, if
-// it dies, the full list of who is still owed the report, not only of who was
-// tried. Planning is optional: Claim creates a missing row itself.
-func (l *Ledger) Plan(ctx context.Context, runID int64, report, period string, recipients []Planned) (int, error) {
-	now := l.clock()
-	tx, err := l.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("plan: begin: %w", err)
-	}
-	defer tx.Rollback()
-	runReport, runPeriod, err := l.renew(ctx, tx, runID, false)
-	if err != nil {
-		return 0, fmt.Errorf("plan: %w", err)
-	}
-	if runReport != report || runPeriod != period {
-		return 0, fmt.Errorf("plan: run %d is for %s %s: %w", runID, runReport, runPeriod, ErrRunMismatch)
-	}
-	stmt, err := tx.PreparexContext(ctx, l.q(`INSERT INTO sameteam_deliveries
-		(report, period, recipient, message_id, status, attempts, run_id, updated_at)
-		VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)
-		ON CONFLICT (report, period, recipient) DO NOTHING`))
-	if err != nil {
-		return 0, fmt.Errorf("plan: prepare: %w", err)
-	}
-	defer stmt.Close()
-	added := 0
-	for _, p := range recipients {
-		r := NormalizeRecipient(p.Recipient)
-		if r == "" || p.MessageID == "" {
-			return 0, fmt.Errorf("plan: %w: recipient %q needs an address and a Message-ID", ErrInvalid, p.Recipient)
-		}
-		res, err := stmt.ExecContext(ctx, report, period, r, p.MessageID, runID, l.db.Time(now))
-		if err != nil {
-			return 0, fmt.Errorf("plan %s: %w", r, err)
-		}
-		n, _ := res.RowsAffected()
-		added += int(n)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("plan: commit: %w", err)
-	}
-	return added, nil
 }

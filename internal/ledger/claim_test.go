@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/testdb"
 )
 
@@ -24,16 +25,15 @@ func TestClaimMatrix(t *testing.T) {
 	t.Parallel()
 	none := ledger.ClaimOptions{}
 	resend := ledger.ClaimOptions{ResendUnknown: true}
-	retry := ledger.ClaimOptions{RetryPermanent: true}
 	force := ledger.ClaimOptions{Force: true}
 
 	// prepare brings recipient to a state under run runID.
 	type prepare func(t *testing.T, l *ledger.Ledger, b *bundle, runID int64, recipient string)
-	mark := func(status ledger.Status) prepare {
+	mark := func(status report.DeliveryStatus) prepare {
 		return func(t *testing.T, l *ledger.Ledger, _ *bundle, runID int64, r string) {
 			c := claim(t, l, runID, rep, per, r, none)
 			var err error
-			if status == ledger.StatusSent {
+			if status == report.DeliverySent {
 				err = l.MarkSent(context.Background(), c, "250 2.0.0 OK queued")
 			} else {
 				err = l.MarkFailed(context.Background(), c, status, "smtp said no")
@@ -46,13 +46,13 @@ func TestClaimMatrix(t *testing.T) {
 	states := []struct {
 		name    string
 		prep    prepare
-		prior   ledger.Status // the Prior a claim reports
-		after   ledger.Status // the row's status after a refused claim
-		reasons [4]error      // for none, resend, retry, force; nil = claimed
+		prior   report.DeliveryStatus // the Prior a claim reports
+		after   report.DeliveryStatus // the row's status after a refused claim
+		reasons [3]error              // for none, resend, force; nil = claimed
 	}{
 		{name: "new", prep: func(*testing.T, *ledger.Ledger, *bundle, int64, string) {}, prior: ""},
 		{
-			name: "pending", prior: ledger.StatusPending,
+			name: "pending", prior: report.DeliveryPending,
 			prep: func(t *testing.T, _ *ledger.Ledger, b *bundle, _ int64, r string) {
 				// Nothing in the ledger writes pending and stops there; a
 				// planner (or an older version) might.
@@ -63,30 +63,30 @@ func TestClaimMatrix(t *testing.T) {
 				}
 			},
 		},
-		{name: "failed_temporary", prep: mark(ledger.StatusFailedTemporary), prior: ledger.StatusFailedTemporary},
+		{name: "failed_temporary", prep: mark(report.DeliveryFailedTemporary), prior: report.DeliveryFailedTemporary},
 		{
-			name: "sent", prep: mark(ledger.StatusSent), prior: ledger.StatusSent, after: ledger.StatusSent,
-			reasons: [4]error{ledger.ErrAlreadySent, ledger.ErrAlreadySent, ledger.ErrAlreadySent, nil},
+			name: "sent", prep: mark(report.DeliverySent), prior: report.DeliverySent, after: report.DeliverySent,
+			reasons: [3]error{ledger.ErrAlreadySent, ledger.ErrAlreadySent, nil},
 		},
 		{
-			name: "unknown", prep: mark(ledger.StatusUnknown), prior: ledger.StatusUnknown, after: ledger.StatusUnknown,
-			reasons: [4]error{ledger.ErrUnknownOutcome, nil, ledger.ErrUnknownOutcome, nil},
+			name: "unknown", prep: mark(report.DeliveryUnknown), prior: report.DeliveryUnknown, after: report.DeliveryUnknown,
+			reasons: [3]error{ledger.ErrUnknownOutcome, nil, nil},
 		},
 		{
-			name: "failed_permanent", prep: mark(ledger.StatusFailedPermanent), prior: ledger.StatusFailedPermanent, after: ledger.StatusFailedPermanent,
-			reasons: [4]error{ledger.ErrFailedPermanent, ledger.ErrFailedPermanent, nil, nil},
+			name: "failed_permanent", prep: mark(report.DeliveryFailedPermanent), prior: report.DeliveryFailedPermanent, after: report.DeliveryFailedPermanent,
+			reasons: [3]error{ledger.ErrFailedPermanent, ledger.ErrFailedPermanent, nil},
 		},
 		{
-			name: "sending_this_run", prior: ledger.StatusSending, after: ledger.StatusSending,
+			name: "sending_this_run", prior: report.DeliverySending, after: report.DeliverySending,
 			prep: func(t *testing.T, l *ledger.Ledger, _ *bundle, runID int64, r string) {
 				claim(t, l, runID, rep, per, r, none)
 			},
-			reasons: [4]error{ledger.ErrInProgress, ledger.ErrInProgress, ledger.ErrInProgress, ledger.ErrInProgress},
+			reasons: [3]error{ledger.ErrInProgress, ledger.ErrInProgress, ledger.ErrInProgress},
 		},
 		{
 			// A row in sending whose run has finished without resolving it:
 			// it reads as unknown and stays unknown when refused.
-			name: "sending_finished_run", prior: ledger.StatusUnknown, after: ledger.StatusUnknown,
+			name: "sending_finished_run", prior: report.DeliveryUnknown, after: report.DeliveryUnknown,
 			prep: func(t *testing.T, _ *ledger.Ledger, b *bundle, _ int64, r string) {
 				ctx := context.Background()
 				var old int64
@@ -101,13 +101,13 @@ func TestClaimMatrix(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			reasons: [4]error{ledger.ErrUnknownOutcome, nil, ledger.ErrUnknownOutcome, nil},
+			reasons: [3]error{ledger.ErrUnknownOutcome, nil, nil},
 		},
 	}
 	opts := []struct {
 		name string
 		o    ledger.ClaimOptions
-	}{{"plain", none}, {"resend_unknown", resend}, {"retry_permanent", retry}, {"force", force}}
+	}{{"plain", none}, {"resend_unknown", resend}, {"force", force}}
 
 	testdb.Engines(t, func(t *testing.T, url string) {
 		t.Parallel()
@@ -121,7 +121,7 @@ func TestClaimMatrix(t *testing.T) {
 					st.prep(t, l, b, runID, r)
 					before := 0
 					if st.name != "new" {
-						before = delivery(t, l, rep, per, r).Attempts
+						before = delivery(t, b.db, rep, per, r).Attempts
 					}
 					c, err := l.Claim(ctx, rep, per, r, msgID(rep, per, r), runID, op.o)
 					if err != nil {
@@ -134,9 +134,9 @@ func TestClaimMatrix(t *testing.T) {
 					if c.Prior != st.prior {
 						t.Errorf("prior %q, want %q", c.Prior, st.prior)
 					}
-					got := delivery(t, l, rep, per, r)
+					got := delivery(t, b.db, rep, per, r)
 					if c.Claimed {
-						if got.Status != ledger.StatusSending || got.RunID != runID || c.ID != got.ID {
+						if got.Status != report.DeliverySending || got.RunID != runID || c.ID != got.ID {
 							t.Errorf("claimed row is %s run %d id %d, want sending run %d id %d", got.Status, got.RunID, got.ID, runID, c.ID)
 						}
 						return
@@ -169,19 +169,19 @@ func TestMarkFlows(t *testing.T) {
 		t.Run("retry_then_sent", func(t *testing.T) {
 			r := "retry@example.com"
 			c := claim(t, l, runID, rep, per, r, ledger.ClaimOptions{})
-			if err := l.MarkFailed(ctx, c, ledger.StatusFailedTemporary, "451 4.7.0 try later"); err != nil {
+			if err := l.MarkFailed(ctx, c, report.DeliveryFailedTemporary, "451 4.7.0 try later"); err != nil {
 				t.Fatal(err)
 			}
 			b.clock.Advance(time.Minute)
 			c2 := claim(t, l, runID, rep, per, r, ledger.ClaimOptions{})
-			if !c2.Claimed || c2.Prior != ledger.StatusFailedTemporary || c2.Attempts != 1 {
+			if !c2.Claimed || c2.Prior != report.DeliveryFailedTemporary || c2.Attempts != 1 {
 				t.Fatalf("retry claim %+v", c2)
 			}
 			if err := l.MarkSent(ctx, c2, "250 2.0.0 Ok: queued as ABC"); err != nil {
 				t.Fatal(err)
 			}
-			d := delivery(t, l, rep, per, r)
-			if d.Status != ledger.StatusSent || d.Attempts != 2 || d.Response != "250 2.0.0 Ok: queued as ABC" ||
+			d := delivery(t, b.db, rep, per, r)
+			if d.Status != report.DeliverySent || d.Attempts != 2 || d.Response != "250 2.0.0 Ok: queued as ABC" ||
 				d.LastError != "451 4.7.0 try later" || !d.SentAt.Equal(b.clock.Now()) || !d.UpdatedAt.Equal(b.clock.Now()) ||
 				d.MessageID != msgID(rep, per, r) {
 				t.Errorf("delivery %+v", d)
@@ -200,14 +200,14 @@ func TestMarkFlows(t *testing.T) {
 			sentAt := b.clock.Now()
 			b.clock.Advance(time.Hour)
 			c2 := claim(t, l, runID, rep, per, r, ledger.ClaimOptions{Force: true})
-			if !c2.Claimed || c2.Prior != ledger.StatusSent {
+			if !c2.Claimed || c2.Prior != report.DeliverySent {
 				t.Fatalf("forced claim %+v", c2)
 			}
-			if err := l.MarkFailed(ctx, c2, ledger.StatusFailedPermanent, "550 5.1.1 no such user"); err != nil {
+			if err := l.MarkFailed(ctx, c2, report.DeliveryFailedPermanent, "550 5.1.1 no such user"); err != nil {
 				t.Fatal(err)
 			}
-			d := delivery(t, l, rep, per, r)
-			if d.Status != ledger.StatusFailedPermanent || d.Attempts != 2 || d.Response != "250 first" ||
+			d := delivery(t, b.db, rep, per, r)
+			if d.Status != report.DeliveryFailedPermanent || d.Attempts != 2 || d.Response != "250 first" ||
 				!d.SentAt.Equal(sentAt) || d.LastError != "550 5.1.1 no such user" {
 				t.Errorf("delivery %+v", d)
 			}
@@ -225,18 +225,18 @@ func TestMarkFlows(t *testing.T) {
 			if again.Claimed || !errors.Is(again.Reason, ledger.ErrAlreadySent) {
 				t.Errorf("second spelling claimed: %+v", again)
 			}
-			delivery(t, l, rep, per, "ana.garcia@example.com")
+			delivery(t, b.db, rep, per, "ana.garcia@example.com")
 		})
 
 		t.Run("bad_marks", func(t *testing.T) {
 			c := claim(t, l, runID, rep, per, "bad@example.com", ledger.ClaimOptions{})
-			if err := l.MarkFailed(ctx, c, ledger.StatusSent, "x"); !errors.Is(err, ledger.ErrInvalid) {
+			if err := l.MarkFailed(ctx, c, report.DeliverySent, "x"); !errors.Is(err, ledger.ErrInvalid) {
 				t.Errorf("MarkFailed(sent): %v, want ErrInvalid", err)
 			}
 			if err := l.MarkSent(ctx, ledger.Claim{Recipient: "x"}, "250"); !errors.Is(err, ledger.ErrInvalid) {
 				t.Errorf("mark of an unclaimed delivery: %v, want ErrInvalid", err)
 			}
-			if d := delivery(t, l, rep, per, "bad@example.com"); d.Status != ledger.StatusSending || d.Attempts != 0 {
+			if d := delivery(t, b.db, rep, per, "bad@example.com"); d.Status != report.DeliverySending || d.Attempts != 0 {
 				t.Errorf("refused marks changed the row: %+v", d)
 			}
 		})
@@ -253,7 +253,7 @@ func TestClaimErrors(t *testing.T) {
 		runID := startRun(t, l, rep, per)
 		other := startRun(t, l, rep, "2026-W48")
 		finished := startRun(t, l, "sales", per)
-		if err := l.FinishRun(ctx, finished, ledger.RunSucceeded, "", ledger.Counts{}); err != nil {
+		if err := l.FinishRun(ctx, finished, report.RunSucceeded, "", ledger.Counts{}); err != nil {
 			t.Fatal(err)
 		}
 		tests := []struct {
@@ -305,7 +305,7 @@ func TestConcurrentClaims(t *testing.T) {
 				// A retry of an existing row races on the conditional
 				// UPDATE rather than on inserting the row.
 				c := claim(t, l, runID, rep, per, r, ledger.ClaimOptions{})
-				if err := l.MarkFailed(ctx, c, ledger.StatusFailedTemporary, "421 busy"); err != nil {
+				if err := l.MarkFailed(ctx, c, report.DeliveryFailedTemporary, "421 busy"); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -364,7 +364,7 @@ func TestConcurrentStartRun(t *testing.T) {
 				if g%2 == 1 {
 					lg = l2
 				}
-				id, err := lg.StartRun(context.Background(), ledger.RunInfo{Report: rep, Period: per, Trigger: ledger.TriggerScheduled})
+				id, err := lg.StartRun(context.Background(), ledger.RunInfo{Report: rep, Period: per, Trigger: report.TriggerScheduled})
 				mu.Lock()
 				defer mu.Unlock()
 				switch {

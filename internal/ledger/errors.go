@@ -30,7 +30,7 @@ var (
 	// only ResendUnknown (or Force) sends again.
 	ErrUnknownOutcome = errors.New("ledger: earlier attempt has an unknown outcome")
 	// ErrFailedPermanent: the server refused the recipient for good; only
-	// RetryPermanent (or Force) tries again.
+	// Force tries again.
 	ErrFailedPermanent = errors.New("ledger: delivery failed permanently")
 	// ErrInProgress: a live run is sending to the recipient right now.
 	ErrInProgress = errors.New("ledger: delivery in progress")

@@ -8,6 +8,8 @@ import (
 
 	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/report"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
 // clock is a fake clock that tests move by hand.
@@ -64,11 +66,11 @@ func open(tb testing.TB, url string) *db.DB {
 	return d
 }
 
-func startRun(tb testing.TB, l *ledger.Ledger, report, period string) int64 {
+func startRun(tb testing.TB, l *ledger.Ledger, name, period string) int64 {
 	tb.Helper()
-	id, err := l.StartRun(context.Background(), ledger.RunInfo{Report: report, Period: period, Trigger: ledger.TriggerScheduled})
+	id, err := l.StartRun(context.Background(), ledger.RunInfo{Report: name, Period: period, Trigger: report.TriggerScheduled})
 	if err != nil {
-		tb.Fatalf("start run %s %s: %v", report, period, err)
+		tb.Fatalf("start run %s %s: %v", name, period, err)
 	}
 	return id
 }
@@ -87,19 +89,16 @@ func msgID(report, period, recipient string) string {
 }
 
 // delivery returns the ledger row of one recipient.
-func delivery(tb testing.TB, l *ledger.Ledger, report, period, recipient string) ledger.Delivery {
+func delivery(tb testing.TB, d *db.DB, report, period, recipient string) testsupport.Delivery {
 	tb.Helper()
-	ds, err := l.Deliveries(context.Background(), report, period)
-	if err != nil {
-		tb.Fatalf("deliveries: %v", err)
-	}
+	ds := testsupport.Deliveries(tb, d, report, period)
 	for _, d := range ds {
 		if d.Recipient == recipient {
 			return d
 		}
 	}
 	tb.Fatalf("no delivery for %s in %d rows", recipient, len(ds))
-	return ledger.Delivery{}
+	return testsupport.Delivery{}
 }
 
 func countDeliveries(tb testing.TB, d *db.DB) int {

@@ -1,11 +1,14 @@
 // Package ledger records sameteam's runs and deliveries in the state database
 // (PostgreSQL or SQLite) and decides, per (report, period, recipient), whether
-// a message may be sent: the effectively-once rule of DESIGN.md.
+// a message may be sent: the effectively-once rule of the README's delivery
+// guarantees.
 //
-// A run goes Lock → StartRun → Plan (optional) → for each recipient Claim,
-// send, MarkSent or MarkFailed → FinishRun → unlock. A process calls
-// ResolveStale when it starts, and LastSuccess and Runs feed catch-up and the
-// index page.
+// A run (pipeline.Runner.Run) goes Lock → StartRun → for each recipient
+// Claim, send, MarkSent or MarkFailed → FinishRun → unlock. StartRun first
+// records the expired runs of its (report, period) as failed and what they
+// left in sending as unknown. LastSuccess seeds the last-success gauge, Runs
+// feeds the index page, and Record answers the scheduler's catch-up and the
+// downloads (which are rendered at the as_of that was mailed).
 //
 // The guarantee rests on the database, not on locks: a unique key per
 // (report, period, recipient) and a conditional UPDATE that moves a row to
@@ -15,9 +18,12 @@
 // the loser the work of rendering a report it will not send.
 //
 // The row is in sending from before the message's DATA until the outcome is
-// written. A process killed in between leaves it there; the next run (or
-// ResolveStale) records it as unknown, because SMTP cannot tell whether it
-// arrived, and unknown is resent only on request.
+// written. A process killed in between leaves it there; the next run of that
+// (report, period) records it as unknown, because SMTP cannot tell whether
+// it arrived, and unknown is resent only on request.
+//
+// The words it stores (run and delivery statuses, triggers) are package
+// report's.
 package ledger
 
 import (
@@ -33,42 +39,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/sameteam/sameteam/internal/db"
-)
-
-// Status is the state of one delivery.
-type Status string
-
-// The delivery states. pending and failed_temporary are retried by the next
-// claim; sent, failed_permanent and unknown are final unless the claim asks
-// otherwise (see ClaimOptions).
-const (
-	StatusPending         Status = "pending"
-	StatusSending         Status = "sending"
-	StatusSent            Status = "sent"
-	StatusFailedTemporary Status = "failed_temporary"
-	StatusFailedPermanent Status = "failed_permanent"
-	StatusUnknown         Status = "unknown"
-)
-
-// RunStatus is the state of one run.
-type RunStatus string
-
-// The run states. partial means some recipients were not sent.
-const (
-	RunRunning   RunStatus = "running"
-	RunSucceeded RunStatus = "succeeded"
-	RunPartial   RunStatus = "partial"
-	RunFailed    RunStatus = "failed"
-)
-
-// Trigger tells what started a run.
-type Trigger string
-
-// The triggers.
-const (
-	TriggerScheduled Trigger = "scheduled"
-	TriggerManual    Trigger = "manual"
-	TriggerCatchUp   Trigger = "catch_up"
+	"github.com/sameteam/sameteam/internal/report"
 )
 
 // RunInfo describes a run about to start.
@@ -76,7 +47,7 @@ type RunInfo struct {
 	Report  string
 	Period  string    // the period's label, e.g. 2026-W47
 	AsOf    time.Time // the instant the figures describe; zero if not known yet
-	Trigger Trigger
+	Trigger report.Trigger
 }
 
 // Counts are a run's delivery outcomes. Failed counts both temporary and
@@ -94,8 +65,8 @@ type Run struct {
 	Report     string
 	Period     string
 	AsOf       time.Time
-	Status     RunStatus
-	Trigger    Trigger
+	Status     report.RunStatus
+	Trigger    report.Trigger
 	Owner      string // host:pid of the process that ran it
 	StartedAt  time.Time
 	LeaseUntil time.Time
@@ -109,8 +80,8 @@ type Options struct {
 	// Now is the clock; default time.Now. Leases are compared with it, so
 	// processes sharing a ledger need clocks within a fraction of a lease.
 	Now func() time.Time
-	// RunLease is how long a run stays alive without a claim, mark or
-	// Heartbeat; past it the run is taken for dead. Default 10 minutes.
+	// RunLease is how long a run stays alive without a claim or a mark;
+	// past it the run is taken for dead. Default 10 minutes.
 	RunLease time.Duration
 	// LockLease is the lease of a SQLite lock row, renewed every third of
 	// it while held. Default 1 minute.
@@ -188,7 +159,7 @@ type runRow struct {
 func (r runRow) run() Run {
 	return Run{
 		ID: r.ID, Report: r.Report, Period: r.Period, AsOf: utc(r.AsOf),
-		Status: RunStatus(r.Status), Trigger: Trigger(r.Trigger), Owner: r.Owner,
+		Status: report.RunStatus(r.Status), Trigger: report.Trigger(r.Trigger), Owner: r.Owner,
 		StartedAt: utc(r.StartedAt), LeaseUntil: utc(r.LeaseUntil), FinishedAt: utc(r.FinishedAt),
 		Error:  r.Error,
 		Counts: Counts{Sent: r.Sent, Failed: r.Failed, Unknown: r.Unknown, Skipped: r.Skipped},
@@ -219,9 +190,7 @@ func (l *Ledger) StartRun(ctx context.Context, info RunInfo) (int64, error) {
 	if info.Report == "" || info.Period == "" {
 		return 0, fmt.Errorf("start run: %w: report and period are required", ErrInvalid)
 	}
-	switch info.Trigger {
-	case TriggerScheduled, TriggerManual, TriggerCatchUp:
-	default:
+	if !info.Trigger.Valid() {
 		return 0, fmt.Errorf("start run: %w: trigger %q", ErrInvalid, info.Trigger)
 	}
 	now := l.clock()
@@ -230,7 +199,7 @@ func (l *Ledger) StartRun(ctx context.Context, info RunInfo) (int64, error) {
 		return 0, fmt.Errorf("start run: begin: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := l.abandon(ctx, tx, now, info.Report, info.Period); err != nil {
+	if err := l.abandon(ctx, tx, now, info.Report, info.Period); err != nil {
 		return 0, fmt.Errorf("start run: %w", err)
 	}
 	// The partial unique index on (report, period) WHERE status = 'running'
@@ -262,53 +231,23 @@ func (l *Ledger) StartRun(ctx context.Context, info RunInfo) (int64, error) {
 	return id, nil
 }
 
-// Stale counts what ResolveStale recorded.
-type Stale struct {
-	Runs       int // running runs past their lease, now failed
-	Deliveries int // rows left in sending by a finished or dead run, now unknown
-}
-
-// ResolveStale records every running run whose lease has expired as failed,
-// and every delivery left in sending by a run that is no longer alive as
-// unknown (with one more attempt). Call it when a process starts, and before
-// reading the ledger for an alert, so that nothing stays in sending; StartRun
-// does the same for its own (report, period).
-func (l *Ledger) ResolveStale(ctx context.Context) (Stale, error) {
-	now := l.clock()
-	tx, err := l.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return Stale{}, fmt.Errorf("resolve stale: begin: %w", err)
-	}
-	defer tx.Rollback()
-	s, err := l.abandon(ctx, tx, now, "", "")
-	if err != nil {
-		return Stale{}, fmt.Errorf("resolve stale: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return Stale{}, fmt.Errorf("resolve stale: commit: %w", err)
-	}
-	return s, nil
-}
-
-// abandon does ResolveStale's work inside tx, for one (report, period) or,
-// with empty strings, for all. Runs are updated before deliveries, the order
-// every transaction of the ledger takes, so that two never deadlock.
-func (l *Ledger) abandon(ctx context.Context, tx *sqlx.Tx, now time.Time, report, period string) (Stale, error) {
-	scope, args := "", []any{}
-	if report != "" {
-		scope, args = ` AND report = ? AND period = ?`, []any{report, period}
-	}
-	res, err := tx.ExecContext(ctx, l.q(`UPDATE sameteam_runs
+// abandon records, inside tx, the running runs of one (report, period)
+// whose lease has expired as failed, and the deliveries of that (report,
+// period) left in sending by a run that is no longer alive as unknown (with
+// one more attempt). Runs are updated before deliveries, the order every
+// transaction of the ledger takes, so that two never deadlock.
+func (l *Ledger) abandon(ctx context.Context, tx *sqlx.Tx, now time.Time, name, period string) error {
+	scope, args := ` AND report = ? AND period = ?`, []any{name, period}
+	_, err := tx.ExecContext(ctx, l.q(`UPDATE sameteam_runs
 		SET status = 'failed', finished_at = ?, error = ?
 		WHERE status = 'running' AND lease_until < ?`+scope),
 		append([]any{l.db.Time(now), abandonedRunError, l.db.Time(now)}, args...)...)
 	if err != nil {
-		return Stale{}, fmt.Errorf("abandon expired runs: %w", err)
+		return fmt.Errorf("abandon expired runs: %w", err)
 	}
-	runs, _ := res.RowsAffected()
 	// A row in sending whose run is not alive (finished, abandoned, or past
 	// its lease) was being sent when its process stopped.
-	res, err = tx.ExecContext(ctx, l.q(`UPDATE sameteam_deliveries
+	_, err = tx.ExecContext(ctx, l.q(`UPDATE sameteam_deliveries
 		SET status = 'unknown', attempts = attempts + 1, last_error = ?, updated_at = ?
 		WHERE status = 'sending'
 		  AND NOT EXISTS (SELECT 1 FROM sameteam_runs r
@@ -316,18 +255,7 @@ func (l *Ledger) abandon(ctx context.Context, tx *sqlx.Tx, now time.Time, report
 		                    AND r.status = 'running' AND r.lease_until >= ?)`+scope),
 		append([]any{abandonedSending, l.db.Time(now), l.db.Time(now)}, args...)...)
 	if err != nil {
-		return Stale{}, fmt.Errorf("resolve abandoned deliveries: %w", err)
-	}
-	dels, _ := res.RowsAffected()
-	return Stale{Runs: int(runs), Deliveries: int(dels)}, nil
-}
-
-// Heartbeat renews a running run's lease, for a run that works a long time
-// between claims (rendering a large workbook). ErrRunNotRunning means another
-// process took the run for dead: stop sending.
-func (l *Ledger) Heartbeat(ctx context.Context, runID int64) error {
-	if _, _, err := l.renew(ctx, l.db, runID, true); err != nil {
-		return fmt.Errorf("heartbeat: %w", err)
+		return fmt.Errorf("resolve abandoned deliveries: %w", err)
 	}
 	return nil
 }
@@ -339,27 +267,25 @@ type execer interface {
 }
 
 // renew checks that runID is running and extends its lease, and says why
-// not otherwise. It returns the run's report and period. Unless always is
-// set, a lease renewed within the last tenth of its length is left alone:
-// that spares the claims of one run from queuing on the run's row, and is
-// safe because a run is only taken for dead once its lease has passed.
-func (l *Ledger) renew(ctx context.Context, x execer, runID int64, always bool) (report, period string, err error) {
+// not otherwise. It returns the run's report and period. A lease renewed
+// within the last tenth of its length is left alone: that spares the claims
+// of one run from queuing on the run's row, and is safe because a run is
+// only taken for dead once its lease has passed.
+func (l *Ledger) renew(ctx context.Context, x execer, runID int64) (name, period string, err error) {
 	now := l.clock()
-	if !always {
-		var r runRow
-		err := sqlx.GetContext(ctx, x, &r, l.q(`SELECT `+runColumns+` FROM sameteam_runs WHERE id = ?`), runID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return "", "", fmt.Errorf("run %d: %w", runID, ErrNoRun)
-		}
-		if err != nil {
-			return "", "", fmt.Errorf("read run %d: %w", runID, err)
-		}
-		if r.Status != string(RunRunning) {
-			return "", "", notRunning(r)
-		}
-		if r.LeaseUntil.After(now.Add(l.runLease - l.runLease/10)) {
-			return r.Report, r.Period, nil
-		}
+	var cur runRow
+	err = sqlx.GetContext(ctx, x, &cur, l.q(`SELECT `+runColumns+` FROM sameteam_runs WHERE id = ?`), runID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", fmt.Errorf("run %d: %w", runID, ErrNoRun)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("read run %d: %w", runID, err)
+	}
+	if report.RunStatus(cur.Status) != report.RunRunning {
+		return "", "", notRunning(cur)
+	}
+	if cur.LeaseUntil.After(now.Add(l.runLease - l.runLease/10)) {
+		return cur.Report, cur.Period, nil
 	}
 	var r runRow
 	err = sqlx.GetContext(ctx, x, &r, l.q(`UPDATE sameteam_runs SET lease_until = ?
@@ -399,10 +325,8 @@ func notRunning(r runRow) error {
 // failed), an error text for failures, and its counts. Deliveries the run
 // left in sending (a send whose outcome it never recorded) become unknown in
 // the same transaction, so a finished run leaves nothing in sending.
-func (l *Ledger) FinishRun(ctx context.Context, runID int64, status RunStatus, errText string, counts Counts) error {
-	switch status {
-	case RunSucceeded, RunPartial, RunFailed:
-	default:
+func (l *Ledger) FinishRun(ctx context.Context, runID int64, status report.RunStatus, errText string, counts Counts) error {
+	if !status.Final() {
 		return fmt.Errorf("finish run %d: %w: status %q", runID, ErrInvalid, status)
 	}
 	now := l.clock()
@@ -460,16 +384,16 @@ func (l *Ledger) Runs(ctx context.Context, report string, limit int) ([]Run, err
 // LastSuccess returns the run of report that most recently finished with
 // status succeeded, and false if there is none. A partial run does not count:
 // some of its recipients are still owed the report.
-func (l *Ledger) LastSuccess(ctx context.Context, report string) (Run, bool, error) {
+func (l *Ledger) LastSuccess(ctx context.Context, name string) (Run, bool, error) {
 	var r runRow
 	err := l.db.GetContext(ctx, &r, l.q(`SELECT `+runColumns+` FROM sameteam_runs
-		WHERE report = ? AND status = 'succeeded'
-		ORDER BY finished_at DESC, id DESC LIMIT 1`), report)
+		WHERE report = ? AND status = ?
+		ORDER BY finished_at DESC, id DESC LIMIT 1`), name, string(report.RunSucceeded))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Run{}, false, nil
 	}
 	if err != nil {
-		return Run{}, false, fmt.Errorf("last success of %s: %w", report, err)
+		return Run{}, false, fmt.Errorf("last success of %s: %w", name, err)
 	}
 	return r.run(), true, nil
 }
@@ -485,4 +409,35 @@ func (l *Ledger) Run(ctx context.Context, runID int64) (Run, error) {
 		return Run{}, fmt.Errorf("read run %d: %w", runID, err)
 	}
 	return r.run(), nil
+}
+
+// Record is what the ledger holds of one (report, period).
+type Record struct {
+	// AsOf is the as_of of the period's latest run that did not fail: the
+	// instant whose figures its recipients got, at which a download of the
+	// period is rendered so that it matches the mail. Zero if no such run.
+	AsOf time.Time
+	// Succeeded is set when a run of the period finished succeeded: the
+	// scheduler's catch-up leaves the period alone.
+	Succeeded bool
+}
+
+// Record reads what the ledger holds of one (report, period), in one query
+// however many runs other periods have.
+func (l *Ledger) Record(ctx context.Context, name, period string) (Record, error) {
+	var row struct {
+		AsOf      db.NullTime `db:"as_of"`
+		Succeeded int         `db:"succeeded"`
+	}
+	err := l.db.GetContext(ctx, &row, l.q(`SELECT
+		(SELECT as_of FROM sameteam_runs
+		 WHERE report = ? AND period = ? AND status <> ? AND as_of IS NOT NULL
+		 ORDER BY started_at DESC, id DESC LIMIT 1) AS as_of,
+		(SELECT COUNT(*) FROM sameteam_runs
+		 WHERE report = ? AND period = ? AND status = ?) AS succeeded`),
+		name, period, string(report.RunFailed), name, period, string(report.RunSucceeded))
+	if err != nil {
+		return Record{}, fmt.Errorf("ledger record of %s %s: %w", name, period, err)
+	}
+	return Record{AsOf: utc(row.AsOf), Succeeded: row.Succeeded > 0}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -40,12 +39,9 @@ func (l *Ledger) Lock(ctx context.Context, report, period string) (unlock func()
 // LockKey takes the lock named key, as Lock does; it serves lockers keyed by
 // something else than a run, such as a scheduler's job name.
 //
-// On PostgreSQL it is a session advisory lock held on a connection set
-// aside for it until unlock (keep the pool larger than the number of locks
-// held at once). The key is hashed with the current schema, so two sameteam
-// installations in two schemas of one database do not block each other. A
-// dropped connection releases the lock at once. Session locks do not survive
-// PgBouncer's transaction pooling, and must be taken on the primary.
+// On PostgreSQL it is a session advisory lock (db.TryAdvisoryLock), held on
+// a connection set aside for it until unlock, and released at once if that
+// connection drops.
 //
 // On SQLite it is a row in sameteam_locks with a lease (Options.LockLease),
 // renewed in the background while held; a row past its lease belongs to a
@@ -63,48 +59,25 @@ func (l *Ledger) LockKey(ctx context.Context, key string) (unlock func() error, 
 	return nil, fmt.Errorf("lock %q: %w: engine %q", key, ErrInvalid, l.db.Engine)
 }
 
-const pgLockHash = `hashtextextended(COALESCE(current_schema(), '') || ':sameteam:' || $1, 0)`
-
+// pgLock takes a session advisory lock. The "sameteam:" prefix keeps the
+// ledger's keys apart from other lockers' in the same database.
 func (l *Ledger) pgLock(ctx context.Context, key string) (func() error, error) {
-	// Session locks belong to a connection: lock and unlock must run on the
-	// same one, so it is taken out of the pool for the lock's lifetime.
-	conn, err := l.db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("lock %q: connect: %w", key, err)
-	}
-	var ok bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(`+pgLockHash+`)`, key).Scan(&ok); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("lock %q: %w", key, err)
-	}
-	if !ok {
-		conn.Close()
+	unlock, err := l.db.TryAdvisoryLock(ctx, "sameteam:"+key)
+	if errors.Is(err, db.ErrLocked) {
 		return nil, fmt.Errorf("lock %q: %w", key, ErrLocked)
 	}
+	if err != nil {
+		return nil, err
+	}
 	base := context.WithoutCancel(ctx)
-	var once sync.Once
-	var uerr error
 	return func() error {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(base, unlockTimeout)
-			defer cancel()
-			var released bool
-			err := conn.QueryRowContext(ctx, `SELECT pg_advisory_unlock(`+pgLockHash+`)`, key).Scan(&released)
-			if err == nil && released {
-				uerr = conn.Close()
-				return
+		if err := unlock(base); err != nil {
+			if errors.Is(err, db.ErrLockLost) {
+				return fmt.Errorf("%w: %w", ErrLockLost, err)
 			}
-			// Whatever the session holds now, it must not go back to the
-			// pool with a lock: discard it, which ends the session.
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-			conn.Close()
-			if err != nil {
-				uerr = fmt.Errorf("unlock %q: %w: %w", key, ErrLockLost, err)
-			} else {
-				uerr = fmt.Errorf("unlock %q: %w", key, ErrLockLost)
-			}
-		})
-		return uerr
+			return err
+		}
+		return nil
 	}, nil
 }
 

@@ -3,11 +3,13 @@ package ledger_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sameteam/sameteam/internal/ledger"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/testdb"
 )
 
@@ -26,17 +28,17 @@ func TestRunLifecycle(t *testing.T) {
 		}
 		type step struct {
 			report, period string
-			trigger        ledger.Trigger
-			status         ledger.RunStatus
+			trigger        report.Trigger
+			status         report.RunStatus
 			errText        string
 			counts         ledger.Counts
 		}
 		steps := []step{
-			{"leadership", "2026-W45", ledger.TriggerScheduled, ledger.RunSucceeded, "", ledger.Counts{Sent: 3}},
-			{"leadership", "2026-W46", ledger.TriggerCatchUp, ledger.RunSucceeded, "", ledger.Counts{Sent: 2, Skipped: 1}},
-			{"sales", "2026-W46", ledger.TriggerScheduled, ledger.RunSucceeded, "", ledger.Counts{Sent: 9}},
-			{"leadership", "2026-W47", ledger.TriggerManual, ledger.RunPartial, "1 recipient refused", ledger.Counts{Sent: 2, Failed: 1, Unknown: 1}},
-			{"leadership", "2026-W47", ledger.TriggerManual, ledger.RunFailed, "smtp: 535 authentication failed", ledger.Counts{}},
+			{"leadership", "2026-W45", report.TriggerScheduled, report.RunSucceeded, "", ledger.Counts{Sent: 3}},
+			{"leadership", "2026-W46", report.TriggerCatchUp, report.RunSucceeded, "", ledger.Counts{Sent: 2, Skipped: 1}},
+			{"sales", "2026-W46", report.TriggerScheduled, report.RunSucceeded, "", ledger.Counts{Sent: 9}},
+			{"leadership", "2026-W47", report.TriggerManual, report.RunPartial, "1 recipient refused", ledger.Counts{Sent: 2, Failed: 1, Unknown: 1}},
+			{"leadership", "2026-W47", report.TriggerManual, report.RunFailed, "smtp: 535 authentication failed", ledger.Counts{}},
 		}
 		var ids []int64
 		for _, s := range steps {
@@ -68,13 +70,13 @@ func TestRunLifecycle(t *testing.T) {
 			}
 		}
 		now := b.clock.Now().Truncate(time.Microsecond)
-		if r := runs[0]; r.Status != ledger.RunRunning || !r.FinishedAt.IsZero() || !r.StartedAt.Equal(now) ||
-			!r.LeaseUntil.Equal(now.Add(runLease)) || r.Owner != "test-host:1" || !r.AsOf.IsZero() || r.Trigger != ledger.TriggerScheduled {
+		if r := runs[0]; r.Status != report.RunRunning || !r.FinishedAt.IsZero() || !r.StartedAt.Equal(now) ||
+			!r.LeaseUntil.Equal(now.Add(runLease)) || r.Owner != "test-host:1" || !r.AsOf.IsZero() || r.Trigger != report.TriggerScheduled {
 			t.Errorf("running run %+v", r)
 		}
 		partial := runs[2]
-		if partial.Status != ledger.RunPartial || partial.Error != "1 recipient refused" ||
-			partial.Counts != (ledger.Counts{Sent: 2, Failed: 1, Unknown: 1}) || partial.Trigger != ledger.TriggerManual ||
+		if partial.Status != report.RunPartial || partial.Error != "1 recipient refused" ||
+			partial.Counts != (ledger.Counts{Sent: 2, Failed: 1, Unknown: 1}) || partial.Trigger != report.TriggerManual ||
 			!partial.AsOf.Equal(asOf) || partial.FinishedAt.Sub(partial.StartedAt) != time.Minute || partial.Period != "2026-W47" {
 			t.Errorf("partial run %+v", partial)
 		}
@@ -104,32 +106,29 @@ func TestRunErrors(t *testing.T) {
 		ctx := context.Background()
 		id := startRun(t, l, rep, per)
 
-		_, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Period: per, Trigger: ledger.TriggerManual})
+		_, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Period: per, Trigger: report.TriggerManual})
 		if !errors.Is(err, ledger.ErrRunInProgress) || !strings.Contains(err.Error(), "test-host:1") {
 			t.Errorf("second start: %v, want ErrRunInProgress naming the holder", err)
 		}
 		if _, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Period: per, Trigger: "cron"}); !errors.Is(err, ledger.ErrInvalid) {
 			t.Errorf("bad trigger: %v", err)
 		}
-		if _, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Trigger: ledger.TriggerManual}); !errors.Is(err, ledger.ErrInvalid) {
+		if _, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Trigger: report.TriggerManual}); !errors.Is(err, ledger.ErrInvalid) {
 			t.Errorf("no period: %v", err)
 		}
-		if err := l.FinishRun(ctx, id, ledger.RunRunning, "", ledger.Counts{}); !errors.Is(err, ledger.ErrInvalid) {
+		if err := l.FinishRun(ctx, id, report.RunRunning, "", ledger.Counts{}); !errors.Is(err, ledger.ErrInvalid) {
 			t.Errorf("finish as running: %v", err)
 		}
-		if err := l.FinishRun(ctx, 999999, ledger.RunSucceeded, "", ledger.Counts{}); !errors.Is(err, ledger.ErrNoRun) {
+		if err := l.FinishRun(ctx, 999999, report.RunSucceeded, "", ledger.Counts{}); !errors.Is(err, ledger.ErrNoRun) {
 			t.Errorf("finish unknown run: %v", err)
 		}
-		if err := l.FinishRun(ctx, id, ledger.RunSucceeded, "", ledger.Counts{}); err != nil {
+		if err := l.FinishRun(ctx, id, report.RunSucceeded, "", ledger.Counts{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := l.FinishRun(ctx, id, ledger.RunFailed, "late", ledger.Counts{}); !errors.Is(err, ledger.ErrRunNotRunning) {
+		if err := l.FinishRun(ctx, id, report.RunFailed, "late", ledger.Counts{}); !errors.Is(err, ledger.ErrRunNotRunning) {
 			t.Errorf("second finish: %v", err)
 		}
-		if err := l.Heartbeat(ctx, id); !errors.Is(err, ledger.ErrRunNotRunning) {
-			t.Errorf("heartbeat of a finished run: %v", err)
-		}
-		if r, _ := l.Run(ctx, id); r.Status != ledger.RunSucceeded || r.Error != "" {
+		if r, _ := l.Run(ctx, id); r.Status != report.RunSucceeded || r.Error != "" {
 			t.Errorf("refused finish changed the run: %+v", r)
 		}
 		// Finished, the (report, period) may run again (a forced rerun).
@@ -143,7 +142,7 @@ func TestFinishResolvesOwnSending(t *testing.T) {
 	t.Parallel()
 	testdb.Engines(t, func(t *testing.T, url string) {
 		t.Parallel()
-		l, _ := setup(t, url)
+		l, b := setup(t, url)
 		ctx := context.Background()
 		id := startRun(t, l, rep, per)
 		sent := claim(t, l, id, rep, per, "sent@example.com", ledger.ClaimOptions{})
@@ -151,13 +150,13 @@ func TestFinishResolvesOwnSending(t *testing.T) {
 			t.Fatal(err)
 		}
 		claim(t, l, id, rep, per, "lost@example.com", ledger.ClaimOptions{})
-		if err := l.FinishRun(ctx, id, ledger.RunFailed, "context canceled", ledger.Counts{Sent: 1}); err != nil {
+		if err := l.FinishRun(ctx, id, report.RunFailed, "context canceled", ledger.Counts{Sent: 1}); err != nil {
 			t.Fatal(err)
 		}
-		if d := delivery(t, l, rep, per, "lost@example.com"); d.Status != ledger.StatusUnknown || d.Attempts != 1 || d.LastError == "" {
+		if d := delivery(t, b.db, rep, per, "lost@example.com"); d.Status != report.DeliveryUnknown || d.Attempts != 1 || d.LastError == "" {
 			t.Errorf("lost send after finish: %+v", d)
 		}
-		if d := delivery(t, l, rep, per, "sent@example.com"); d.Status != ledger.StatusSent || d.Attempts != 1 {
+		if d := delivery(t, b.db, rep, per, "sent@example.com"); d.Status != report.DeliverySent || d.Attempts != 1 {
 			t.Errorf("sent row changed by finish: %+v", d)
 		}
 	})
@@ -185,18 +184,18 @@ func TestCrashedRun(t *testing.T) {
 		// The process is killed here. Within the lease, its run still holds
 		// the period.
 		b.clock.Advance(runLease - time.Second)
-		if _, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Period: per, Trigger: ledger.TriggerCatchUp}); !errors.Is(err, ledger.ErrRunInProgress) {
+		if _, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Period: per, Trigger: report.TriggerCatchUp}); !errors.Is(err, ledger.ErrRunInProgress) {
 			t.Fatalf("start within the dead run's lease: %v", err)
 		}
 		b.clock.Advance(2 * time.Second)
-		next, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Period: per, Trigger: ledger.TriggerCatchUp})
+		next, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Period: per, Trigger: report.TriggerCatchUp})
 		if err != nil {
 			t.Fatalf("start after the lease: %v", err)
 		}
-		if r, _ := l.Run(ctx, dead); r.Status != ledger.RunFailed || !strings.Contains(r.Error, "abandoned") || r.FinishedAt.IsZero() {
+		if r, _ := l.Run(ctx, dead); r.Status != report.RunFailed || !strings.Contains(r.Error, "abandoned") || r.FinishedAt.IsZero() {
 			t.Errorf("dead run %+v", r)
 		}
-		if d := delivery(t, l, rep, per, recipients[2]); d.Status != ledger.StatusUnknown || d.Attempts != 1 {
+		if d := delivery(t, b.db, rep, per, recipients[2]); d.Status != report.DeliveryUnknown || d.Attempts != 1 {
 			t.Errorf("in-flight delivery %+v, want unknown after 1 attempt", d)
 		}
 
@@ -224,7 +223,7 @@ func TestCrashedRun(t *testing.T) {
 		if err := l.MarkSent(ctx, inFlight, "250 late"); err != nil {
 			t.Errorf("late mark by the abandoned run: %v", err)
 		}
-		if d := delivery(t, l, rep, per, recipients[2]); d.Status != ledger.StatusSent || d.Response != "250 late" || d.Attempts != 2 {
+		if d := delivery(t, b.db, rep, per, recipients[2]); d.Status != report.DeliverySent || d.Response != "250 late" || d.Attempts != 2 {
 			t.Errorf("late-marked delivery %+v", d)
 		}
 		// With --resend-unknown, a rerun would have sent it; and then the
@@ -233,14 +232,16 @@ func TestCrashedRun(t *testing.T) {
 		if !c.Claimed {
 			t.Fatalf("forced claim refused: %v", c.Reason)
 		}
-		if err := l.MarkFailed(ctx, inFlight, ledger.StatusUnknown, "late"); !errors.Is(err, ledger.ErrClaimLost) {
+		if err := l.MarkFailed(ctx, inFlight, report.DeliveryUnknown, "late"); !errors.Is(err, ledger.ErrClaimLost) {
 			t.Errorf("mark by the previous claimant: %v, want ErrClaimLost", err)
 		}
 	})
 }
 
-// TestResolveStale: a process starting up records dead runs and their sends.
-func TestResolveStale(t *testing.T) {
+// TestStartRunResolvesItsOwnPeriod: a new run records the dead runs of its
+// (report, period) and their sends, and leaves other reports' live runs
+// alone.
+func TestStartRunResolvesItsOwnPeriod(t *testing.T) {
 	t.Parallel()
 	testdb.Engines(t, func(t *testing.T, url string) {
 		t.Parallel()
@@ -253,80 +254,74 @@ func TestResolveStale(t *testing.T) {
 		alive := startRun(t, l, "sales", per)
 		claim(t, l, alive, "sales", per, "c@x.com", ledger.ClaimOptions{})
 
-		if s, err := l.ResolveStale(ctx); err != nil || s != (ledger.Stale{}) {
-			t.Fatalf("within the lease: %+v %v, want nothing", s, err)
+		if _, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Period: per, Trigger: report.TriggerManual}); !errors.Is(err, ledger.ErrRunInProgress) {
+			t.Fatalf("start within the lease: %v, want ErrRunInProgress", err)
 		}
 		b.clock.Advance(runLease/2 + time.Second)
-		s, err := l.ResolveStale(ctx)
-		if err != nil || s != (ledger.Stale{Runs: 1, Deliveries: 2}) {
-			t.Fatalf("ResolveStale = %+v %v, want 1 run and 2 deliveries", s, err)
+		startRun(t, l, rep, per)
+		if r, _ := l.Run(ctx, dead); r.Status != report.RunFailed {
+			t.Errorf("the dead run is %s", r.Status)
 		}
 		for _, r := range []string{"a@x.com", "b@x.com"} {
-			if d := delivery(t, l, rep, per, r); d.Status != ledger.StatusUnknown {
-				t.Errorf("%s is %s", r, d.Status)
+			if d := delivery(t, b.db, rep, per, r); d.Status != report.DeliveryUnknown || d.Attempts != 1 {
+				t.Errorf("%s is %s after %d attempts", r, d.Status, d.Attempts)
 			}
 		}
-		if d := delivery(t, l, "sales", per, "c@x.com"); d.Status != ledger.StatusSending {
+		if d := delivery(t, b.db, "sales", per, "c@x.com"); d.Status != report.DeliverySending {
 			t.Errorf("the live run's send is %s", d.Status)
 		}
-		if s, err := l.ResolveStale(ctx); err != nil || s != (ledger.Stale{}) {
-			t.Errorf("second ResolveStale = %+v %v, want nothing", s, err)
-		}
-		// Heartbeats keep a slow run alive.
-		b.clock.Advance(runLease - time.Second)
-		if err := l.Heartbeat(ctx, alive); err != nil {
-			t.Fatal(err)
-		}
-		b.clock.Advance(runLease - time.Second)
-		if s, err := l.ResolveStale(ctx); err != nil || s != (ledger.Stale{}) {
-			t.Errorf("after a heartbeat: %+v %v, want nothing", s, err)
+		if r, _ := l.Run(ctx, alive); r.Status != report.RunRunning {
+			t.Errorf("the live run is %s", r.Status)
 		}
 	})
 }
 
-// TestPlan: planned recipients are pending, once each, before any send, and
-// a later plan leaves their state alone.
-func TestPlan(t *testing.T) {
+// TestRecord: what the ledger holds of one (report, period) is found
+// however many runs of other periods came after it, and a failed run's
+// as_of never stands for what was delivered.
+func TestRecord(t *testing.T) {
 	t.Parallel()
 	testdb.Engines(t, func(t *testing.T, url string) {
 		t.Parallel()
-		l, _ := setup(t, url)
+		l, b := setup(t, url)
 		ctx := context.Background()
-		id := startRun(t, l, rep, per)
-		plan := []ledger.Planned{
-			{Recipient: "Ana@X.com", MessageID: msgID(rep, per, "ana@x.com")},
-			{Recipient: "ana@x.com ", MessageID: msgID(rep, per, "ana@x.com")},
-			{Recipient: "bo@x.com", MessageID: msgID(rep, per, "bo@x.com")},
+		if got, err := l.Record(ctx, rep, per); err != nil || got != (ledger.Record{}) {
+			t.Fatalf("record of a period never run = %+v, %v; want nothing", got, err)
 		}
-		if n, err := l.Plan(ctx, id, rep, per, plan); err != nil || n != 2 {
-			t.Fatalf("plan: %d new, %v; want 2", n, err)
+		start := func(period string, asOf time.Time) int64 {
+			t.Helper()
+			id, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Period: period, AsOf: asOf, Trigger: report.TriggerScheduled})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id
 		}
-		ds, err := l.Deliveries(ctx, rep, per)
-		if err != nil || len(ds) != 2 || ds[0].Recipient != "ana@x.com" || ds[0].Status != ledger.StatusPending || ds[1].Status != ledger.StatusPending {
-			t.Fatalf("planned deliveries %+v (%v)", ds, err)
+		finish := func(id int64, s report.RunStatus) {
+			t.Helper()
+			if err := l.FinishRun(ctx, id, s, "", ledger.Counts{}); err != nil {
+				t.Fatal(err)
+			}
 		}
-		c := claim(t, l, id, rep, per, "bo@x.com", ledger.ClaimOptions{})
-		if !c.Claimed || c.Prior != ledger.StatusPending {
-			t.Fatalf("claim of a planned recipient: %+v", c)
+		delivered := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
+		finish(start(per, delivered), report.RunPartial)
+		b.clock.Advance(time.Minute)
+		finish(start(per, delivered.Add(time.Hour)), report.RunFailed)
+		if got, _ := l.Record(ctx, rep, per); !got.AsOf.Equal(delivered) || got.Succeeded {
+			t.Fatalf("after a partial and a failed run: %+v, want the partial run's as_of, not succeeded", got)
 		}
-		if err := l.MarkSent(ctx, c, "250 ok"); err != nil {
-			t.Fatal(err)
+		// More later runs of other periods than any page of runs holds.
+		for i := range 210 {
+			b.clock.Advance(time.Second)
+			finish(start(fmt.Sprintf("2027-%03d", i), delivered), report.RunSucceeded)
 		}
-		if n, err := l.Plan(ctx, id, rep, per, plan); err != nil || n != 0 {
-			t.Errorf("second plan: %d new, %v; want 0", n, err)
+		got, err := l.Record(ctx, rep, per)
+		if err != nil || !got.AsOf.Equal(delivered) || got.Succeeded {
+			t.Fatalf("behind 210 later runs: %+v, %v; want as_of %s", got, err, delivered)
 		}
-		if d := delivery(t, l, rep, per, "bo@x.com"); d.Status != ledger.StatusSent {
-			t.Errorf("second plan changed a sent row to %s", d.Status)
-		}
-		bad := []ledger.Planned{{Recipient: "cy@x.com", MessageID: "<c>"}, {Recipient: "dee@x.com"}}
-		if _, err := l.Plan(ctx, id, rep, per, bad); !errors.Is(err, ledger.ErrInvalid) {
-			t.Errorf("plan without a Message-ID: %v", err)
-		}
-		if ds, _ := l.Deliveries(ctx, rep, per); len(ds) != 2 {
-			t.Errorf("a refused plan wrote %d rows, want none (2 in all)", len(ds)-2)
-		}
-		if _, err := l.Plan(ctx, id, rep, "2026-W01", plan); !errors.Is(err, ledger.ErrRunMismatch) {
-			t.Errorf("plan for another period: %v", err)
+		b.clock.Advance(time.Minute)
+		finish(start(per, delivered.Add(2*time.Hour)), report.RunSucceeded)
+		if got, _ := l.Record(ctx, rep, per); !got.AsOf.Equal(delivered.Add(2*time.Hour)) || !got.Succeeded {
+			t.Fatalf("after a successful rerun: %+v, want its as_of and succeeded", got)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/sameteam/sameteam/internal/digest"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/workbook"
 	"github.com/sameteam/sameteam/internal/workhours"
 )
@@ -18,7 +19,7 @@ import (
 // Report is one configured digest, as the pipeline needs it.
 type Report struct {
 	Name       string
-	Audience   string // leadership, sales, marketing
+	Audience   report.Audience
 	Kind       period.Kind
 	Location   *time.Location
 	Locale     string // es, en: the report's, for recipients without one
@@ -87,23 +88,37 @@ func (r *Renderer) Build(ctx context.Context, rep Report, p period.Period, asOf,
 }
 
 func (r *Renderer) build(ctx context.Context, rep Report, p period.Period, asOf, now time.Time) (*Build, error) {
-	in := rep.Input(p, asOf)
-	facts, err := r.Source.Load(ctx, metrics.Plan(in))
+	snap, facts, err := r.snapshot(ctx, rep.Input(p, asOf))
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s %s: %w", rep.Name, p.Label(), err)
 	}
-	return &Build{Report: rep, Snapshot: metrics.Compute(in, facts), Members: facts.Members, Made: now}, nil
+	return &Build{Report: rep, Snapshot: snap, Members: facts.Members, Made: now}, nil
+}
+
+// Snapshot reads the facts for in and computes its snapshot, for a caller
+// that wants the figures without a report (`metrics`).
+func (r *Renderer) Snapshot(ctx context.Context, in metrics.Input) (*metrics.Snapshot, error) {
+	snap, _, err := r.snapshot(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", in.Period.Label(), err)
+	}
+	return snap, nil
+}
+
+// snapshot is the one path from the source to a snapshot.
+func (r *Renderer) snapshot(ctx context.Context, in metrics.Input) (*metrics.Snapshot, *metrics.Facts, error) {
+	facts, err := r.Source.Load(ctx, metrics.Plan(in))
+	if err != nil {
+		return nil, nil, err
+	}
+	return metrics.Compute(in, facts), facts, nil
 }
 
 // Digest renders the digest of b in locale; workbookURL, when set, is the
 // download link that replaces an attachment that was too large.
 func (r *Renderer) Digest(b *Build, locale, workbookURL string) (*digest.Digest, error) {
-	aud, err := digest.ParseAudience(b.Report.Audience)
-	if err != nil {
-		return nil, err
-	}
 	d, err := r.Digests.Render(b.Snapshot, digest.Options{
-		Audience:       aud,
+		Audience:       b.Report.Audience,
 		Locale:         locale,
 		Currency:       r.Currency,
 		ReportName:     b.Report.Name,
@@ -129,7 +144,7 @@ func (r *Renderer) Workbook(b *Build, locale string) ([]byte, error) {
 // WriteWorkbook writes the workbook of b in locale to w.
 func (r *Renderer) WriteWorkbook(w interface{ Write([]byte) (int, error) }, b *Build, locale string) error {
 	err := workbook.Write(w, b.Snapshot, workbook.Options{
-		Audience:    b.Report.Audience,
+		Audience:    string(b.Report.Audience),
 		Locale:      locale,
 		Currency:    r.Currency,
 		ReportName:  b.Report.Name,

@@ -17,6 +17,7 @@ import (
 	"github.com/sameteam/sameteam/internal/digest"
 	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/signedlink"
 )
 
@@ -24,10 +25,10 @@ import (
 type Ledger interface {
 	Lock(ctx context.Context, report, period string) (unlock func() error, err error)
 	StartRun(ctx context.Context, info ledger.RunInfo) (int64, error)
-	FinishRun(ctx context.Context, runID int64, status ledger.RunStatus, errText string, counts ledger.Counts) error
+	FinishRun(ctx context.Context, runID int64, status report.RunStatus, errText string, counts ledger.Counts) error
 	Claim(ctx context.Context, report, period, recipient, messageID string, runID int64, opts ledger.ClaimOptions) (ledger.Claim, error)
 	MarkSent(ctx context.Context, c ledger.Claim, response string) error
-	MarkFailed(ctx context.Context, c ledger.Claim, status ledger.Status, errText string) error
+	MarkFailed(ctx context.Context, c ledger.Claim, status report.DeliveryStatus, errText string) error
 	Runs(ctx context.Context, report string, limit int) ([]ledger.Run, error)
 }
 
@@ -38,8 +39,8 @@ type Sender interface {
 
 // Observer is told about runs and deliveries (telemetry); optional.
 type Observer interface {
-	RunFinished(report, status string, d time.Duration)
-	Delivery(report, status string)
+	RunFinished(name string, status report.RunStatus, d time.Duration)
+	Delivery(name string, status report.DeliveryStatus)
 }
 
 // Runner computes, renders and delivers reports: the one code path of
@@ -67,7 +68,7 @@ type Runner struct {
 // Options are the flags of one run.
 type Options struct {
 	AsOf          time.Time // zero: now
-	Trigger       ledger.Trigger
+	Trigger       report.Trigger
 	DryRun        bool   // render everything, send nothing, write nothing
 	To            string // send one test copy here, record nothing
 	Partial       bool   // the period has not ended: send, record nothing
@@ -92,7 +93,7 @@ type Outcome struct {
 // DeliveryOutcome is one recipient's result.
 type DeliveryOutcome struct {
 	Recipient string
-	Status    string // sent, skipped, failed_temporary, failed_permanent, unknown
+	Status    report.DeliveryStatus // sent, skipped, failed_temporary, failed_permanent, unknown
 	Detail    string
 	// MessageID is the copy's Message-ID, by which an unknown delivery can
 	// be looked for in the relay's logs or the recipient's mailbox.
@@ -104,8 +105,26 @@ type DeliveryOutcome struct {
 	session error
 }
 
+// counts are the outcome's deliveries as the ledger counts a run's.
+func (o *Outcome) counts() ledger.Counts {
+	var c ledger.Counts
+	for _, d := range o.Deliveries {
+		switch d.Status {
+		case report.DeliverySent:
+			c.Sent++
+		case report.DeliverySkipped:
+			c.Skipped++
+		case report.DeliveryUnknown:
+			c.Unknown++
+		default:
+			c.Failed++
+		}
+	}
+	return c
+}
+
 // Count returns how many deliveries ended in status.
-func (o *Outcome) Count(status string) int {
+func (o *Outcome) Count(status report.DeliveryStatus) int {
 	n := 0
 	for _, d := range o.Deliveries {
 		if d.Status == status {
@@ -131,9 +150,6 @@ var (
 // maxTemporaryInARow is how many recipients in a row may fail temporarily
 // (after the sender's own retries) before a run stops trying the rest.
 const maxTemporaryInARow = 3
-
-// Status names of DeliveryOutcome beyond the ledger's.
-const statusSkipped = "skipped"
 
 func (r *Runner) now() time.Time {
 	if r.Now != nil {
@@ -190,29 +206,16 @@ func (r *Runner) Run(ctx context.Context, rep Report, p period.Period, opts Opti
 		status, text := finalStatus(out, err)
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 		defer cancel()
-		var c ledger.Counts
-		for _, d := range out.Deliveries {
-			switch d.Status {
-			case string(ledger.StatusSent):
-				c.Sent++
-			case statusSkipped:
-				c.Skipped++
-			case string(ledger.StatusUnknown):
-				c.Unknown++
-			default:
-				c.Failed++
-			}
-		}
-		if ferr := r.Ledger.FinishRun(fctx, out.RunID, status, text, c); ferr != nil {
+		if ferr := r.Ledger.FinishRun(fctx, out.RunID, status, text, out.counts()); ferr != nil {
 			log.Error("record the end of the run", slog.Any("error", ferr))
 		}
 		if r.Observer != nil {
-			r.Observer.RunFinished(rep.Name, string(status), r.now().Sub(start))
+			r.Observer.RunFinished(rep.Name, status, r.now().Sub(start))
 		}
 	}
-	log.Info("run finished", "sent", out.Count("sent"), "skipped", out.Count(statusSkipped),
-		"failed_temporary", out.Count("failed_temporary"), "failed_permanent", out.Count("failed_permanent"),
-		"unknown", out.Count("unknown"), "duration_ms", r.now().Sub(start).Milliseconds(), slog.Any("error", err))
+	log.Info("run finished", "sent", out.Count(report.DeliverySent), "skipped", out.Count(report.DeliverySkipped),
+		"failed_temporary", out.Count(report.DeliveryFailedTemporary), "failed_permanent", out.Count(report.DeliveryFailedPermanent),
+		"unknown", out.Count(report.DeliveryUnknown), "duration_ms", r.now().Sub(start).Milliseconds(), slog.Any("error", err))
 	return out, err
 }
 
@@ -230,18 +233,18 @@ const abandonedByLock = "abandoned: its process stopped before finishing (the ru
 // still alive: its next claim fails because its run is no longer running,
 // and finishing the run records its in-flight delivery as unknown, so
 // nothing is sent twice.
-func (r *Runner) takeOver(ctx context.Context, report, label string, log *slog.Logger) bool {
-	runs, err := r.Ledger.Runs(ctx, report, 20)
+func (r *Runner) takeOver(ctx context.Context, name, label string, log *slog.Logger) bool {
+	runs, err := r.Ledger.Runs(ctx, name, 20)
 	if err != nil {
 		log.Warn("read the runs to take over", slog.Any("error", err))
 		return false
 	}
 	took := false
 	for _, run := range runs {
-		if run.Period != label || run.Status != ledger.RunRunning {
+		if run.Period != label || run.Status != report.RunRunning {
 			continue
 		}
-		if err := r.Ledger.FinishRun(ctx, run.ID, ledger.RunFailed, abandonedByLock, run.Counts); err != nil {
+		if err := r.Ledger.FinishRun(ctx, run.ID, report.RunFailed, abandonedByLock, run.Counts); err != nil {
 			log.Warn("take over an abandoned run", "abandoned_run_id", run.ID, slog.Any("error", err))
 			continue
 		}
@@ -252,18 +255,18 @@ func (r *Runner) takeOver(ctx context.Context, report, label string, log *slog.L
 	return took
 }
 
-func finalStatus(out *Outcome, err error) (ledger.RunStatus, string) {
+func finalStatus(out *Outcome, err error) (report.RunStatus, string) {
 	if err != nil {
-		return ledger.RunFailed, err.Error()
+		return report.RunFailed, err.Error()
 	}
-	bad := len(out.Deliveries) - out.Count("sent") - out.Count(statusSkipped)
+	bad := len(out.Deliveries) - out.Count(report.DeliverySent) - out.Count(report.DeliverySkipped)
 	switch {
 	case bad == 0:
-		return ledger.RunSucceeded, ""
+		return report.RunSucceeded, ""
 	case bad == len(out.Deliveries):
-		return ledger.RunFailed, fmt.Sprintf("%d deliveries failed", bad)
+		return report.RunFailed, fmt.Sprintf("%d deliveries failed", bad)
 	}
-	return ledger.RunPartial, fmt.Sprintf("%d of %d deliveries failed", bad, len(out.Deliveries))
+	return report.RunPartial, fmt.Sprintf("%d of %d deliveries failed", bad, len(out.Deliveries))
 }
 
 func (r *Runner) run(ctx context.Context, rep Report, p period.Period, asOf time.Time, opts Options, out *Outcome, log *slog.Logger) error {
@@ -302,14 +305,14 @@ func (r *Runner) run(ctx context.Context, rep Report, p period.Period, asOf time
 			out.Artifacts["xlsx."+loc] = len(a.workbook)
 		}
 		for _, rc := range rcpts {
-			out.Deliveries = append(out.Deliveries, DeliveryOutcome{Recipient: rc.Email, Status: statusSkipped, Detail: "dry run"})
+			out.Deliveries = append(out.Deliveries, DeliveryOutcome{Recipient: rc.Email, Status: report.DeliverySkipped, Detail: "dry run"})
 		}
 		return nil
 	}
+	c := &copyOf{build: b, arts: arts, opts: opts, runID: out.RunID, log: log}
 	temporary := 0 // recipients in a row that failed temporarily
 	for i, rc := range rcpts {
-		loc := cmp.Or(rc.Locale, rep.Locale)
-		d := r.deliver(ctx, b, rc, arts[loc], loc, opts, out.RunID, log)
+		d := r.deliver(ctx, c, rc)
 		out.Deliveries = append(out.Deliveries, d)
 		if d.session != nil {
 			// Stop here rather than fail every recipient the same way:
@@ -318,12 +321,12 @@ func (r *Runner) run(ctx context.Context, rep Report, p period.Period, asOf time
 			// the relay or the configuration is fixed) sends them.
 			for _, rest := range rcpts[i+1:] {
 				out.Deliveries = append(out.Deliveries, DeliveryOutcome{Recipient: rest.Email,
-					Status: string(ledger.StatusFailedTemporary), Detail: "not tried: the SMTP session failed for " + rc.Email})
+					Status: report.DeliveryFailedTemporary, Detail: "not tried: the SMTP session failed for " + rc.Email})
 			}
 			return fmt.Errorf("%w: %w", ErrTransport, d.session)
 		}
 		temporary++
-		if d.Status != string(ledger.StatusFailedTemporary) {
+		if d.Status != report.DeliveryFailedTemporary {
 			temporary = 0
 		}
 		if temporary >= maxTemporaryInARow && i+1 < len(rcpts) {
@@ -335,7 +338,7 @@ func (r *Runner) run(ctx context.Context, rep Report, p period.Period, asOf time
 			log.Warn("stopping: recipients in a row failed temporarily", "in_a_row", temporary, "not_tried", len(rcpts)-i-1)
 			for _, rest := range rcpts[i+1:] {
 				out.Deliveries = append(out.Deliveries, DeliveryOutcome{Recipient: rest.Email,
-					Status: string(ledger.StatusFailedTemporary), Detail: fmt.Sprintf("not tried: %d recipients in a row failed temporarily", temporary)})
+					Status: report.DeliveryFailedTemporary, Detail: fmt.Sprintf("not tried: %d recipients in a row failed temporarily", temporary)})
 			}
 			return nil
 		}
@@ -358,7 +361,7 @@ func (r *Runner) recipients(b *Build, out *Outcome, log *slog.Logger) []Recipien
 	valid, errs := delivery.Recipients(raw, r.AllowedDomains)
 	for _, err := range errs {
 		log.Warn("recipient refused", slog.Any("error", err))
-		out.Deliveries = append(out.Deliveries, DeliveryOutcome{Recipient: "", Status: string(ledger.StatusFailedPermanent), Detail: err.Error()})
+		out.Deliveries = append(out.Deliveries, DeliveryOutcome{Recipient: "", Status: report.DeliveryFailedPermanent, Detail: err.Error()})
 	}
 	rcpts := make([]Recipient, len(valid))
 	for i, addr := range valid {
@@ -385,12 +388,23 @@ func (r *Runner) render(b *Build, locale string) (*rendered, error) {
 	return &rendered{digest: d, workbook: wb}, nil
 }
 
+// copyOf is what every recipient's delivery of one run shares.
+type copyOf struct {
+	build *Build
+	arts  map[string]*rendered // by locale
+	opts  Options
+	runID int64
+	log   *slog.Logger
+}
+
 // deliver sends one recipient's copy under a ledger claim.
-func (r *Runner) deliver(ctx context.Context, b *Build, rc Recipient, a *rendered, locale string, opts Options, runID int64, log *slog.Logger) DeliveryOutcome {
+func (r *Runner) deliver(ctx context.Context, c *copyOf, rc Recipient) DeliveryOutcome {
+	b := c.build
 	rep, label := b.Report.Name, b.Snapshot.Period.Label
+	locale := cmp.Or(rc.Locale, b.Report.Locale)
 	domain, _ := delivery.Domain(r.From)
 	msgID := delivery.MessageID(rep, label, rc.Email, cmp.Or(domain, "sameteam.invalid"))
-	if !opts.records() {
+	if !c.opts.records() {
 		// A test copy or a preview must never be mistaken for the real one.
 		msgID = "test." + fmt.Sprint(r.now().UnixNano()) + "." + msgID
 	}
@@ -398,33 +412,33 @@ func (r *Runner) deliver(ctx context.Context, b *Build, rc Recipient, a *rendere
 	// Logs name the recipient by a hash: the ledger holds the address, and a
 	// log line can be matched to its row without spreading addresses. A
 	// copy that the ledger does not record is logged all the same.
-	log = log.With("recipient_hash", recipientHash(rc.Email), "message_id", msgID)
-	if opts.To != "" {
+	log := c.log.With("recipient_hash", recipientHash(rc.Email), "message_id", msgID)
+	if c.opts.To != "" {
 		log = log.With("test_copy", true)
 	}
-	if opts.Partial {
+	if c.opts.Partial {
 		log = log.With("partial_period", true)
 	}
 
 	var claim ledger.Claim
-	record := opts.records()
+	record := c.opts.records()
 	if record {
 		var err error
-		claim, err = r.Ledger.Claim(ctx, rep, label, rc.Email, msgID, runID, ledger.ClaimOptions{Force: opts.Force, ResendUnknown: opts.ResendUnknown})
+		claim, err = r.Ledger.Claim(ctx, rep, label, rc.Email, msgID, c.runID, ledger.ClaimOptions{Force: c.opts.Force, ResendUnknown: c.opts.ResendUnknown})
 		if err != nil {
-			res.Status, res.Detail = string(ledger.StatusFailedTemporary), "ledger: "+err.Error()
+			res.Status, res.Detail = report.DeliveryFailedTemporary, "ledger: "+err.Error()
 			return res
 		}
 		if !claim.Claimed {
-			res.Status = statusSkipped
+			res.Status = report.DeliverySkipped
 			switch {
 			case errors.Is(claim.Reason, ledger.ErrUnknownOutcome):
 				// Held back on purpose: SMTP cannot tell whether the earlier
 				// attempt arrived, and a silent duplicate is worse.
-				res.Status = string(ledger.StatusUnknown)
+				res.Status = report.DeliveryUnknown
 			case errors.Is(claim.Reason, ledger.ErrFailedPermanent):
 				// Still failed: reported on every run until someone acts.
-				res.Status = string(ledger.StatusFailedPermanent)
+				res.Status = report.DeliveryFailedPermanent
 			}
 			res.Detail = claim.Reason.Error()
 			return res
@@ -433,11 +447,11 @@ func (r *Runner) deliver(ctx context.Context, b *Build, rc Recipient, a *rendere
 	// From here the claim is always resolved, even if ctx is cancelled
 	// (shutdown): a delivery is never left in "sending" by a live process.
 	mctx := context.WithoutCancel(ctx)
-	mark := func(status ledger.Status, detail string) DeliveryOutcome {
-		res.Status, res.Detail = string(status), detail
+	mark := func(status report.DeliveryStatus, detail string) DeliveryOutcome {
+		res.Status, res.Detail = status, detail
 		if record {
 			var err error
-			if status == ledger.StatusSent {
+			if status == report.DeliverySent {
 				err = r.Ledger.MarkSent(mctx, claim, detail)
 			} else {
 				err = r.Ledger.MarkFailed(mctx, claim, status, detail)
@@ -447,7 +461,7 @@ func (r *Runner) deliver(ctx context.Context, b *Build, rc Recipient, a *rendere
 			}
 		}
 		if r.Observer != nil {
-			r.Observer.Delivery(rep, string(status))
+			r.Observer.Delivery(rep, status)
 		}
 		// One line per delivery, so the logs alone tell every recipient's
 		// outcome.
@@ -455,6 +469,7 @@ func (r *Runner) deliver(ctx context.Context, b *Build, rc Recipient, a *rendere
 		return res
 	}
 
+	a := c.arts[locale]
 	msg := delivery.Message{
 		From: r.From, ReplyTo: r.ReplyTo, To: rc.Email,
 		Subject: a.digest.Subject, Text: a.digest.Text, HTML: a.digest.HTML,
@@ -466,19 +481,13 @@ func (r *Runner) deliver(ctx context.Context, b *Build, rc Recipient, a *rendere
 	if r.MaxMessageBytes > 0 {
 		size, err := delivery.EncodedSize(msg)
 		if err != nil {
-			return mark(ledger.StatusFailedPermanent, "build message: "+err.Error())
+			return mark(report.DeliveryFailedPermanent, "build message: "+err.Error())
 		}
 		if size > r.MaxMessageBytes {
-			link, err := r.workbookLink(rep, label)
-			if err != nil {
-				return mark(ledger.StatusFailedPermanent, fmt.Sprintf("the message is %.1f MB, over max_attachment_mb (%.1f MB), and %v",
+			if err := r.linkInstead(&msg, b, locale); err != nil {
+				return mark(report.DeliveryFailedPermanent, fmt.Sprintf("the message is %.1f MB, over max_attachment_mb (%.1f MB), and %v",
 					float64(size)/1e6, float64(r.MaxMessageBytes)/1e6, err))
 			}
-			d, err := r.Renderer.Digest(b, locale, link)
-			if err != nil {
-				return mark(ledger.StatusFailedPermanent, err.Error())
-			}
-			msg.Subject, msg.Text, msg.HTML, msg.Attachment = d.Subject, d.Text, d.HTML, nil
 			log.Info("workbook replaced by a download link", "bytes", size)
 		}
 	}
@@ -487,12 +496,9 @@ func (r *Runner) deliver(ctx context.Context, b *Build, rc Recipient, a *rendere
 		// The relay accepts less than it advertised or than
 		// max_attachment_mb assumed (552, 5.3.4): the message was refused,
 		// never delivered, so the link variant goes once in its place.
-		if link, err := r.workbookLink(rep, label); err == nil {
-			if d, err := r.Renderer.Digest(b, locale, link); err == nil {
-				log.Info("the relay refused the message as too large; sending the download link instead", "code", result.Code, "enhanced_code", result.EnhancedCode)
-				msg.Subject, msg.Text, msg.HTML, msg.Attachment = d.Subject, d.Text, d.HTML, nil
-				result = r.Sender.Send(ctx, msg)
-			}
+		if err := r.linkInstead(&msg, b, locale); err == nil {
+			log.Info("the relay refused the message as too large; sending the download link instead", "code", result.Code, "enhanced_code", result.EnhancedCode)
+			result = r.Sender.Send(ctx, msg)
 		}
 	}
 	detail := result.Response
@@ -504,13 +510,29 @@ func (r *Runner) deliver(ctx context.Context, b *Build, rc Recipient, a *rendere
 	}
 	switch result.Status {
 	case delivery.StatusSent:
-		return mark(ledger.StatusSent, detail)
+		return mark(report.DeliverySent, detail)
 	case delivery.StatusFailedPermanent:
-		return mark(ledger.StatusFailedPermanent, detail)
+		return mark(report.DeliveryFailedPermanent, detail)
 	case delivery.StatusUnknown:
-		return mark(ledger.StatusUnknown, detail)
+		return mark(report.DeliveryUnknown, detail)
 	}
-	return mark(ledger.StatusFailedTemporary, detail)
+	return mark(report.DeliveryFailedTemporary, detail)
+}
+
+// linkInstead replaces msg's workbook by a signed download link in a digest
+// that says so: the one fallback for a message too large to send, whether
+// max_attachment_mb or the relay says it is.
+func (r *Runner) linkInstead(msg *delivery.Message, b *Build, locale string) error {
+	link, err := r.workbookLink(b.Report.Name, b.Snapshot.Period.Label)
+	if err != nil {
+		return err
+	}
+	d, err := r.Renderer.Digest(b, locale, link)
+	if err != nil {
+		return err
+	}
+	msg.Subject, msg.Text, msg.HTML, msg.Attachment = d.Subject, d.Text, d.HTML, nil
+	return nil
 }
 
 // tooLarge reports whether a relay refused a message for its size.
@@ -519,11 +541,11 @@ func tooLarge(res delivery.Result) bool {
 }
 
 // workbookLink signs a download link to the report's workbook.
-func (r *Runner) workbookLink(report, label string) (string, error) {
+func (r *Runner) workbookLink(name, label string) (string, error) {
 	if r.PublicURL == "" || len(r.LinkKey) == 0 {
 		return "", errors.New("server.public_url is not set, so it cannot be replaced by a download link")
 	}
-	path := "/reports/" + url.PathEscape(report) + "/" + url.PathEscape(label) + ".xlsx"
+	path := "/reports/" + url.PathEscape(name) + "/" + url.PathEscape(label) + ".xlsx"
 	signed, err := signedlink.Sign(r.LinkKey, path, r.now().Add(cmp.Or(r.LinkTTL, signedlink.MaxTTL)))
 	if err != nil {
 		return "", err

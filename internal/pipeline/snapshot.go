@@ -6,7 +6,6 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/sameteam/sameteam/internal/metrics"
 )
@@ -14,13 +13,4 @@ import (
 // FactSource reads the facts a snapshot needs; *source.Source is one.
 type FactSource interface {
 	Load(ctx context.Context, w metrics.Windows) (*metrics.Facts, error)
-}
-
-// Snapshot reads the facts for in and computes its snapshot.
-func Snapshot(ctx context.Context, src FactSource, in metrics.Input) (*metrics.Snapshot, error) {
-	facts, err := src.Load(ctx, metrics.Plan(in))
-	if err != nil {
-		return nil, fmt.Errorf("snapshot %s: %w", in.Period.Label(), err)
-	}
-	return metrics.Compute(in, facts), nil
 }

@@ -2,27 +2,24 @@ package schedule
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
-	"github.com/jmoiron/sqlx"
+
+	"github.com/sameteam/sameteam/internal/db"
 )
 
 // DefaultMinHold is AdvisoryLocker's default minimum hold time.
 const DefaultMinHold = 30 * time.Second
 
-// lockHash is the 64-bit advisory lock key of $1 in the session's schema.
-const lockHash = `hashtextextended(COALESCE(current_schema(), '') || ':' || $1, 0)`
-
 // AdvisoryLockerOptions configures an AdvisoryLocker.
 type AdvisoryLockerOptions struct {
 	// DB is the PostgreSQL state database (the ledger's), never a read
 	// replica: advisory locks are local to one server.
-	DB *sqlx.DB
+	DB *db.DB
 	// MinHold is the least time a lock is held, however fast the run. gocron
 	// fires each replica on its own clock; without it, a replica whose clock
 	// runs a little behind takes the lock right after a fast run released it
@@ -47,7 +44,7 @@ type AdvisoryLockerOptions struct {
 // silently: the lock prevents concurrent runs, while the ledger prevents
 // duplicate sends.
 type AdvisoryLocker struct {
-	db      *sqlx.DB
+	db      *db.DB
 	minHold time.Duration
 	ns      string
 	log     *slog.Logger
@@ -60,8 +57,8 @@ func NewAdvisoryLocker(opts AdvisoryLockerOptions) (*AdvisoryLocker, error) {
 	if opts.DB == nil {
 		return nil, fmt.Errorf("%w: advisory locker needs a database", ErrJob)
 	}
-	if opts.DB.DriverName() != "postgres" {
-		return nil, fmt.Errorf("%w: advisory locks need PostgreSQL, not %s", ErrJob, opts.DB.DriverName())
+	if opts.DB.Engine != db.Postgres {
+		return nil, fmt.Errorf("%w: advisory locks need PostgreSQL, not %s", ErrJob, opts.DB.Engine)
 	}
 	l := &AdvisoryLocker{db: opts.DB, minHold: opts.MinHold, ns: opts.Namespace, log: opts.Logger}
 	if l.minHold == 0 {
@@ -79,41 +76,28 @@ func NewAdvisoryLocker(opts AdvisoryLockerOptions) (*AdvisoryLocker, error) {
 // Lock takes the advisory lock for key without waiting: ErrLocked when
 // another session holds it.
 func (l *AdvisoryLocker) Lock(ctx context.Context, key string) (gocron.Lock, error) {
-	conn, err := l.db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", key, err)
-	}
-	var ok bool
-	// hashtextextended gives a 64-bit key from any text; a collision between
-	// two report names would only make them take turns. Advisory locks are
-	// database-wide, so the key includes the session's schema, as the
-	// ledger's run locks do: two installations in two schemas of one
-	// database must not skip each other's runs.
-	err = conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(`+lockHash+`)`, l.ns+key).Scan(&ok)
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("lock %s: %w", key, err)
-	}
-	if !ok {
-		conn.Close()
+	unlock, err := l.db.TryAdvisoryLock(ctx, l.ns+key)
+	if errors.Is(err, db.ErrLocked) {
 		return nil, fmt.Errorf("%w: %s", ErrLocked, key)
 	}
-	return &advisoryLock{l: l, conn: conn, key: l.ns + key, since: time.Now()}, nil
+	if err != nil {
+		return nil, err
+	}
+	return &advisoryLock{l: l, unlock: unlock, key: l.ns + key, since: time.Now()}, nil
 }
 
 type advisoryLock struct {
-	l     *AdvisoryLocker
-	conn  *sql.Conn
-	key   string
-	since time.Time
+	l      *AdvisoryLocker
+	unlock func(context.Context) error
+	key    string
+	since  time.Time
 }
 
-// Unlock waits out the rest of the minimum hold time, then releases the lock
-// and returns the connection. gocron passes the job's context, which
-// shutdown has already cancelled: the release runs on a context that keeps
-// its values but not its cancellation, or the lock would outlive the run
-// until the connection closed. On shutdown the minimum hold is cut short,
-// since this replica is leaving and its run is over.
+// Unlock waits out the rest of the minimum hold time, then releases the
+// lock. gocron passes the job's context, which shutdown has already
+// cancelled: the release itself does not depend on it (see
+// db.TryAdvisoryLock). On shutdown the minimum hold is cut short, since this
+// replica is leaving and its run is over.
 func (a *advisoryLock) Unlock(ctx context.Context) error {
 	if wait := a.l.minHold - time.Since(a.since); wait > 0 {
 		t := time.NewTimer(wait)
@@ -123,19 +107,9 @@ func (a *advisoryLock) Unlock(ctx context.Context) error {
 			t.Stop()
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	defer a.conn.Close()
-	var released bool
-	if err := a.conn.QueryRowContext(ctx, `SELECT pg_advisory_unlock(`+lockHash+`)`, a.key).Scan(&released); err != nil {
-		a.l.log.Warn("advisory unlock failed; the lock goes with the connection", "key", a.key, slog.Any("error", err))
-		// Closing a connection whose session may still hold the lock would put
-		// it back in the pool holding it: discard it instead.
-		_ = a.conn.Raw(func(any) error { return driver.ErrBadConn })
-		return fmt.Errorf("unlock %s: %w", a.key, err)
-	}
-	if !released {
-		return fmt.Errorf("unlock %s: not held by this session", a.key)
+	if err := a.unlock(ctx); err != nil {
+		a.l.log.Warn("advisory unlock failed; the lock went with the connection", "key", a.key, slog.Any("error", err))
+		return err
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/schedule"
 	"github.com/sameteam/sameteam/internal/testdb"
 )
@@ -41,11 +42,11 @@ func TestAdvisoryLocker(t *testing.T) {
 	t.Parallel()
 	dbs := openN(t, 2)
 	ctx := context.Background()
-	a, err := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: dbs[0].DB, MinHold: time.Second, Namespace: t.Name()})
+	a, err := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: dbs[0], MinHold: time.Second, Namespace: t.Name()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: dbs[1].DB, MinHold: -1, Namespace: t.Name()})
+	b, err := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: dbs[1], MinHold: -1, Namespace: t.Name()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,8 +95,8 @@ func TestAdvisoryLocker(t *testing.T) {
 func TestAdvisoryUnlockWithCancelledContext(t *testing.T) {
 	t.Parallel()
 	dbs := openN(t, 2)
-	a, _ := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: dbs[0].DB, MinHold: time.Minute, Namespace: t.Name()})
-	b, _ := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: dbs[1].DB, MinHold: -1, Namespace: t.Name()})
+	a, _ := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: dbs[0], MinHold: time.Minute, Namespace: t.Name()})
+	b, _ := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: dbs[1], MinHold: -1, Namespace: t.Name()})
 	ctx, cancel := context.WithCancel(context.Background())
 	lock, err := a.Lock(ctx, "weekly-sales")
 	if err != nil {
@@ -118,7 +119,7 @@ func TestAdvisoryUnlockWithCancelledContext(t *testing.T) {
 
 func TestAdvisoryLockerNeedsPostgres(t *testing.T) {
 	t.Parallel()
-	if _, err := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: testdb.SQLite(t).DB}); err == nil {
+	if _, err := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: testdb.SQLite(t)}); err == nil {
 		t.Fatal("an advisory locker on SQLite was accepted")
 	}
 }
@@ -160,13 +161,13 @@ func TestReplicasRunEachSlotOnce(t *testing.T) {
 			scheds := make([]*schedule.Scheduler, replicas)
 			for i := range replicas {
 				clocks[i] = clockwork.NewFakeClockAt(start)
-				locker, err := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: dbs[i].DB, MinHold: tt.minHold, Namespace: t.Name()})
+				locker, err := schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: dbs[i], MinHold: tt.minHold, Namespace: t.Name()})
 				if err != nil {
 					t.Fatal(err)
 				}
 				s, err := schedule.New(schedule.Options{
 					Jobs: []schedule.Job{{Name: "daily-sales", Cron: "0 8 * * *", Location: madrid, Kind: period.Day}},
-					Run: func(_ context.Context, _ string, p period.Period, _ string) error {
+					Run: func(_ context.Context, _ string, p period.Period, _ report.Trigger) error {
 						mu.Lock()
 						runs[p.Label()]++
 						mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/schedule"
 )
 
@@ -67,7 +68,7 @@ func TestReliability_Scheduling_Overrun(t *testing.T) {
 	locker := &stubLocker{}
 	s, err := schedule.New(schedule.Options{
 		Jobs: []schedule.Job{{Name: "daily", Cron: "0 8 * * *", Location: madrid, Kind: period.Day, CatchUp: 2}},
-		Run: func(_ context.Context, report string, p period.Period, trigger string) error {
+		Run: func(_ context.Context, name string, p period.Period, trigger report.Trigger) error {
 			mu.Lock()
 			running++
 			overlapped = overlapped || running > 1
@@ -75,11 +76,11 @@ func TestReliability_Scheduling_Overrun(t *testing.T) {
 			if p.Label() == "2026-11-15" {
 				<-release // the overrun: past the next fire time
 			}
-			stub.mark(report, p.Label())
+			stub.mark(name, p.Label())
 			mu.Lock()
 			running--
 			mu.Unlock()
-			calls <- run{report: report, period: p.Label(), trigger: trigger, at: clock.Now()}
+			calls <- run{report: name, period: p.Label(), trigger: trigger, at: clock.Now()}
 			return nil
 		},
 		Succeeded: stub.succeeded,
@@ -92,7 +93,7 @@ func TestReliability_Scheduling_Overrun(t *testing.T) {
 	s.Start()
 	defer shutdown(t, s)
 	defer free()
-	wait := func(want, trigger string) {
+	wait := func(want string, trigger report.Trigger) {
 		t.Helper()
 		select {
 		case got := <-calls:
@@ -117,11 +118,11 @@ func TestReliability_Scheduling_Overrun(t *testing.T) {
 	advanceTo(t, clock, 1, time.Date(2026, 11, 17, 8, 0, 0, 0, madrid)) // the 16th's fire: skipped
 	noRun()
 	free()
-	wait("2026-11-15", schedule.TriggerSchedule)
+	wait("2026-11-15", report.TriggerScheduled)
 	time.Sleep(100 * time.Millisecond) // gocron closes the execution
 	advanceTo(t, clock, 1, time.Date(2026, 11, 18, 8, 0, 0, 0, madrid))
-	wait("2026-11-16", schedule.TriggerCatchUp) // the skipped one first
-	wait("2026-11-17", schedule.TriggerSchedule)
+	wait("2026-11-16", report.TriggerCatchUp) // the skipped one first
+	wait("2026-11-17", report.TriggerScheduled)
 	noRun()
 
 	// Another replica holds the lock at the 19th's fire and sends the 18th:
@@ -134,7 +135,7 @@ func TestReliability_Scheduling_Overrun(t *testing.T) {
 	stub.mark("daily", "2026-11-18")
 	locker.refuse.Store(false)
 	advanceTo(t, clock, 1, time.Date(2026, 11, 20, 8, 0, 0, 0, madrid))
-	wait("2026-11-19", schedule.TriggerSchedule)
+	wait("2026-11-19", report.TriggerScheduled)
 	noRun()
 	mu.Lock()
 	defer mu.Unlock()

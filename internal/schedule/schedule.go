@@ -35,13 +35,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/sameteam/sameteam/internal/period"
-)
-
-// Triggers, passed to RunFunc, tell why a run happened. `run` uses its own
-// ("manual").
-const (
-	TriggerSchedule = "schedule"
-	TriggerCatchUp  = "catch-up"
+	"github.com/sameteam/sameteam/internal/report"
 )
 
 // DefaultStopTimeout is how long Shutdown waits for a run in flight: below
@@ -52,11 +46,13 @@ const DefaultStopTimeout = 25 * time.Second
 // RunFunc runs one report for one period. ctx is cancelled when the
 // scheduler shuts down; a run should stop at a safe point (between
 // recipients) and return.
-type RunFunc func(ctx context.Context, report string, p period.Period, trigger string) error
+//
+// trigger is report.TriggerScheduled or report.TriggerCatchUp.
+type RunFunc func(ctx context.Context, name string, p period.Period, trigger report.Trigger) error
 
 // SucceededFunc reports whether the ledger holds a successful run of report
 // for p.
-type SucceededFunc func(ctx context.Context, report string, p period.Period) (bool, error)
+type SucceededFunc func(ctx context.Context, name string, p period.Period) (bool, error)
 
 // Job is one report's schedule.
 type Job struct {
@@ -241,16 +237,16 @@ func (s *Scheduler) scheduledTask(j Job) func(ctx context.Context) error {
 			if done {
 				continue
 			}
-			s.log.Info("running a period whose scheduled run was skipped", "report", j.Name, "period", sp.Label(), "trigger", TriggerCatchUp)
-			if err := s.run(ctx, j.Name, sp, TriggerCatchUp); err != nil {
+			s.log.Info("running a period whose scheduled run was skipped", "report", j.Name, "period", sp.Label(), "trigger", report.TriggerCatchUp)
+			if err := s.run(ctx, j.Name, sp, report.TriggerCatchUp); err != nil {
 				errs = append(errs, fmt.Errorf("skipped %s %s: %w", j.Name, sp.Label(), err))
 			}
 		}
 		if ctx.Err() != nil {
 			return errors.Join(append(errs, ctx.Err())...)
 		}
-		s.log.Info("scheduled run", "report", j.Name, "period", p.Label(), "trigger", TriggerSchedule)
-		return errors.Join(append(errs, s.run(ctx, j.Name, p, TriggerSchedule))...)
+		s.log.Info("scheduled run", "report", j.Name, "period", p.Label(), "trigger", report.TriggerScheduled)
+		return errors.Join(append(errs, s.run(ctx, j.Name, p, report.TriggerScheduled))...)
 	}
 }
 
@@ -341,8 +337,8 @@ func (s *Scheduler) catchUpTask(name string, periods []period.Period) func(ctx c
 				s.log.Debug("nothing to catch up", "report", name, "period", p.Label())
 				continue
 			}
-			s.log.Info("catching up a missed run", "report", name, "period", p.Label(), "trigger", TriggerCatchUp)
-			if err := s.run(ctx, name, p, TriggerCatchUp); err != nil {
+			s.log.Info("catching up a missed run", "report", name, "period", p.Label(), "trigger", report.TriggerCatchUp)
+			if err := s.run(ctx, name, p, report.TriggerCatchUp); err != nil {
 				errs = append(errs, fmt.Errorf("catch-up %s %s: %w", name, p.Label(), err))
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/schedule"
 )
 
@@ -23,9 +24,10 @@ func TestMain(m *testing.M) {
 
 // run is one call of the RunFunc, as the tests see it.
 type run struct {
-	report, period, trigger string
-	at                      time.Time // the scheduler clock at the call
-	span                    time.Duration
+	report, period string
+	trigger        report.Trigger
+	at             time.Time // the scheduler clock at the call
+	span           time.Duration
 }
 
 // runLog collects RunFunc calls; calls is signalled after each.
@@ -40,8 +42,8 @@ func newRunLog(clock clockwork.Clock) *runLog {
 	return &runLog{clock: clock, calls: make(chan run, 100)}
 }
 
-func (l *runLog) Run(_ context.Context, report string, p period.Period, trigger string) error {
-	r := run{report: report, period: p.Label(), trigger: trigger, at: l.clock.Now(), span: p.Duration()}
+func (l *runLog) Run(_ context.Context, name string, p period.Period, trigger report.Trigger) error {
+	r := run{report: name, period: p.Label(), trigger: trigger, at: l.clock.Now(), span: p.Duration()}
 	l.mu.Lock()
 	l.runs = append(l.runs, r)
 	l.mu.Unlock()
@@ -215,7 +217,7 @@ func TestScheduleAcrossDST(t *testing.T) {
 				log.none(t)
 				advanceTo(t, clock, len(jobs), at)
 				got := log.next(t)
-				if got.report != w.report || got.period != w.period || got.trigger != schedule.TriggerSchedule {
+				if got.report != w.report || got.period != w.period || got.trigger != report.TriggerScheduled {
 					t.Fatalf("at %s: run %s %s (%s), want %s %s", w.at, got.report, got.period, got.trigger, w.report, w.period)
 				}
 				if !got.at.Equal(at) {
@@ -257,7 +259,7 @@ func TestNewRejects(t *testing.T) {
 	t.Parallel()
 	madrid := mustZone(t, "Europe/Madrid")
 	ok := schedule.Job{Name: "weekly-sales", Cron: "0 8 * * MON", Location: madrid, Kind: period.Week}
-	runFn := func(context.Context, string, period.Period, string) error { return nil }
+	runFn := func(context.Context, string, period.Period, report.Trigger) error { return nil }
 	tests := []struct {
 		name string
 		opts schedule.Options
@@ -344,7 +346,7 @@ func TestCatchUp(t *testing.T) {
 			}
 			for _, want := range tt.wantRuns {
 				got := log.next(t)
-				if got.period != want || got.trigger != schedule.TriggerCatchUp || got.report != "weekly-sales" {
+				if got.period != want || got.trigger != report.TriggerCatchUp || got.report != "weekly-sales" {
 					t.Fatalf("catch-up ran %+v, want weekly-sales %s catch-up", got, want)
 				}
 			}
@@ -363,7 +365,7 @@ func TestCatchUp(t *testing.T) {
 			next := nextFire(t, clock, s, "weekly-sales")
 			advanceTo(t, clock, 1, next)
 			got := log.next(t)
-			if want := period.LastComplete(period.Week, next, madrid).Label(); got.period != want || got.trigger != schedule.TriggerSchedule {
+			if want := period.LastComplete(period.Week, next, madrid).Label(); got.period != want || got.trigger != report.TriggerScheduled {
 				t.Fatalf("scheduled run %+v, want %s", got, want)
 			}
 			log.none(t)
@@ -395,7 +397,7 @@ func TestShutdownWithRunInFlight(t *testing.T) {
 			finished := make(chan error, 1)
 			s, err := schedule.New(schedule.Options{
 				Jobs: []schedule.Job{{Name: "weekly-sales", Cron: "0 8 * * MON", Location: madrid, Kind: period.Week}},
-				Run: func(ctx context.Context, _ string, _ period.Period, _ string) error {
+				Run: func(ctx context.Context, _ string, _ period.Period, _ report.Trigger) error {
 					close(started)
 					if tt.honoursCtx {
 						<-ctx.Done()
@@ -464,7 +466,7 @@ func TestPanicRecovered(t *testing.T) {
 	calls := make(chan string, 10)
 	s, err := schedule.New(schedule.Options{
 		Jobs: []schedule.Job{{Name: "weekly-sales", Cron: "0 8 * * MON", Location: madrid, Kind: period.Week}},
-		Run: func(_ context.Context, _ string, p period.Period, _ string) error {
+		Run: func(_ context.Context, _ string, p period.Period, _ report.Trigger) error {
 			calls <- p.Label()
 			if p.Label() == "2026-W47" {
 				panic("template exploded")

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/signedlink"
 )
 
@@ -145,10 +146,10 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 			class, symbol := statusClass(run.Status)
 			ir.Recent = append(ir.Recent, indexRun{
 				Links:    s.links(rep.Name, run.Period, expires),
-				Status:   strings.ReplaceAll(run.Status, "_", " "),
+				Status:   words(string(run.Status)),
 				Class:    class,
 				Symbol:   symbol,
-				Trigger:  run.Trigger,
+				Trigger:  words(string(run.Trigger)),
 				Started:  run.StartedAt.Format(stamp),
 				Duration: run.Duration.Round(time.Second).String(),
 			})
@@ -184,18 +185,21 @@ func (s *Server) links(name, label string, expires time.Time) links {
 	return links{Label: label, HTML: sign("html"), XLSX: sign("xlsx"), JSON: sign("json")}
 }
 
-// statusClass maps a ledger status to a colour class and a symbol, so the
+// statusClass maps a run's status to a colour class and a symbol, so the
 // status reads without colour too.
-func statusClass(status string) (class, symbol string) {
-	switch strings.ToLower(status) {
-	case "success", "sent", "completed":
+func statusClass(status report.RunStatus) (class, symbol string) {
+	switch status {
+	case report.RunSucceeded:
 		return "ok", "✓"
-	case "failed", "error":
+	case report.RunFailed:
 		return "fail", "✗"
-	case "completed_with_failures", "partial", "unknown":
+	case report.RunPartial:
 		return "warn", "!"
-	case "running", "claimed", "sending":
+	case report.RunRunning:
 		return "run", "…"
 	}
 	return "other", "·"
 }
+
+// words writes a stored word for a reader: catch_up as "catch up".
+func words(s string) string { return strings.ReplaceAll(s, "_", " ") }

@@ -33,6 +33,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/signedlink"
 )
 
@@ -69,8 +70,8 @@ type Report struct {
 // Run is one ledger entry shown on the index.
 type Run struct {
 	Period    string
-	Status    string // the ledger's status: success, failed, …
-	Trigger   string
+	Status    report.RunStatus
+	Trigger   report.Trigger
 	StartedAt time.Time // in the report's zone
 	Duration  time.Duration
 }

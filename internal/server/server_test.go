@@ -18,6 +18,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/server"
 	"github.com/sameteam/sameteam/internal/signedlink"
 	"github.com/sameteam/sameteam/internal/telemetry"
@@ -87,17 +88,17 @@ func fakeReports() []server.Report {
 			Name: "weekly-leadership", Title: "Leadership, weekly", Schedule: "0 8 * * MON", Zone: "Europe/Madrid",
 			NextRun: at("2026-11-30 08:00"), Latest: "2026-W47",
 			Recent: []server.Run{
-				{Period: "2026-W47", Status: "success", Trigger: "schedule", StartedAt: at("2026-11-23 08:00"), Duration: 41 * time.Second},
-				{Period: "2026-W46", Status: "completed_with_failures", Trigger: "schedule", StartedAt: at("2026-11-16 08:00"), Duration: 38 * time.Second},
-				{Period: "2026-W45", Status: "failed", Trigger: "catch-up", StartedAt: at("2026-11-09 09:12"), Duration: 3 * time.Second},
+				{Period: "2026-W47", Status: report.RunSucceeded, Trigger: report.TriggerScheduled, StartedAt: at("2026-11-23 08:00"), Duration: 41 * time.Second},
+				{Period: "2026-W46", Status: report.RunPartial, Trigger: report.TriggerScheduled, StartedAt: at("2026-11-16 08:00"), Duration: 38 * time.Second},
+				{Period: "2026-W45", Status: report.RunFailed, Trigger: report.TriggerCatchUp, StartedAt: at("2026-11-09 09:12"), Duration: 3 * time.Second},
 			},
 		},
 		{
 			Name: "weekly-sales", Title: "Sales, weekly", Schedule: "0 8 * * MON", Zone: "Europe/Madrid",
 			NextRun: at("2026-11-30 08:00"), Latest: "2026-W47",
 			Recent: []server.Run{
-				{Period: "2026-W47", Status: "running", Trigger: "manual", StartedAt: at("2026-11-24 10:31"), Duration: 12 * time.Second},
-				{Period: "2026-W46", Status: "success", Trigger: "schedule", StartedAt: at("2026-11-16 08:00"), Duration: 52 * time.Second},
+				{Period: "2026-W47", Status: report.RunRunning, Trigger: report.TriggerManual, StartedAt: at("2026-11-24 10:31"), Duration: 12 * time.Second},
+				{Period: "2026-W46", Status: report.RunSucceeded, Trigger: report.TriggerScheduled, StartedAt: at("2026-11-16 08:00"), Duration: 52 * time.Second},
 			},
 		},
 		{
@@ -112,8 +113,8 @@ func setup(t *testing.T, mod func(*server.Options)) (*server.Server, *bundle) {
 	t.Helper()
 	b := &bundle{now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
 	rec := telemetry.New(telemetry.Options{})
-	rec.RunFinished("weekly-sales", telemetry.StatusSuccess, time.Second)
-	rec.Delivery("weekly-sales", "sent")
+	rec.RunFinished("weekly-sales", report.RunSucceeded, time.Second)
+	rec.Delivery("weekly-sales", report.DeliverySent)
 	rec.QueryDuration("mql_facts", time.Millisecond)
 	opts := server.Options{
 		Listen:  "127.0.0.1:0",
@@ -465,7 +466,7 @@ func TestIndexEscapesAndCSP(t *testing.T) {
 	if !strings.Contains(csp, "'sha256-"+sha256b64(style)+"'") {
 		t.Fatalf("CSP %q does not allow the page's style", csp)
 	}
-	for _, want := range []string{"weekly-leadership", "✓ success", "✗ failed", "! completed with failures", "… running", "Mon 30 Nov 2026 08:00 CET", "No runs recorded yet."} {
+	for _, want := range []string{"weekly-leadership", "✓ succeeded", "✗ failed", "! partial", "… running", "Mon 30 Nov 2026 08:00 CET", "No runs recorded yet."} {
 		if !strings.Contains(got.body, want) {
 			t.Errorf("index lacks %q", want)
 		}

@@ -19,11 +19,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sameteam/sameteam/internal/report"
 )
 
-// StatusSuccess is the run status that moves
-// sameteam_last_success_timestamp_seconds.
-const StatusSuccess = "success"
+// runLabel is a run status as sameteam_runs_total's status label spells
+// it. A succeeded run is labelled "success", the word dashboards and alerts
+// were written against; the other statuses are the ledger's words.
+func runLabel(s report.RunStatus) string {
+	if s == report.RunSucceeded {
+		return "success"
+	}
+	return string(s)
+}
 
 // Options configures a Recorder.
 type Options struct {
@@ -121,14 +129,13 @@ func (r *Recorder) Handler() http.Handler {
 	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{Registry: r.reg})
 }
 
-// RunFinished records one finished run of report with its final status
-// (the ledger's word: success, failed, …) and duration. Only StatusSuccess
-// moves the last-success gauge.
-func (r *Recorder) RunFinished(report, status string, d time.Duration) {
-	r.runs.WithLabelValues(report, status).Inc()
-	r.runDuration.WithLabelValues(report).Observe(d.Seconds())
-	if status == StatusSuccess {
-		r.lastSuccess.set(report, r.now())
+// RunFinished records one finished run of a report with its final status
+// and duration. Only a succeeded run moves the last-success gauge.
+func (r *Recorder) RunFinished(name string, status report.RunStatus, d time.Duration) {
+	r.runs.WithLabelValues(name, runLabel(status)).Inc()
+	r.runDuration.WithLabelValues(name).Observe(d.Seconds())
+	if status == report.RunSucceeded {
+		r.lastSuccess.set(name, r.now())
 	}
 }
 
@@ -143,13 +150,13 @@ func (r *Recorder) SetLastSuccess(report string, t time.Time) {
 // and delivery statuses. A series that first appears at 1 has no increase()
 // in Prometheus, so without this the first failure of a process would never
 // fire an alert.
-func (r *Recorder) Expect(reports, runStatuses, deliveryStatuses []string) {
-	for _, report := range reports {
+func (r *Recorder) Expect(names []string, runStatuses []report.RunStatus, deliveryStatuses []report.DeliveryStatus) {
+	for _, name := range names {
 		for _, s := range runStatuses {
-			r.runs.WithLabelValues(report, s)
+			r.runs.WithLabelValues(name, runLabel(s))
 		}
 		for _, s := range deliveryStatuses {
-			r.deliveries.WithLabelValues(report, s)
+			r.deliveries.WithLabelValues(name, string(s))
 		}
 	}
 }
@@ -168,8 +175,8 @@ func (r *Recorder) WatchLastSuccess(f func(context.Context) (map[string]time.Tim
 }
 
 // Delivery records one recipient's delivery outcome (sent, failed, unknown…).
-func (r *Recorder) Delivery(report, status string) {
-	r.deliveries.WithLabelValues(report, status).Inc()
+func (r *Recorder) Delivery(name string, status report.DeliveryStatus) {
+	r.deliveries.WithLabelValues(name, string(status)).Inc()
 }
 
 // QueryDuration records how long the named source query took.

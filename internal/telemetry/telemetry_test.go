@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/telemetry"
 )
 
@@ -23,13 +24,13 @@ func TestRecorder(t *testing.T) {
 	clock := now
 	r := telemetry.New(telemetry.Options{Now: func() time.Time { return clock }, Version: "1.2.3"})
 
-	r.RunFinished("weekly-sales", telemetry.StatusSuccess, 3*time.Second)
+	r.RunFinished("weekly-sales", report.RunSucceeded, 3*time.Second)
 	clock = now.Add(time.Hour)
-	r.RunFinished("weekly-sales", "failed", time.Second)
-	r.RunFinished("weekly-sales", "failed", time.Second)
-	r.Delivery("weekly-sales", "sent")
-	r.Delivery("weekly-sales", "sent")
-	r.Delivery("weekly-sales", "unknown")
+	r.RunFinished("weekly-sales", report.RunFailed, time.Second)
+	r.RunFinished("weekly-sales", report.RunFailed, time.Second)
+	r.Delivery("weekly-sales", report.DeliverySent)
+	r.Delivery("weekly-sales", report.DeliverySent)
+	r.Delivery("weekly-sales", report.DeliveryUnknown)
 	r.QueryDuration("mql_facts", 40*time.Millisecond)
 	r.WatchNextRuns(func() map[string]time.Time {
 		return map[string]time.Time{"weekly-sales": now.Add(7 * 24 * time.Hour), "never": {}}
@@ -81,7 +82,7 @@ func TestRecorder(t *testing.T) {
 func TestLastSuccessAbsentUntilSuccess(t *testing.T) {
 	t.Parallel()
 	r := telemetry.New(telemetry.Options{NoRuntime: true})
-	r.RunFinished("weekly-sales", "failed", time.Second)
+	r.RunFinished("weekly-sales", report.RunFailed, time.Second)
 	if body := scrape(t, r); strings.Contains(body, "sameteam_last_success_timestamp_seconds{") {
 		t.Fatalf("last success set by a failure:\n%s", body)
 	}
@@ -130,7 +131,7 @@ func TestLastSuccessFollowsTheLedger(t *testing.T) {
 		t.Fatalf("a failed reading changed the gauge to %v", got)
 	}
 	fail = nil
-	r.RunFinished("weekly-sales", telemetry.StatusSuccess, time.Second) // this replica, now
+	r.RunFinished("weekly-sales", report.RunSucceeded, time.Second) // this replica, now
 	if got := sample(t, scrape(t, r), series); got != float64(clock.Unix()) {
 		t.Fatalf("own success: %v, want %v", got, clock.Unix())
 	}
@@ -146,7 +147,7 @@ func TestLastSuccessFollowsTheLedger(t *testing.T) {
 func TestExpectExportsZeros(t *testing.T) {
 	t.Parallel()
 	r := telemetry.New(telemetry.Options{NoRuntime: true})
-	r.Expect([]string{"weekly-sales", "weekly-marketing"}, []string{"success", "failed"}, []string{"sent", "failed_permanent"})
+	r.Expect([]string{"weekly-sales", "weekly-marketing"}, []report.RunStatus{report.RunSucceeded, report.RunFailed}, []report.DeliveryStatus{report.DeliverySent, report.DeliveryFailedPermanent})
 	body := scrape(t, r)
 	for _, report := range []string{"weekly-sales", "weekly-marketing"} {
 		for _, s := range []string{"success", "failed"} {
@@ -171,7 +172,7 @@ func TestRegistriesAreSeparate(t *testing.T) {
 	t.Parallel()
 	a := telemetry.New(telemetry.Options{})
 	b := telemetry.New(telemetry.Options{})
-	a.Delivery("x", "sent")
+	a.Delivery("x", report.DeliverySent)
 	if strings.Contains(scrape(t, b), `sameteam_deliveries_total{report="x"`) {
 		t.Fatal("a delivery recorded in one Recorder shows in another")
 	}

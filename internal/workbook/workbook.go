@@ -24,14 +24,16 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/sameteam/sameteam/internal/metrics"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/workhours"
 )
 
-// Audiences a workbook can be written for.
+// Audiences a workbook can be written for, as Options.Audience spells
+// them: package report's.
 const (
-	AudienceLeadership = "leadership"
-	AudienceSales      = "sales"
-	AudienceMarketing  = "marketing"
+	AudienceLeadership = string(report.AudienceLeadership)
+	AudienceSales      = string(report.AudienceSales)
+	AudienceMarketing  = string(report.AudienceMarketing)
 )
 
 // Creator is the document's author as its properties name it.

@@ -1,0 +1,128 @@
+// Package report is sameteam's vocabulary: the typed words that the
+// configuration, the ledger, the pipeline, the scheduler, the HTTP index,
+// the telemetry and the command line share. Each word is defined here once,
+// so a misspelt status does not compile and a new one is added in one place.
+//
+// The string values are what the ledger stores (sameteam_runs.status,
+// sameteam_runs.trigger, sameteam_deliveries.status) and what the
+// configuration reads (audience): changing one breaks existing databases
+// and configuration files, so values are added, never renamed.
+//
+// Period kinds are period.Kind: they carry their bounds and labels, and
+// live with them.
+package report
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Audience is who a report is written for.
+type Audience string
+
+// The audiences. To add one, add it here and to audiences; the digest and
+// the workbook then need its templates and words.
+const (
+	AudienceLeadership Audience = "leadership"
+	AudienceSales      Audience = "sales"
+	AudienceMarketing  Audience = "marketing"
+)
+
+var audiences = []Audience{AudienceLeadership, AudienceSales, AudienceMarketing}
+
+// Audiences lists every audience, in the order the documentation gives.
+func Audiences() []Audience { return slices.Clone(audiences) }
+
+// Valid reports whether a is a known audience.
+func (a Audience) Valid() bool { return slices.Contains(audiences, a) }
+
+// ParseAudience reads an audience as the configuration spells it.
+func ParseAudience(s string) (Audience, error) {
+	if a := Audience(s); a.Valid() {
+		return a, nil
+	}
+	return "", fmt.Errorf("unknown audience %q (want %s)", s, oneOf(audiences))
+}
+
+// RunStatus is the state of one run in the ledger.
+type RunStatus string
+
+// The run states. A run is running until it finishes succeeded (every
+// recipient sent or skipped), partial (some not sent) or failed.
+const (
+	RunRunning   RunStatus = "running"
+	RunSucceeded RunStatus = "succeeded"
+	RunPartial   RunStatus = "partial"
+	RunFailed    RunStatus = "failed"
+)
+
+var runStatuses = []RunStatus{RunRunning, RunSucceeded, RunPartial, RunFailed}
+
+// Valid reports whether s is a known run status.
+func (s RunStatus) Valid() bool { return slices.Contains(runStatuses, s) }
+
+// Final reports whether s is a status a run finishes with.
+func (s RunStatus) Final() bool { return s.Valid() && s != RunRunning }
+
+// DeliveryStatus is the state of one recipient's delivery.
+type DeliveryStatus string
+
+// The delivery states. The ledger stores pending, sending, sent,
+// failed_temporary, failed_permanent and unknown: pending and
+// failed_temporary are retried by the next claim; sent, failed_permanent
+// and unknown are final unless the claim asks otherwise. skipped is an
+// outcome of a run only (nothing to send: already sent, a dry run), never a
+// row's state.
+const (
+	DeliveryPending         DeliveryStatus = "pending"
+	DeliverySending         DeliveryStatus = "sending"
+	DeliverySent            DeliveryStatus = "sent"
+	DeliveryFailedTemporary DeliveryStatus = "failed_temporary"
+	DeliveryFailedPermanent DeliveryStatus = "failed_permanent"
+	DeliveryUnknown         DeliveryStatus = "unknown"
+	DeliverySkipped         DeliveryStatus = "skipped"
+)
+
+var deliveryStatuses = []DeliveryStatus{DeliveryPending, DeliverySending, DeliverySent,
+	DeliveryFailedTemporary, DeliveryFailedPermanent, DeliveryUnknown, DeliverySkipped}
+
+// Valid reports whether s is a known delivery status.
+func (s DeliveryStatus) Valid() bool { return slices.Contains(deliveryStatuses, s) }
+
+// Failed reports whether s is a failure, temporary or permanent.
+func (s DeliveryStatus) Failed() bool {
+	return s == DeliveryFailedTemporary || s == DeliveryFailedPermanent
+}
+
+// Trigger tells what started a run.
+type Trigger string
+
+// The triggers: the scheduler's timer, a person (`run`, the demo), and the
+// scheduler's catch-up of a period whose run was missed.
+const (
+	TriggerScheduled Trigger = "scheduled"
+	TriggerManual    Trigger = "manual"
+	TriggerCatchUp   Trigger = "catch_up"
+)
+
+var triggers = []Trigger{TriggerScheduled, TriggerManual, TriggerCatchUp}
+
+// Valid reports whether t is a known trigger.
+func (t Trigger) Valid() bool { return slices.Contains(triggers, t) }
+
+// oneOf writes a list of words for an error message: "a, b or c".
+func oneOf[T ~string](words []T) string {
+	var b strings.Builder
+	for i, w := range words {
+		switch {
+		case i == 0:
+		case i == len(words)-1:
+			b.WriteString(" or ")
+		default:
+			b.WriteString(", ")
+		}
+		b.WriteString(string(w))
+	}
+	return b.String()
+}

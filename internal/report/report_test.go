@@ -1,0 +1,63 @@
+package report_test
+
+import (
+	"testing"
+
+	"github.com/sameteam/sameteam/internal/report"
+)
+
+func TestParseAudience(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in   string
+		want report.Audience
+		ok   bool
+	}{
+		{"leadership", report.AudienceLeadership, true},
+		{"sales", report.AudienceSales, true},
+		{"marketing", report.AudienceMarketing, true},
+		{"Sales", "", false},
+		{"", "", false},
+	}
+	for _, tc := range cases {
+		got, err := report.ParseAudience(tc.in)
+		if got != tc.want || (err == nil) != tc.ok {
+			t.Errorf("ParseAudience(%q) = %q, %v", tc.in, got, err)
+		}
+	}
+	if _, err := report.ParseAudience("ops"); err == nil || err.Error() != `unknown audience "ops" (want leadership, sales or marketing)` {
+		t.Errorf("the error does not list the audiences: %v", err)
+	}
+}
+
+// TestStoredWords pins the strings the ledger stores and the configuration
+// reads: existing databases and config files hold them, so a rename must
+// fail here rather than strand their rows.
+func TestStoredWords(t *testing.T) {
+	t.Parallel()
+	want := map[string]string{
+		string(report.RunRunning): "running", string(report.RunSucceeded): "succeeded",
+		string(report.RunPartial): "partial", string(report.RunFailed): "failed",
+		string(report.DeliveryPending): "pending", string(report.DeliverySending): "sending",
+		string(report.DeliverySent): "sent", string(report.DeliveryFailedTemporary): "failed_temporary",
+		string(report.DeliveryFailedPermanent): "failed_permanent", string(report.DeliveryUnknown): "unknown",
+		string(report.TriggerScheduled): "scheduled", string(report.TriggerManual): "manual",
+		string(report.TriggerCatchUp): "catch_up",
+	}
+	for got, w := range want {
+		if got != w {
+			t.Errorf("stored word %q, want %q", got, w)
+		}
+	}
+	for _, s := range []report.RunStatus{report.RunRunning, report.RunSucceeded, report.RunPartial, report.RunFailed} {
+		if !s.Valid() {
+			t.Errorf("%s is not valid", s)
+		}
+		if s.Final() == (s == report.RunRunning) {
+			t.Errorf("%s: Final = %v", s, s.Final())
+		}
+	}
+	if report.RunStatus("success").Valid() || report.Trigger("catch-up").Valid() || report.DeliveryStatus("ok").Valid() {
+		t.Error("a word no package stores is valid")
+	}
+}
