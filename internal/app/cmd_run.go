@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/config"
+	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/delivery"
 	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/period"
@@ -197,7 +198,7 @@ func outcomeCode(out *pipeline.Outcome, err error) int {
 		// A refused password or an untrusted certificate does not fix
 		// itself: retrying only risks locking the account.
 		return ExitConfig
-	case errors.Is(err, pipeline.ErrSource) && schemaProblem(err):
+	case errors.Is(err, pipeline.ErrSource) && db.SchemaProblem(err):
 		// A missing relation or column, or no right to read it: the
 		// config or the grants need a person, not a retry.
 		return ExitConfig

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/sameteam/sameteam/internal/config"
+	"github.com/sameteam/sameteam/internal/db"
 )
 
 // Exit codes, from sysexits, so that cron and a CronJob's podFailurePolicy
@@ -62,4 +63,14 @@ func ExitCode(err error, w io.Writer) int {
 		return ExitConfig
 	}
 	return ExitFailure
+}
+
+// sourceCode is the exit code of a failed snapshot read: a source without
+// the shape the configuration promises needs a person (78), anything else a
+// retry (75).
+func sourceCode(err error) int {
+	if db.SchemaProblem(err) {
+		return ExitConfig
+	}
+	return ExitTempFail
 }

@@ -155,7 +155,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o stackOpti
 		st.Close()
 		return nil, err
 	}
-	st.renderer = &pipeline.Renderer{Source: retrying(src, log), Digests: digests, Currency: cfg.Currency}
+	st.renderer = &pipeline.Renderer{Source: pipeline.Retrying(src, log), Digests: digests, Currency: cfg.Currency}
 	if o.ShareSnapshots {
 		st.renderer.Snapshots = pipeline.NewSnapshots()
 	}

@@ -8,37 +8,20 @@
 // connection breaks after the message data went out but before the
 // server's reply, the message may or may not have arrived (RFC 1047).
 // Failures before that point are safe to retry; 5xx replies are final;
-// the gap in between is reported as StatusUnknown and never retried here,
+// the gap in between is reported as report.DeliveryUnknown and never retried here,
 // because a silent duplicate is worse than a visible question mark.
 package delivery
 
-import "context"
+import (
+	"context"
 
-// Status is the outcome of one delivery.
-type Status string
-
-const (
-	// StatusSent means the server accepted the message (250 after DATA).
-	StatusSent Status = "sent"
-	// StatusFailedTemporary means the message was certainly not accepted
-	// and a later attempt may succeed: a 4xx reply, or a connection or
-	// timeout error before the message data was complete, or a session
-	// failure (see ErrSession). Retrying cannot create a duplicate.
-	StatusFailedTemporary Status = "failed_temporary"
-	// StatusFailedPermanent means the server refused this recipient or this
-	// message with a 5xx reply, or the message itself is invalid. Retrying
-	// would fail the same way.
-	StatusFailedPermanent Status = "failed_permanent"
-	// StatusUnknown means the message data was transmitted but no final
-	// reply arrived: the message may have been delivered. It is never
-	// retried automatically.
-	StatusUnknown Status = "unknown"
+	"github.com/sameteam/sameteam/internal/report"
 )
 
 // Result is what a Sender reports for one message.
 type Result struct {
-	Status Status
-	// Err explains any status but StatusSent. Its text never contains the
+	Status report.DeliveryStatus
+	// Err explains any status but report.DeliverySent. Its text never contains the
 	// SMTP password. Match it with errors.Is against ErrSession, ErrTLS,
 	// ErrAuth, ErrAmbiguous, ErrInvalidMessage and ErrInvalidAddress.
 	Err error

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/delivery"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/smtptest"
 )
 
@@ -128,7 +129,7 @@ func TestMessageAsAClientSeesIt(t *testing.T) {
 	t.Parallel()
 	s, srv := setup(t, smtptest.Options{}, nil)
 	m := sample(t, "bob@example.com")
-	if res := s.Send(context.Background(), m); res.Status != delivery.StatusSent {
+	if res := s.Send(context.Background(), m); res.Status != report.DeliverySent {
 		t.Fatalf("send: %s %v", res.Status, res.Err)
 	}
 	got := srv.Messages()

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"github.com/sameteam/sameteam/internal/report"
 )
 
 // Outbox writes each message as an .eml file in a directory instead of
@@ -72,17 +74,17 @@ func fileName(id string) string {
 // message and a crash leaves either the old file or the new one.
 func (o *Outbox) Send(ctx context.Context, m Message) Result {
 	if err := ctx.Err(); err != nil {
-		return Result{Status: StatusFailedTemporary, Err: fmt.Errorf("outbox %s: %w", m.To, err)}
+		return Result{Status: report.DeliveryFailedTemporary, Err: fmt.Errorf("outbox %s: %w", m.To, err)}
 	}
 	msg, err := Build(m)
 	if err != nil {
-		return Result{Status: StatusFailedPermanent, Err: err, Attempts: 1}
+		return Result{Status: report.DeliveryFailedPermanent, Err: err, Attempts: 1}
 	}
 	path := o.Path(m.MessageID)
 	if err := o.write(msg, path); err != nil {
-		return Result{Status: StatusFailedTemporary, Err: fmt.Errorf("outbox %s: %w", m.To, err), Attempts: 1}
+		return Result{Status: report.DeliveryFailedTemporary, Err: fmt.Errorf("outbox %s: %w", m.To, err), Attempts: 1}
 	}
-	return Result{Status: StatusSent, Response: "written to " + path, Attempts: 1}
+	return Result{Status: report.DeliverySent, Response: "written to " + path, Attempts: 1}
 }
 
 func (o *Outbox) write(msg *gomail.Msg, path string) error {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/sameteam/sameteam/internal/delivery"
+	"github.com/sameteam/sameteam/internal/report"
 )
 
 // dirEntries lists the names in dir, hidden temporary files included.
@@ -37,7 +38,7 @@ func TestOutboxWritesOneFilePerMessageID(t *testing.T) {
 	m := sample(t, "bob@example.com")
 
 	res := o.Send(context.Background(), m)
-	if res.Status != delivery.StatusSent || res.Attempts != 1 {
+	if res.Status != report.DeliverySent || res.Attempts != 1 {
 		t.Fatalf("Send: %s %v", res.Status, res.Err)
 	}
 	path := o.Path(m.MessageID)
@@ -68,7 +69,7 @@ func TestOutboxWritesOneFilePerMessageID(t *testing.T) {
 
 	// A rerun with the same Message-ID replaces the file.
 	m.Subject = "Second run"
-	if res := o.Send(context.Background(), m); res.Status != delivery.StatusSent {
+	if res := o.Send(context.Background(), m); res.Status != report.DeliverySent {
 		t.Fatalf("second Send: %s %v", res.Status, res.Err)
 	}
 	if names := dirEntries(t, dir); len(names) != 1 {
@@ -80,7 +81,7 @@ func TestOutboxWritesOneFilePerMessageID(t *testing.T) {
 	}
 
 	// Another recipient gets a file of its own.
-	if res := o.Send(context.Background(), sample(t, "ann@example.com")); res.Status != delivery.StatusSent {
+	if res := o.Send(context.Background(), sample(t, "ann@example.com")); res.Status != report.DeliverySent {
 		t.Fatalf("Send to ann: %s %v", res.Status, res.Err)
 	}
 	if names := dirEntries(t, dir); len(names) != 2 {
@@ -136,7 +137,7 @@ func TestOutboxNeverShowsAHalfFile(t *testing.T) {
 		}
 	})
 	for range 10 {
-		if res := o.Send(context.Background(), m); res.Status != delivery.StatusSent {
+		if res := o.Send(context.Background(), m); res.Status != report.DeliverySent {
 			t.Errorf("Send: %s %v", res.Status, res.Err)
 			break
 		}
@@ -166,7 +167,7 @@ func TestOutboxFailureLeavesNoTemporaryFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := o.Send(context.Background(), m)
-	if res.Status != delivery.StatusFailedTemporary || res.Err == nil {
+	if res.Status != report.DeliveryFailedTemporary || res.Err == nil {
 		t.Fatalf("Send over a directory: %s %v, want failed_temporary", res.Status, res.Err)
 	}
 	if names := dirEntries(t, dir); len(names) != 1 || names[0] != filepath.Base(blocker) {
@@ -176,7 +177,7 @@ func TestOutboxFailureLeavesNoTemporaryFile(t *testing.T) {
 	// An invalid message is permanent and writes nothing.
 	bad := sample(t, "ann@example.com")
 	bad.Text = ""
-	if res := o.Send(context.Background(), bad); res.Status != delivery.StatusFailedPermanent || !errors.Is(res.Err, delivery.ErrInvalidMessage) {
+	if res := o.Send(context.Background(), bad); res.Status != report.DeliveryFailedPermanent || !errors.Is(res.Err, delivery.ErrInvalidMessage) {
 		t.Errorf("invalid message: %s %v, want failed_permanent", res.Status, res.Err)
 	}
 	if names := dirEntries(t, dir); len(names) != 1 {

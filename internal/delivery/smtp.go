@@ -20,6 +20,8 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 	gosmtp "github.com/wneessen/go-mail/smtp"
+
+	"github.com/sameteam/sameteam/internal/report"
 )
 
 // TLS modes for SMTPConfig.TLS.
@@ -309,13 +311,13 @@ func (s *SMTP) Send(ctx context.Context, m Message) Result {
 	m.From = cmp.Or(m.From, s.cfg.From)
 	m.ReplyTo = cmp.Or(m.ReplyTo, s.cfg.ReplyTo)
 	if _, err := Build(m); err != nil {
-		return Result{Status: StatusFailedPermanent, Err: err}
+		return Result{Status: report.DeliveryFailedPermanent, Err: err}
 	}
 	var res Result
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			if attempt == 1 {
-				return Result{Status: StatusFailedTemporary, Err: fmt.Errorf("send to %s: %w", m.To, err)}
+				return Result{Status: report.DeliveryFailedTemporary, Err: fmt.Errorf("send to %s: %w", m.To, err)}
 			}
 			return res
 		}
@@ -371,54 +373,54 @@ func (s *SMTP) classify(msg *gomail.Msg, to string, err error) (Result, bool) {
 	// IsDelivered is set on the 250 after DATA, before the RSET that
 	// follows: a failing RSET (ErrSMTPReset) does not undo a delivery.
 	if err == nil || msg.IsDelivered() {
-		return Result{Status: StatusSent, Response: msg.ServerResponse(), Code: 250}, false
+		return Result{Status: report.DeliverySent, Response: msg.ServerResponse(), Code: 250}, false
 	}
 	where := fmt.Sprintf("send to %s via %s", to, s.addr)
 	var se *gomail.SendError
 	if !errors.As(err, &se) {
-		return s.result(StatusUnknown, 0, "", []error{ErrAmbiguous}, where, err), false
+		return s.result(report.DeliveryUnknown, 0, "", []error{ErrAmbiguous}, where, err), false
 	}
 	code, enh := se.ErrorCode(), se.EnhancedStatusCode()
-	result := func(status Status, kinds []error) Result {
+	result := func(status report.DeliveryStatus, kinds []error) Result {
 		r := s.result(status, code, enh, kinds, where, se)
 		r.Response = s.redact(replyIn(se.Error()))
 		return r
 	}
 	switch se.Reason {
 	case gomail.ErrConnCheck:
-		return result(StatusFailedTemporary, []error{ErrSession}), true
+		return result(report.DeliveryFailedTemporary, []error{ErrSession}), true
 	case gomail.ErrSMTPMailFrom:
 		// MAIL FROM concerns the sender, not this recipient.
-		return result(StatusFailedTemporary, []error{ErrSession}), code < 500
+		return result(report.DeliveryFailedTemporary, []error{ErrSession}), code < 500
 	case gomail.ErrSMTPRcptTo, gomail.ErrSMTPData:
 		if code >= 500 {
-			return result(StatusFailedPermanent, nil), false
+			return result(report.DeliveryFailedPermanent, nil), false
 		}
-		return result(StatusFailedTemporary, nil), true
+		return result(report.DeliveryFailedTemporary, nil), true
 	case gomail.ErrWriteContent:
 		// The data was cut off before its terminating ".", which is
 		// written only when the writer is closed: the server discards it.
-		return result(StatusFailedTemporary, nil), true
+		return result(report.DeliveryFailedTemporary, nil), true
 	case gomail.ErrSMTPDataClose:
 		switch {
 		case code >= 500:
-			return result(StatusFailedPermanent, nil), false
+			return result(report.DeliveryFailedPermanent, nil), false
 		case code >= 400:
-			return result(StatusFailedTemporary, nil), true
+			return result(report.DeliveryFailedTemporary, nil), true
 		}
 		// The whole message went out and no reply came: RFC 1047's window.
-		return result(StatusUnknown, []error{ErrAmbiguous}), false
+		return result(report.DeliveryUnknown, []error{ErrAmbiguous}), false
 	case gomail.ErrGetSender, gomail.ErrGetRcpts, gomail.ErrNoUnencoded:
-		return result(StatusFailedPermanent, []error{ErrInvalidMessage}), false
+		return result(report.DeliveryFailedPermanent, []error{ErrInvalidMessage}), false
 	}
-	return result(StatusUnknown, []error{ErrAmbiguous}), false
+	return result(report.DeliveryUnknown, []error{ErrAmbiguous}), false
 }
 
 var enhancedCodeRE = regexp.MustCompile(`^[245]\.\d{1,3}\.\d{1,3}\b`)
 
 // sessionFailure classifies an error from connecting, EHLO, STARTTLS or
 // AUTH. None of them involve the recipient, so the delivery stays
-// retryable (StatusFailedTemporary) and the error matches ErrSession;
+// retryable (report.DeliveryFailedTemporary) and the error matches ErrSession;
 // only network trouble and 4xx replies are retried here, because a bad
 // certificate or password does not fix itself and repeated AUTH failures
 // lock accounts.
@@ -441,14 +443,14 @@ func (s *SMTP) classifySession(ctx context.Context, err error, where string, cod
 	case strings.Contains(err.Error(), "does not support STARTTLS"):
 		where = fmt.Sprintf("%s does not offer STARTTLS and smtp.tls is %q (use %q for an implicit-TLS port, or %q only for a trusted relay)",
 			s.addr, TLSStartTLS, TLSImplicit, TLSNone)
-		return s.result(StatusFailedTemporary, code, enh, []error{ErrSession, ErrTLS}, where, nil), false
+		return s.result(report.DeliveryFailedTemporary, code, enh, []error{ErrSession, ErrTLS}, where, nil), false
 	case isTLSError(err, tpErr):
-		return s.result(StatusFailedTemporary, code, enh, []error{ErrSession, ErrTLS}, where, err), false
+		return s.result(report.DeliveryFailedTemporary, code, enh, []error{ErrSession, ErrTLS}, where, err), false
 	case isAuthError(err):
-		return s.result(StatusFailedTemporary, code, enh, []error{ErrSession, ErrAuth}, where, err), false
+		return s.result(report.DeliveryFailedTemporary, code, enh, []error{ErrSession, ErrAuth}, where, err), false
 	}
 	retry := ctx.Err() == nil && code < 500
-	return s.result(StatusFailedTemporary, code, enh, []error{ErrSession}, where, err), retry
+	return s.result(report.DeliveryFailedTemporary, code, enh, []error{ErrSession}, where, err), retry
 }
 
 func isTLSError(err error, tpErr *textproto.Error) bool {
@@ -483,7 +485,7 @@ func isAuthError(err error) bool {
 
 // result builds a failure Result whose error text names the most specific
 // sentinel, where it happened and the cause, with secrets removed.
-func (s *SMTP) result(status Status, code int, enh string, kinds []error, where string, cause error) Result {
+func (s *SMTP) result(status report.DeliveryStatus, code int, enh string, kinds []error, where string, cause error) Result {
 	text := where
 	if len(kinds) > 0 {
 		text = kinds[len(kinds)-1].Error() + ": " + where

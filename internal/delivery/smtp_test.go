@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sameteam/sameteam/internal/delivery"
-	"github.com/sameteam/sameteam/internal/smtptest"
 	"go.uber.org/goleak"
+
+	"github.com/sameteam/sameteam/internal/delivery"
+	"github.com/sameteam/sameteam/internal/report"
+	"github.com/sameteam/sameteam/internal/smtptest"
 )
 
 func TestMain(m *testing.M) {
@@ -54,7 +56,7 @@ func TestSMTPClassification(t *testing.T) {
 		action       smtptest.Action
 		opts         smtptest.Options
 		mod          func(*delivery.SMTPConfig)
-		wantStatus   delivery.Status
+		wantStatus   report.DeliveryStatus
 		wantAttempts int
 		wantCode     int
 		wantEnhanced string
@@ -64,47 +66,47 @@ func TestSMTPClassification(t *testing.T) {
 	}{
 		{
 			name: "accepted is sent", action: smtptest.Accept,
-			wantStatus: delivery.StatusSent, wantAttempts: 1, wantCode: 250, wantRcpts: 1, wantStored: 1,
+			wantStatus: report.DeliverySent, wantAttempts: 1, wantCode: 250, wantRcpts: 1, wantStored: 1,
 		},
 		{
 			name: "451 at RCPT is retried then temporary", action: smtptest.Reply451,
-			wantStatus: delivery.StatusFailedTemporary, wantAttempts: 3, wantCode: 451, wantEnhanced: "4.7.1", wantRcpts: 3,
+			wantStatus: report.DeliveryFailedTemporary, wantAttempts: 3, wantCode: 451, wantEnhanced: "4.7.1", wantRcpts: 3,
 		},
 		{
 			name: "421 at RCPT is retried then temporary", action: smtptest.Reply421,
-			wantStatus: delivery.StatusFailedTemporary, wantAttempts: 3, wantCode: 421, wantEnhanced: "4.3.2", wantRcpts: 3,
+			wantStatus: report.DeliveryFailedTemporary, wantAttempts: 3, wantCode: 421, wantEnhanced: "4.3.2", wantRcpts: 3,
 		},
 		{
 			name: "550 at RCPT is permanent and not retried", action: smtptest.Reply550,
-			wantStatus: delivery.StatusFailedPermanent, wantAttempts: 1, wantCode: 550, wantEnhanced: "5.1.1", wantRcpts: 1,
+			wantStatus: report.DeliveryFailedPermanent, wantAttempts: 1, wantCode: 550, wantEnhanced: "5.1.1", wantRcpts: 1,
 		},
 		{
 			name: "stall before DATA past the timeout is temporary", action: smtptest.Stall,
 			mod:        func(c *delivery.SMTPConfig) { c.Timeout = 250 * time.Millisecond; c.Attempts = 2 },
-			wantStatus: delivery.StatusFailedTemporary, wantAttempts: 2, wantRcpts: 2,
+			wantStatus: report.DeliveryFailedTemporary, wantAttempts: 2, wantRcpts: 2,
 		},
 		{
 			name: "drop after DATA is unknown and not retried", action: smtptest.DropAfterData,
-			wantStatus: delivery.StatusUnknown, wantAttempts: 1, wantRcpts: 1, wantStored: 1, wantIs: delivery.ErrAmbiguous,
+			wantStatus: report.DeliveryUnknown, wantAttempts: 1, wantRcpts: 1, wantStored: 1, wantIs: delivery.ErrAmbiguous,
 		},
 		{
 			name: "451 after DATA is retried then temporary", action: smtptest.Reply451AfterData,
-			wantStatus: delivery.StatusFailedTemporary, wantAttempts: 3, wantCode: 451, wantEnhanced: "4.3.0", wantRcpts: 3,
+			wantStatus: report.DeliveryFailedTemporary, wantAttempts: 3, wantCode: 451, wantEnhanced: "4.3.0", wantRcpts: 3,
 		},
 		{
 			name: "554 after DATA is permanent", action: smtptest.Reply554AfterData,
-			wantStatus: delivery.StatusFailedPermanent, wantAttempts: 1, wantCode: 554, wantEnhanced: "5.6.0", wantRcpts: 1,
+			wantStatus: report.DeliveryFailedPermanent, wantAttempts: 1, wantCode: 554, wantEnhanced: "5.6.0", wantRcpts: 1,
 		},
 		{
 			name: "slow reply within the timeout is sent", action: smtptest.Accept,
 			opts:       smtptest.Options{DataDelay: 300 * time.Millisecond},
-			wantStatus: delivery.StatusSent, wantAttempts: 1, wantCode: 250, wantRcpts: 1, wantStored: 1,
+			wantStatus: report.DeliverySent, wantAttempts: 1, wantCode: 250, wantRcpts: 1, wantStored: 1,
 		},
 		{
 			name: "reply slower than the timeout is unknown", action: smtptest.Accept,
 			opts:       smtptest.Options{DataDelay: 2 * time.Second},
 			mod:        func(c *delivery.SMTPConfig) { c.Timeout = 700 * time.Millisecond },
-			wantStatus: delivery.StatusUnknown, wantAttempts: 1, wantRcpts: 1, wantIs: delivery.ErrAmbiguous,
+			wantStatus: report.DeliveryUnknown, wantAttempts: 1, wantRcpts: 1, wantIs: delivery.ErrAmbiguous,
 		},
 	}
 	for _, tt := range tests {
@@ -133,7 +135,7 @@ func TestSMTPClassification(t *testing.T) {
 			if got := srv.RcptCount(rcpt); got != tt.wantRcpts {
 				t.Errorf("server saw %d RCPT, want %d", got, tt.wantRcpts)
 			}
-			if tt.wantStatus == delivery.StatusUnknown && tt.wantStored == 0 {
+			if tt.wantStatus == report.DeliveryUnknown && tt.wantStored == 0 {
 				// A slow server may still be holding the message; only
 				// what arrived so far is known, never more than one copy.
 				if got := len(srv.Messages()); got > 1 {
@@ -142,7 +144,7 @@ func TestSMTPClassification(t *testing.T) {
 			} else if got := len(srv.Messages()); got != tt.wantStored {
 				t.Errorf("server stored %d messages, want %d", got, tt.wantStored)
 			}
-			if tt.wantStatus == delivery.StatusSent {
+			if tt.wantStatus == report.DeliverySent {
 				if res.Err != nil {
 					t.Errorf("sent with error %v", res.Err)
 				}
@@ -181,7 +183,7 @@ func TestSMTPGreylistedThenAccepted(t *testing.T) {
 	}}, nil)
 
 	res := s.Send(context.Background(), sample(t, "carol@example.com"))
-	if res.Status != delivery.StatusSent || res.Attempts != 2 {
+	if res.Status != report.DeliverySent || res.Attempts != 2 {
 		t.Fatalf("got %s after %d attempts (err %v), want sent after 2", res.Status, res.Attempts, res.Err)
 	}
 	if got := len(srv.Messages()); got != 1 {
@@ -206,9 +208,9 @@ func TestSMTPOneMessagePerRecipient(t *testing.T) {
 	wg.Wait()
 
 	for i, r := range rcpts {
-		want := delivery.StatusSent
+		want := report.DeliverySent
 		if r == "bad@example.com" {
-			want = delivery.StatusFailedPermanent
+			want = report.DeliveryFailedPermanent
 		}
 		if results[i].Status != want {
 			t.Errorf("%s: status %s, want %s (err %v)", r, results[i].Status, want, results[i].Err)
@@ -235,7 +237,7 @@ func TestSMTPSession(t *testing.T) {
 		name       string
 		opts       smtptest.Options
 		mod        func(*delivery.SMTPConfig, *smtptest.Server)
-		wantStatus delivery.Status
+		wantStatus report.DeliveryStatus
 		wantIs     []error
 		wantText   string // substring of the error
 		attempts   int
@@ -248,7 +250,7 @@ func TestSMTPSession(t *testing.T) {
 			mod: func(c *delivery.SMTPConfig, s *smtptest.Server) {
 				c.TLS, c.TLSConfig, c.Auth, c.Username, c.Password = delivery.TLSStartTLS, s.ClientTLSConfig(), delivery.AuthPlain, user, pass
 			},
-			wantStatus: delivery.StatusSent, attempts: 1, authOK: 1,
+			wantStatus: report.DeliverySent, attempts: 1, authOK: 1,
 		},
 		{
 			name: "implicit TLS and AUTH LOGIN",
@@ -256,7 +258,7 @@ func TestSMTPSession(t *testing.T) {
 			mod: func(c *delivery.SMTPConfig, s *smtptest.Server) {
 				c.TLS, c.TLSConfig, c.Auth, c.Username, c.Password = delivery.TLSImplicit, s.ClientTLSConfig(), delivery.AuthLogin, user, pass
 			},
-			wantStatus: delivery.StatusSent, attempts: 1, authOK: 1,
+			wantStatus: report.DeliverySent, attempts: 1, authOK: 1,
 		},
 		{
 			name: "plain AUTH without TLS on loopback",
@@ -264,7 +266,7 @@ func TestSMTPSession(t *testing.T) {
 			mod: func(c *delivery.SMTPConfig, _ *smtptest.Server) {
 				c.Auth, c.Username, c.Password = delivery.AuthPlain, user, pass
 			},
-			wantStatus: delivery.StatusSent, attempts: 1, authOK: 1,
+			wantStatus: report.DeliverySent, attempts: 1, authOK: 1,
 		},
 		{
 			name: "wrong password is an auth error, tried once",
@@ -272,7 +274,7 @@ func TestSMTPSession(t *testing.T) {
 			mod: func(c *delivery.SMTPConfig, s *smtptest.Server) {
 				c.TLS, c.TLSConfig, c.Auth, c.Username, c.Password = delivery.TLSStartTLS, s.ClientTLSConfig(), delivery.AuthPlain, user, pass
 			},
-			wantStatus: delivery.StatusFailedTemporary, wantIs: []error{delivery.ErrSession, delivery.ErrAuth},
+			wantStatus: report.DeliveryFailedTemporary, wantIs: []error{delivery.ErrSession, delivery.ErrAuth},
 			wantText: "535", attempts: 1, authFailed: 1,
 		},
 		{
@@ -281,7 +283,7 @@ func TestSMTPSession(t *testing.T) {
 			mod: func(c *delivery.SMTPConfig, _ *smtptest.Server) {
 				c.Auth, c.Username, c.Password = delivery.AuthCRAMMD5, user, pass
 			},
-			wantStatus: delivery.StatusFailedTemporary, wantIs: []error{delivery.ErrSession, delivery.ErrAuth},
+			wantStatus: report.DeliveryFailedTemporary, wantIs: []error{delivery.ErrSession, delivery.ErrAuth},
 			wantText: "CRAM-MD5", attempts: 1,
 		},
 		{
@@ -290,7 +292,7 @@ func TestSMTPSession(t *testing.T) {
 			mod: func(c *delivery.SMTPConfig, _ *smtptest.Server) {
 				c.TLS, c.Auth, c.Username, c.Password = delivery.TLSStartTLS, delivery.AuthPlain, user, pass
 			},
-			wantStatus: delivery.StatusFailedTemporary, wantIs: []error{delivery.ErrSession, delivery.ErrTLS},
+			wantStatus: report.DeliveryFailedTemporary, wantIs: []error{delivery.ErrSession, delivery.ErrTLS},
 			wantText: "does not offer STARTTLS", attempts: 1,
 		},
 		{
@@ -299,7 +301,7 @@ func TestSMTPSession(t *testing.T) {
 			mod: func(c *delivery.SMTPConfig, _ *smtptest.Server) {
 				c.TLS, c.Auth, c.Username, c.Password = delivery.TLSStartTLS, delivery.AuthPlain, user, pass
 			},
-			wantStatus: delivery.StatusFailedTemporary, wantIs: []error{delivery.ErrSession, delivery.ErrTLS},
+			wantStatus: report.DeliveryFailedTemporary, wantIs: []error{delivery.ErrSession, delivery.ErrTLS},
 			wantText: "certificate", attempts: 1,
 		},
 		{
@@ -307,13 +309,13 @@ func TestSMTPSession(t *testing.T) {
 			mod: func(c *delivery.SMTPConfig, _ *smtptest.Server) {
 				c.TLS = delivery.TLSImplicit
 			},
-			wantStatus: delivery.StatusFailedTemporary, wantIs: []error{delivery.ErrSession, delivery.ErrTLS},
+			wantStatus: report.DeliveryFailedTemporary, wantIs: []error{delivery.ErrSession, delivery.ErrTLS},
 			attempts: 1,
 		},
 		{
 			name:       "MAIL refused without AUTH is a session failure",
 			opts:       smtptest.Options{Username: user, Password: pass},
-			wantStatus: delivery.StatusFailedTemporary, wantIs: []error{delivery.ErrSession},
+			wantStatus: report.DeliveryFailedTemporary, wantIs: []error{delivery.ErrSession},
 			wantText: "530", attempts: 1,
 		},
 	}
@@ -343,7 +345,7 @@ func TestSMTPSession(t *testing.T) {
 				t.Errorf("attempts %d, want %d", res.Attempts, tt.attempts)
 			}
 			wantMsgs := 0
-			if tt.wantStatus == delivery.StatusSent {
+			if tt.wantStatus == report.DeliverySent {
 				wantMsgs = 1
 			}
 			if got := len(srv.Messages()); got != wantMsgs {
@@ -363,7 +365,7 @@ func TestSMTPSession(t *testing.T) {
 				}
 				assertNoSecret(t, e, pass)
 			}
-			if tt.wantStatus == delivery.StatusSent {
+			if tt.wantStatus == report.DeliverySent {
 				if res.Err != nil {
 					t.Errorf("unexpected error %v", res.Err)
 				}
@@ -462,7 +464,7 @@ func TestSMTPConnectionRefusedIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := s.Send(context.Background(), sample(t, "bob@example.com"))
-	if res.Status != delivery.StatusFailedTemporary || res.Attempts != 3 {
+	if res.Status != report.DeliveryFailedTemporary || res.Attempts != 3 {
 		t.Fatalf("got %s after %d attempts, want failed_temporary after 3 (err %v)", res.Status, res.Attempts, res.Err)
 	}
 	if !errors.Is(res.Err, delivery.ErrSession) {
@@ -481,7 +483,7 @@ func TestSMTPCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	res := s.Send(ctx, sample(t, "bob@example.com"))
-	if res.Status != delivery.StatusFailedTemporary || res.Attempts != 0 || !errors.Is(res.Err, context.Canceled) {
+	if res.Status != report.DeliveryFailedTemporary || res.Attempts != 0 || !errors.Is(res.Err, context.Canceled) {
 		t.Fatalf("got %s/%d/%v, want failed_temporary without an attempt", res.Status, res.Attempts, res.Err)
 	}
 	if srv.Connections() != 0 {
@@ -494,7 +496,7 @@ func TestSMTPCancelledContext(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	res = s.Send(ctx, sample(t, "bob@example.com"))
-	if res.Status != delivery.StatusFailedTemporary || res.Attempts != 1 {
+	if res.Status != report.DeliveryFailedTemporary || res.Attempts != 1 {
 		t.Fatalf("got %s after %d attempts, want failed_temporary after 1", res.Status, res.Attempts)
 	}
 	if d := time.Since(start); d > 5*time.Second {
@@ -508,7 +510,7 @@ func TestSMTPInvalidMessageIsPermanent(t *testing.T) {
 	m := sample(t, "bob@example.com")
 	m.To = "Bob <bob@example.com>"
 	res := s.Send(context.Background(), m)
-	if res.Status != delivery.StatusFailedPermanent || !errors.Is(res.Err, delivery.ErrInvalidAddress) {
+	if res.Status != report.DeliveryFailedPermanent || !errors.Is(res.Err, delivery.ErrInvalidAddress) {
 		t.Fatalf("got %s (%v), want failed_permanent with an invalid address", res.Status, res.Err)
 	}
 	if srv.Connections() != 0 {

@@ -509,12 +509,8 @@ func (r *Runner) deliver(ctx context.Context, c *copyOf, rc Recipient) DeliveryO
 		}
 	}
 	switch result.Status {
-	case delivery.StatusSent:
-		return mark(report.DeliverySent, detail)
-	case delivery.StatusFailedPermanent:
-		return mark(report.DeliveryFailedPermanent, detail)
-	case delivery.StatusUnknown:
-		return mark(report.DeliveryUnknown, detail)
+	case report.DeliverySent, report.DeliveryFailedPermanent, report.DeliveryUnknown:
+		return mark(result.Status, detail)
 	}
 	return mark(report.DeliveryFailedTemporary, detail)
 }
@@ -537,7 +533,7 @@ func (r *Runner) linkInstead(msg *delivery.Message, b *Build, locale string) err
 
 // tooLarge reports whether a relay refused a message for its size.
 func tooLarge(res delivery.Result) bool {
-	return res.Status == delivery.StatusFailedPermanent && (res.Code == 552 || strings.HasPrefix(res.EnhancedCode, "5.3.4"))
+	return res.Status == report.DeliveryFailedPermanent && (res.Code == 552 || strings.HasPrefix(res.EnhancedCode, "5.3.4"))
 }
 
 // workbookLink signs a download link to the report's workbook.

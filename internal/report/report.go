@@ -42,7 +42,7 @@ func ParseAudience(s string) (Audience, error) {
 	if a := Audience(s); a.Valid() {
 		return a, nil
 	}
-	return "", fmt.Errorf("unknown audience %q (want %s)", s, oneOf(audiences))
+	return "", fmt.Errorf("%q: want %s", s, oneOf(audiences))
 }
 
 // RunStatus is the state of one run in the ledger.
@@ -74,6 +74,15 @@ type DeliveryStatus string
 // and unknown are final unless the claim asks otherwise. skipped is an
 // outcome of a run only (nothing to send: already sent, a dry run), never a
 // row's state.
+//
+// A sender's result is one of four: sent (the server accepted the message,
+// 250 after DATA); failed_temporary (certainly not accepted, and a later
+// attempt may succeed: a 4xx reply, an error before the message data was
+// complete, a session failure; retrying cannot create a duplicate);
+// failed_permanent (a 5xx reply for this recipient or message, or an
+// invalid message: retrying would fail the same way); unknown (the data was
+// transmitted but no final reply arrived: the message may have been
+// delivered, so it is never retried automatically).
 const (
 	DeliveryPending         DeliveryStatus = "pending"
 	DeliverySending         DeliveryStatus = "sending"

@@ -25,7 +25,7 @@ func TestParseAudience(t *testing.T) {
 			t.Errorf("ParseAudience(%q) = %q, %v", tc.in, got, err)
 		}
 	}
-	if _, err := report.ParseAudience("ops"); err == nil || err.Error() != `unknown audience "ops" (want leadership, sales or marketing)` {
+	if _, err := report.ParseAudience("ops"); err == nil || err.Error() != `"ops": want leadership, sales or marketing` {
 		t.Errorf("the error does not list the audiences: %v", err)
 	}
 }
