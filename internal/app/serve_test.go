@@ -3,14 +3,19 @@ package app
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
 
 	"github.com/sameteam/sameteam/internal/config"
 	"github.com/sameteam/sameteam/internal/pipeline"
+	"github.com/sameteam/sameteam/internal/server"
+	"github.com/sameteam/sameteam/internal/telemetry"
 	"github.com/sameteam/sameteam/internal/testdb"
 )
 
@@ -86,5 +91,54 @@ func TestDownloadEqualsRenderedWorkbook(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The index shows a run the ledger recorded as succeeded with ✓: the page
+// reads the statuses the ledger writes, not words of its own.
+func TestIndexShowsTheLedgersRuns(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, testdb.SQLiteURL(t), worldOptions{recipients: []string{"ana@example.com"}})
+	if r := w.run(); r.code != ExitOK {
+		t.Fatalf("run: %s", r)
+	}
+	ctx := t.Context()
+	cfg, err := config.Load(w.cfg, true, func(k string) (string, bool) { v, ok := w.vars[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := open(ctx, cfg, nil, stackOptions{Ledger: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reports, err := pipelineReports(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := newServer(st, reports, telemetry.New(telemetry.Options{NoRuntime: true}), server.Options{Listen: "127.0.0.1:0", AllowAnonymous: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close(context.WithoutCancel(ctx))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := `<td class="nw">` + testPeriod + `</td><td><span class="st st-ok">✓ succeeded</span></td><td>manual</td>`
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), row) {
+		t.Fatalf("index (%d) lacks the run as the ledger recorded it, %s:\n%s", resp.StatusCode, row, body)
 	}
 }
