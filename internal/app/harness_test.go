@@ -1,18 +1,17 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/smtptest"
+	"github.com/sameteam/sameteam/internal/testdb"
 	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
@@ -149,13 +148,7 @@ func deliveriesAt(t *testing.T, url string) map[string]testsupport.Delivery {
 // openLedger opens the ledger at url, closed when the test ends.
 func openLedger(t *testing.T, url string) (*ledger.Ledger, *db.DB) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	d, err := db.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
+	d := testdb.Open(t, url)
 	return ledger.New(d), d
 }
 

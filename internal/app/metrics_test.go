@@ -12,9 +12,10 @@ import (
 
 	"github.com/sameteam/sameteam/internal/goldentest"
 	"github.com/sameteam/sameteam/internal/testdb"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
-const goldenDir = "../../testdata/golden"
+const goldenDir = testsupport.GoldenDir
 
 // run runs a command line with the environment vars and returns its output.
 func run(t *testing.T, vars map[string]string, args ...string) (string, string, error) {

@@ -37,14 +37,7 @@ import (
 // adminDB opens url as the test superuser.
 func adminDB(t *testing.T, url string) *db.DB {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	d, err := db.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
+	return testdb.Open(t, url)
 }
 
 func mustExec(t *testing.T, d *db.DB, queries ...string) {

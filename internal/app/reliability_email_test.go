@@ -82,12 +82,6 @@ func (s *rawSMTP) messages() int {
 	return s.msgs
 }
 
-func (s *rawSMTP) connections() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.conns
-}
-
 func (s *rawSMTP) serve(c net.Conn, mode rawMode) {
 	if mode == rawSilent {
 		<-s.done

@@ -5,14 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/mail"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,25 +32,6 @@ import (
 	"github.com/sameteam/sameteam/internal/telemetry"
 	"github.com/sameteam/sameteam/internal/testsupport"
 )
-
-// syncBuffer is a log sink safe for the scheduler's and the server's
-// goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // reportYAML is one report of a scheduling test's configuration.
 type reportYAML struct {
@@ -131,7 +110,7 @@ type rig struct {
 	st      *stack
 	rec     *telemetry.Recorder
 	clock   *clockwork.FakeClock
-	logs    *syncBuffer
+	logs    *testsupport.SyncBuffer
 	sched   *schedule.Scheduler
 	reports map[string]pipeline.Report
 	runs    chan finished
@@ -189,7 +168,7 @@ func startRig(t *testing.T, o rigOptions) *rig {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	r := &rig{t: t, url: o.url, cfg: cfg, logs: &syncBuffer{}, runs: make(chan finished, 1000), clock: o.clock, closed: make(chan string, 1000)}
+	r := &rig{t: t, url: o.url, cfg: cfg, logs: &testsupport.SyncBuffer{}, runs: make(chan finished, 1000), clock: o.clock, closed: make(chan string, 1000)}
 	if r.clock == nil {
 		r.clock = clockwork.NewFakeClockAt(o.start)
 	}
@@ -568,8 +547,8 @@ func freePort(t *testing.T) int {
 type served struct {
 	t      *testing.T
 	url    string // http://127.0.0.1:port
-	stderr *syncBuffer
-	stdout *syncBuffer
+	stderr *testsupport.SyncBuffer
+	stdout *testsupport.SyncBuffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -585,7 +564,7 @@ func startServe(t *testing.T, port int, cfg string, vars map[string]string, extr
 // answers; /readyz: and its database) answers 200.
 func startServeUntil(t *testing.T, probe string, port int, cfg string, vars map[string]string, extra ...string) *served {
 	t.Helper()
-	s := &served{t: t, url: fmt.Sprintf("http://127.0.0.1:%d", port), stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan error, 1)}
+	s := &served{t: t, url: fmt.Sprintf("http://127.0.0.1:%d", port), stderr: &testsupport.SyncBuffer{}, stdout: &testsupport.SyncBuffer{}, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	args := append([]string{"serve", "--config", cfg, "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, extra...)
@@ -646,16 +625,6 @@ func (s *served) get(path string, hdr ...string) (int, http.Header, string) {
 	return resp.StatusCode, resp.Header, string(b)
 }
 
-// waitLog waits until the buffer holds s.
-func waitLog(t *testing.T, b *syncBuffer, s string, within time.Duration) {
-	t.Helper()
-	for deadline := time.Now().Add(within); !strings.Contains(b.String(), s); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the log never showed %q:\n%s", s, b.String())
-		}
-	}
-}
-
 // resources is a snapshot of what a leak would grow.
 type resources struct {
 	goroutines int
@@ -688,15 +657,4 @@ func settle(t *testing.T, base resources, slackG, slackFD int) resources {
 			return m
 		}
 	}
-}
-
-// dialRaw opens a TCP connection to addr.
-func dialRaw(t *testing.T, addr string) net.Conn {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/telemetry"
 	"github.com/sameteam/sameteam/internal/testdb"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
 // O1: serve's catch-up sends to six recipients with mixed outcomes: three
@@ -385,7 +386,7 @@ func TestReliability_Observability_SIGHUP(t *testing.T) {
 	}
 	cmd := exec.Command(self, "serve", "--config", cfg, "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
 	cmd.Env = append(os.Environ(), childEnv+"=1", "SAMETEAM_DATABASE_URL="+dbURL)
-	out := &syncBuffer{}
+	out := &testsupport.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"github.com/sameteam/sameteam/internal/config"
 	"github.com/sameteam/sameteam/internal/pipeline"
 	"github.com/sameteam/sameteam/internal/server"
-	"github.com/sameteam/sameteam/internal/telemetry"
 	"github.com/sameteam/sameteam/internal/testdb"
 )
 
@@ -116,7 +115,8 @@ func TestIndexShowsTheLedgersRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := newServer(st, reports, telemetry.New(telemetry.Options{NoRuntime: true}), server.Options{Listen: "127.0.0.1:0", AllowAnonymous: true}, nil)
+	index, downloads, pinger := httpSide(st, reports, nil)
+	srv, err := server.New(server.Options{Listen: "127.0.0.1:0", AllowAnonymous: true, Reports: index, Renderer: downloads, Pinger: pinger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,13 +9,14 @@ import (
 	"testing"
 
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 
 	"github.com/sameteam/sameteam/internal/db"
 )
 
 func TestTransient(t *testing.T) {
 	t.Parallel()
-	pqErr := func(code string) error { return fmt.Errorf("load: %w", &pq.Error{Code: pq.ErrorCode(code)}) }
+	pqErr := func(code string) error { return fmt.Errorf("load: %w", &pq.Error{Code: pqerror.Code(code)}) }
 	cases := []struct {
 		name  string
 		err   error

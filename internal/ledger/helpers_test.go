@@ -9,6 +9,7 @@ import (
 	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/report"
+	"github.com/sameteam/sameteam/internal/testdb"
 	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
@@ -45,25 +46,13 @@ const runLease = 10 * time.Minute
 // setup opens url, migrates it and returns a ledger on a fake clock.
 func setup(tb testing.TB, url string) (*ledger.Ledger, *bundle) {
 	tb.Helper()
-	d := open(tb, url)
+	d := testdb.Open(tb, url)
 	if err := ledger.Migrate(context.Background(), d); err != nil {
 		tb.Fatalf("migrate: %v", err)
 	}
 	c := newClock()
 	l := ledger.NewWithOptions(d, ledger.Options{Now: c.Now, RunLease: runLease, Owner: "test-host:1"})
 	return l, &bundle{db: d, clock: c}
-}
-
-func open(tb testing.TB, url string) *db.DB {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	d, err := db.Open(ctx, url)
-	if err != nil {
-		tb.Fatalf("open: %v", err)
-	}
-	tb.Cleanup(func() { d.Close() })
-	return d
 }
 
 func startRun(tb testing.TB, l *ledger.Ledger, name, period string) int64 {

@@ -168,7 +168,7 @@ func TestSQLiteLockLease(t *testing.T) {
 func TestSQLiteLockRenewal(t *testing.T) {
 	t.Parallel()
 	url := testdb.SQLiteURL(t)
-	d1, d2 := open(t, url), open(t, url)
+	d1, d2 := testdb.Open(t, url), testdb.Open(t, url)
 	if err := ledger.Migrate(context.Background(), d1); err != nil {
 		t.Fatal(err)
 	}

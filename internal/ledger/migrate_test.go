@@ -74,7 +74,7 @@ func TestMigrateConcurrently(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make([]error, 4)
 		for i := range errs {
-			d := open(t, url)
+			d := testdb.Open(t, url)
 			wg.Go(func() { errs[i] = ledger.Migrate(context.Background(), d) })
 		}
 		wg.Wait()

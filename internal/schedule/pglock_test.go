@@ -26,14 +26,7 @@ func openN(t *testing.T, n int) []*db.DB {
 	url := testdb.PostgresURL(t)
 	out := make([]*db.DB, n)
 	for i := range out {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		d, err := db.Open(ctx, url)
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		out[i] = d
+		out[i] = testdb.Open(t, url)
 	}
 	return out
 }

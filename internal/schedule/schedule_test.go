@@ -1,7 +1,6 @@
 package schedule_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/schedule"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
 func TestMain(m *testing.M) {
@@ -51,12 +51,6 @@ func (l *runLog) Run(_ context.Context, name string, p period.Period, trigger re
 	return nil
 }
 
-func (l *runLog) all() []run {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]run(nil), l.runs...)
-}
-
 // next waits (in real time) for the next RunFunc call.
 func (l *runLog) next(tb testing.TB) run {
 	tb.Helper()
@@ -79,24 +73,6 @@ func (l *runLog) none(tb testing.TB) {
 	}
 }
 
-// syncBuffer is a log sink safe for the scheduler's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func shutdown(tb testing.TB, s *schedule.Scheduler) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -107,7 +83,7 @@ func shutdown(tb testing.TB, s *schedule.Scheduler) {
 }
 
 // waitFor waits until the log holds s.
-func waitFor(tb testing.TB, logs *syncBuffer, s string) {
+func waitFor(tb testing.TB, logs *testsupport.SyncBuffer, s string) {
 	tb.Helper()
 	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), s); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -318,7 +294,7 @@ func TestCatchUp(t *testing.T) {
 			clock := clockwork.NewFakeClockAt(start)
 			log := newRunLog(clock)
 			asked := make(chan string, 10)
-			logs := &syncBuffer{}
+			logs := &testsupport.SyncBuffer{}
 			s, err := schedule.New(schedule.Options{
 				Jobs: []schedule.Job{{Name: "weekly-sales", Cron: "0 8 * * MON", Location: madrid, Kind: period.Week, CatchUp: tt.catchUp}},
 				Run:  log.Run,
@@ -462,7 +438,7 @@ func TestPanicRecovered(t *testing.T) {
 	t.Parallel()
 	madrid := mustZone(t, "Europe/Madrid")
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC))
-	logs := &syncBuffer{}
+	logs := &testsupport.SyncBuffer{}
 	calls := make(chan string, 10)
 	s, err := schedule.New(schedule.Options{
 		Jobs: []schedule.Job{{Name: "weekly-sales", Cron: "0 8 * * MON", Location: madrid, Kind: period.Week}},

@@ -15,9 +15,10 @@ import (
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/source"
 	"github.com/sameteam/sameteam/internal/testdb"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
-const goldenDir = "../../testdata/golden"
+const goldenDir = testsupport.GoldenDir
 
 // load creates the contract tables in a fresh database and imports the
 // golden data set into it.

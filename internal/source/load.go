@@ -97,7 +97,7 @@ func (l *Loader) Begin(table string, columns []string) error {
 		}
 	}
 	if l.d.Engine == db.Postgres {
-		stmt, err := l.tx.PrepareContext(l.ctx, pq.CopyIn(table, columns...))
+		stmt, err := l.tx.PrepareContext(l.ctx, copyIn(table, columns))
 		if err != nil {
 			return fmt.Errorf("load %s: %w", table, err)
 		}
@@ -316,4 +316,14 @@ func (l *Loader) Rollback() {
 		l.stmt = nil
 	}
 	_ = l.tx.Rollback()
+}
+
+// copyIn is PostgreSQL's COPY … FROM STDIN statement for table and columns,
+// identifiers quoted, as lib/pq prepares it.
+func copyIn(table string, columns []string) string {
+	quoted := make([]string, len(columns))
+	for i, c := range columns {
+		quoted[i] = pq.QuoteIdentifier(c)
+	}
+	return fmt.Sprintf("COPY %s (%s) FROM STDIN", pq.QuoteIdentifier(table), strings.Join(quoted, ", "))
 }

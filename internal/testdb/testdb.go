@@ -68,7 +68,7 @@ func PostgresURL(tb testing.TB) string {
 // Postgres opens a new empty schema of the test PostgreSQL (see PostgresURL).
 func Postgres(tb testing.TB) *db.DB {
 	tb.Helper()
-	return open(tb, PostgresURL(tb))
+	return Open(tb, PostgresURL(tb))
 }
 
 // SQLiteURL returns the URL of a new SQLite file in a temporary folder.
@@ -80,7 +80,7 @@ func SQLiteURL(tb testing.TB) string {
 // SQLite opens a new SQLite database in a temporary folder.
 func SQLite(tb testing.TB) *db.DB {
 	tb.Helper()
-	return open(tb, SQLiteURL(tb))
+	return Open(tb, SQLiteURL(tb))
 }
 
 // Engines runs f once per engine, as subtests named postgres and sqlite.
@@ -90,7 +90,9 @@ func Engines(t *testing.T, f func(t *testing.T, url string)) {
 	t.Run("sqlite", func(t *testing.T) { f(t, SQLiteURL(t)) })
 }
 
-func open(tb testing.TB, u string) *db.DB {
+// Open opens the database at u (any URL db.Open takes) for the length of
+// the test: closed when it ends.
+func Open(tb testing.TB, u string) *db.DB {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -14,10 +14,11 @@ import (
 	"github.com/sameteam/sameteam/internal/goldentest"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/testsupport"
 	"github.com/sameteam/sameteam/internal/workhours"
 )
 
-const goldenDir = "../../testdata/golden"
+const goldenDir = testsupport.GoldenDir
 
 // goldenCase is one entry of testdata/golden/cases.json.
 type goldenCase struct {
