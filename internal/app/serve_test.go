@@ -37,6 +37,22 @@ func sheetRows(t *testing.T, b []byte) map[string][][]string {
 	return out
 }
 
+// stack loads the world's configuration and opens the stack serve runs on,
+// with its ledger, for the length of the test.
+func (w *world) stack(t *testing.T) (*config.Config, *stack) {
+	t.Helper()
+	cfg, err := config.Load(w.cfg, true, func(k string) (string, bool) { v, ok := w.vars[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := open(t.Context(), cfg, nil, stackOptions{Ledger: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return cfg, st
+}
+
 // A download of a delivered period is the workbook that was mailed: the
 // server renders at the as_of of the delivery, and `render` with that
 // as_of writes the same workbook.
@@ -55,15 +71,7 @@ func TestDownloadEqualsRenderedWorkbook(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	cfg, err := config.Load(w.cfg, true, func(k string) (string, bool) { v, ok := w.vars[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := open(ctx, cfg, nil, stackOptions{Ledger: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	cfg, st := w.stack(t)
 	rep, err := pipelineReport(cfg, &cfg.Reports[0])
 	if err != nil {
 		t.Fatal(err)
@@ -102,15 +110,7 @@ func TestIndexShowsTheLedgersRuns(t *testing.T) {
 		t.Fatalf("run: %s", r)
 	}
 	ctx := t.Context()
-	cfg, err := config.Load(w.cfg, true, func(k string) (string, bool) { v, ok := w.vars[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := open(ctx, cfg, nil, stackOptions{Ledger: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	cfg, st := w.stack(t)
 	reports, err := pipelineReports(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -288,7 +289,7 @@ func TestRun(t *testing.T) {
 			for _, d := range out.Deliveries {
 				got[d.Recipient] = d.Status
 			}
-			if !equal(got, tt.want) {
+			if !maps.Equal(got, tt.want) {
 				t.Errorf("outcome %v, want %v", got, tt.want)
 			}
 			for status, n := range map[report.DeliveryStatus]int{report.DeliverySent: tt.counts.Sent, report.DeliverySkipped: tt.counts.Skipped, report.DeliveryUnknown: tt.counts.Unknown} {
@@ -313,7 +314,7 @@ func TestRun(t *testing.T) {
 				t.Errorf("run finished %s %+v (%q), want %s %+v", l.status, l.counts, l.errText, tt.run, tt.counts)
 			}
 			if len(tt.marks) > 0 || l.marks != nil {
-				if !equal(l.marks, tt.marks) {
+				if !maps.Equal(l.marks, tt.marks) {
 					t.Errorf("ledger marks %v, want %v", l.marks, tt.marks)
 				}
 			}
@@ -327,16 +328,4 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equal(a, b map[string]report.DeliveryStatus) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
