@@ -6,7 +6,10 @@
 // The string values are what the ledger stores (sameteam_runs.status,
 // sameteam_runs.trigger, sameteam_deliveries.status) and what the
 // configuration reads (audience): changing one breaks existing databases
-// and configuration files, so values are added, never renamed.
+// and configuration files, so values are added, never renamed. A value is
+// added with its constant and its entry in the type's list; one the ledger
+// stores also needs a ledger migration that widens the column's CHECK
+// constraint (the ledger's tests check its SQL against this package).
 //
 // Period kinds are period.Kind: they carry their bounds and labels, and
 // live with them.
