@@ -52,15 +52,18 @@ func ParseAudience(s string) (Audience, error) {
 type RunStatus string
 
 // The run states. A run is running until it finishes succeeded (every
-// recipient sent or skipped), partial (some not sent) or failed.
+// recipient sent or skipped), partial (some not sent), failed, or held (the
+// data-quality gate kept it from sending; the ledger stores it since
+// migration 0002).
 const (
 	RunRunning   RunStatus = "running"
 	RunSucceeded RunStatus = "succeeded"
 	RunPartial   RunStatus = "partial"
 	RunFailed    RunStatus = "failed"
+	RunHeld      RunStatus = "held"
 )
 
-var runStatuses = []RunStatus{RunRunning, RunSucceeded, RunPartial, RunFailed}
+var runStatuses = []RunStatus{RunRunning, RunSucceeded, RunPartial, RunFailed, RunHeld}
 
 // Valid reports whether s is a known run status.
 func (s RunStatus) Valid() bool { return slices.Contains(runStatuses, s) }
@@ -74,9 +77,9 @@ type DeliveryStatus string
 // The delivery states. The ledger stores pending, sending, sent,
 // failed_temporary, failed_permanent and unknown: pending and
 // failed_temporary are retried by the next claim; sent, failed_permanent
-// and unknown are final unless the claim asks otherwise. skipped is an
-// outcome of a run only (nothing to send: already sent, a dry run), never a
-// row's state.
+// and unknown are final unless the claim asks otherwise. skipped is a run's
+// outcome for a recipient with nothing to send (already sent, a dry run);
+// since migration 0002 the ledger may also store it, with its reason.
 //
 // A sender's result is one of four: sent (the server accepted the message,
 // 250 after DATA); failed_temporary (certainly not accepted, and a later

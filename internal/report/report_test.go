@@ -37,10 +37,11 @@ func TestStoredWords(t *testing.T) {
 	t.Parallel()
 	want := map[string]string{
 		string(report.RunRunning): "running", string(report.RunSucceeded): "succeeded",
-		string(report.RunPartial): "partial", string(report.RunFailed): "failed",
+		string(report.RunPartial): "partial", string(report.RunFailed): "failed", string(report.RunHeld): "held",
 		string(report.DeliveryPending): "pending", string(report.DeliverySending): "sending",
 		string(report.DeliverySent): "sent", string(report.DeliveryFailedTemporary): "failed_temporary",
 		string(report.DeliveryFailedPermanent): "failed_permanent", string(report.DeliveryUnknown): "unknown",
+		string(report.DeliverySkipped):  "skipped",
 		string(report.TriggerScheduled): "scheduled", string(report.TriggerManual): "manual",
 		string(report.TriggerCatchUp): "catch_up",
 	}
@@ -49,7 +50,7 @@ func TestStoredWords(t *testing.T) {
 			t.Errorf("stored word %q, want %q", got, w)
 		}
 	}
-	for _, s := range []report.RunStatus{report.RunRunning, report.RunSucceeded, report.RunPartial, report.RunFailed} {
+	for _, s := range []report.RunStatus{report.RunRunning, report.RunSucceeded, report.RunPartial, report.RunFailed, report.RunHeld} {
 		if !s.Valid() {
 			t.Errorf("%s is not valid", s)
 		}
