@@ -12,7 +12,9 @@ import (
 	"github.com/sameteam/sameteam/internal/config"
 	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/delivery"
+	"github.com/sameteam/sameteam/internal/gate"
 	"github.com/sameteam/sameteam/internal/metrics"
+	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/pipeline"
 	"github.com/sameteam/sameteam/internal/schedule"
 )
@@ -161,7 +163,33 @@ func (c *checker) checkSource(ctx context.Context, cfg *config.Config) []metrics
 	if err != nil {
 		c.fail(ExitConfig, "relation team_members: %v", err)
 	}
+	c.checkGates(ctx, cfg, &pipeline.Renderer{Source: src})
 	return members
+}
+
+// checkGates judges each report's last complete period now by its
+// data-quality gate, rule by rule: what a run would find if it ran now.
+func (c *checker) checkGates(ctx context.Context, cfg *config.Config, r *pipeline.Renderer) {
+	now := time.Now()
+	for i := range cfg.Reports {
+		rep, err := pipelineReport(cfg, &cfg.Reports[i])
+		if err != nil || rep.Gate.Empty() {
+			continue
+		}
+		p := period.LastComplete(rep.Kind, now, rep.Location)
+		snap, err := r.Snapshot(ctx, rep.Input(p, now))
+		if err != nil {
+			c.fail(ExitTempFail, "gate %s: %v", rep.Name, err)
+			continue
+		}
+		for _, v := range gate.Evaluate(rep.Gate, snap) {
+			if v.Pass {
+				c.ok("gate %s %s %s: %s", rep.Name, p.Label(), v.Rule, v.Words)
+			} else {
+				c.warn("gate %s %s %s: held if it ran now: %s", rep.Name, p.Label(), v.Rule, v.Words)
+			}
+		}
+	}
 }
 
 func (c *checker) checkRecipients(cfg *config.Config, members []metrics.Member) {

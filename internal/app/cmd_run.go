@@ -27,6 +27,7 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	to := f.String("to", "", "send one test copy to this address only; nothing is recorded")
 	force := f.Bool("force", false, "send again to recipients the ledger marks sent")
 	resend := f.Bool("resend-unknown", false, "send again where an earlier attempt's outcome is unknown")
+	ignoreGate := f.Bool("ignore-gate", false, "send although the data-quality gate fails; the ledger notes that it did")
 	partial := f.Bool("partial", false, "send a period that has not ended yet (a preview); nothing is recorded, so the complete period still goes out")
 	logFormat := f.String("log-format", "text", "log format: text or json")
 	if err := f.parse(args); err != nil {
@@ -69,7 +70,7 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	}
 	defer st.Close()
 
-	opts := pipeline.Options{Trigger: report.TriggerManual, DryRun: *dry, To: *to, Partial: *partial, Force: *force, ResendUnknown: *resend}
+	opts := pipeline.Options{Trigger: report.TriggerManual, DryRun: *dry, To: *to, Partial: *partial, IgnoreGate: *ignoreGate, Force: *force, ResendUnknown: *resend}
 	code := ExitOK
 	var firstErr error
 	worse := func(c int, err error) {
@@ -208,6 +209,10 @@ func outcomeCode(out *pipeline.Outcome, err error) int {
 		return ExitOK
 	case errors.Is(err, pipeline.ErrSource), errors.Is(err, pipeline.ErrTransport):
 		return ExitTempFail
+	case errors.Is(err, pipeline.ErrHeld):
+		// The data may be fixed by the next try (a sync that catches up):
+		// a CronJob retries, and a run that then passes sends as usual.
+		return ExitTempFail
 	case err != nil:
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return ExitTempFail
@@ -227,6 +232,16 @@ func printOutcome(env Env, out *pipeline.Outcome, err error, dry bool) {
 	if out != nil && (errors.Is(err, ledger.ErrLocked) || errors.Is(err, ledger.ErrRunInProgress)) {
 		fmt.Fprintf(env.Stdout, "%s %s: skipped, another run is delivering this period (%v)\n", out.Report, out.Period, err)
 		return
+	}
+	if out != nil && out.Held != "" {
+		fmt.Fprintf(env.Stdout, "%s %s: held by the data-quality gate, nothing sent: %s\n", out.Report, out.Period, out.Held)
+		for _, n := range out.Notices {
+			fmt.Fprintf(env.Stdout, "  owner notice %s: %s\n", n.Status, n.Recipient)
+		}
+		return
+	}
+	if out != nil && out.GateIgnored != "" {
+		fmt.Fprintf(env.Stdout, "%s %s: sent despite the data-quality gate (--ignore-gate): %s\n", out.Report, out.Period, out.GateIgnored)
 	}
 	if out == nil || (err != nil && len(out.Deliveries) == 0) {
 		// The run did not get as far as any recipient; the error says why.

@@ -48,7 +48,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	// HTTP first: /healthz answers while the database is still unreachable
 	// and /readyz says 503 until it answers, so Kubernetes keeps the pod
 	// out of the Service instead of restarting it in a loop.
-	g := &gate{}
+	g := &readiness{}
 	srv, err := server.New(server.Options{
 		Listen: cfg.Server.Listen, Token: cfg.Server.Token, LinkKey: linkKey(cfg), LinkTTL: cfg.Server.LinkTTL.D(),
 		Reports: g, Renderer: g, Pinger: g, Gatherer: rec.Gatherer(), Logger: log,
@@ -128,9 +128,9 @@ func openWaiting(ctx context.Context, log *slog.Logger, open func() (*stack, err
 	}
 }
 
-// gate is what the HTTP server serves before the database has answered:
+// readiness is what the HTTP server serves before the database has answered:
 // not ready, no index, no downloads. open hands it the real ones.
-type gate struct {
+type readiness struct {
 	mu       sync.RWMutex
 	reports  server.ReportLister
 	renderer server.Renderer
@@ -139,13 +139,13 @@ type gate struct {
 
 var errNotConnected = errors.New("the database has not answered yet")
 
-func (g *gate) open(r server.ReportLister, rd server.Renderer, p server.Pinger) {
+func (g *readiness) open(r server.ReportLister, rd server.Renderer, p server.Pinger) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.reports, g.renderer, g.pinger = r, rd, p
 }
 
-func (g *gate) PingContext(ctx context.Context) error {
+func (g *readiness) PingContext(ctx context.Context) error {
 	g.mu.RLock()
 	p := g.pinger
 	g.mu.RUnlock()
@@ -155,7 +155,7 @@ func (g *gate) PingContext(ctx context.Context) error {
 	return p.PingContext(ctx)
 }
 
-func (g *gate) Reports(ctx context.Context) ([]server.Report, error) {
+func (g *readiness) Reports(ctx context.Context) ([]server.Report, error) {
 	g.mu.RLock()
 	r := g.reports
 	g.mu.RUnlock()
@@ -165,7 +165,7 @@ func (g *gate) Reports(ctx context.Context) ([]server.Report, error) {
 	return r.Reports(ctx)
 }
 
-func (g *gate) Render(ctx context.Context, report, label, format string, w io.Writer) error {
+func (g *readiness) Render(ctx context.Context, report, label, format string, w io.Writer) error {
 	g.mu.RLock()
 	r := g.renderer
 	g.mu.RUnlock()
@@ -277,7 +277,7 @@ func lastSuccesses(ctx context.Context, l *ledger.Ledger, reports []string) (map
 // observedRunStatuses are the final run statuses the runner reports to
 // the telemetry; serve exports each at 0 from the start.
 func observedRunStatuses() []report.RunStatus {
-	return []report.RunStatus{report.RunSucceeded, report.RunPartial, report.RunFailed}
+	return []report.RunStatus{report.RunSucceeded, report.RunPartial, report.RunFailed, report.RunHeld}
 }
 
 // observedDeliveryStatuses are the delivery outcomes the runner reports.

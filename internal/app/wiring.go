@@ -34,6 +34,7 @@ func pipelineReport(cfg *config.Config, r *config.Report) (pipeline.Report, erro
 	rep := pipeline.Report{
 		Name: r.Name, Audience: r.Audience, Kind: kind, Location: loc, Locale: r.Locale,
 		SLAHours: r.SLAHours, Calendar: cfg.ReportCalendar(r), MQLTarget: cfg.MQLTarget(r.Period),
+		Gate: cfg.ReportGate(r), Owners: cfg.ReportOwners(r),
 	}
 	for _, rc := range r.Recipients {
 		rep.Recipients = append(rep.Recipients, pipeline.Recipient{Email: rc.Email, Locale: rc.Locale})

@@ -121,7 +121,9 @@ func (l *Ledger) Claim(ctx context.Context, name, period, recipient, messageID s
 	if err != nil {
 		return Claim{}, fmt.Errorf("claim %s: %w", recipient, err)
 	}
-	if runReport != name || runPeriod != period {
+	// A run claims its report's deliveries, and the notices to the
+	// report's owners under their own key.
+	if (runReport != name && report.GateNotice(runReport) != name) || runPeriod != period {
 		return Claim{}, fmt.Errorf("claim %s: run %d is for %s %s: %w", recipient, runID, runReport, runPeriod, ErrRunMismatch)
 	}
 	res, err := tx.ExecContext(ctx, l.q(`INSERT INTO sameteam_deliveries

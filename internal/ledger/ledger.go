@@ -359,6 +359,15 @@ func (l *Ledger) FinishRun(ctx context.Context, runID int64, status report.RunSt
 	return nil
 }
 
+// NoteRun sets the note of a run: what an operator should know of a run
+// that its status does not say (it was sent despite the data-quality gate).
+func (l *Ledger) NoteRun(ctx context.Context, runID int64, note string) error {
+	if _, err := l.db.ExecContext(ctx, l.q(`UPDATE sameteam_runs SET note = ? WHERE id = ?`), note, runID); err != nil {
+		return fmt.Errorf("note run %d: %w", runID, err)
+	}
+	return nil
+}
+
 // Runs lists the latest runs of report (of every report if it is empty),
 // newest first, at most limit (default 50).
 func (l *Ledger) Runs(ctx context.Context, report string, limit int) ([]Run, error) {

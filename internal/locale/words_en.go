@@ -213,6 +213,11 @@ func wordsEN() map[string]string {
 		"h_health":          "Data health",
 		"health_ok":         "No problems found in the source data.",
 		"health_intro":      "Problems in the source data worth fixing in the CRM:",
+
+		"notice.held.subject": "sameteam: %s %s held: its data did not pass the quality gate",
+		"notice.held.body":    "The %s report for %s (data as of %s) was not sent to anyone: its data did not pass the data-quality gate.",
+		"notice.held.next":    "sameteam tries again at the next run, and sends the report as usual once the data passes. To send it as it is: sameteam run --report %s --period %s --ignore-gate",
+		"notice.held.once":    "You get this notice once per report and period, as an owner of the report.",
 	}
 }
 

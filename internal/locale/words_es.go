@@ -216,6 +216,11 @@ func wordsES() map[string]string {
 		"h_health":          "Calidad de los datos",
 		"health_ok":         "No se detectan problemas en los datos de origen.",
 		"health_intro":      "Problemas en los datos de origen que conviene corregir en el CRM:",
+
+		"notice.held.subject": "sameteam: %s %s retenido: sus datos no pasaron el control de calidad",
+		"notice.held.body":    "El informe %s de %s (datos a %s) no se ha enviado a nadie: sus datos no pasaron el control de calidad.",
+		"notice.held.next":    "sameteam lo intentará de nuevo en la próxima ejecución y enviará el informe como siempre cuando los datos lo pasen. Para enviarlo tal cual: sameteam run --report %s --period %s --ignore-gate",
+		"notice.held.once":    "Recibes este aviso una vez por informe y periodo, como responsable del informe.",
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/digest"
+	"github.com/sameteam/sameteam/internal/gate"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/report"
@@ -30,6 +31,10 @@ type Report struct {
 	// RecipientsFrom names teams whose active members with an email
 	// receive the report (sales, marketing).
 	RecipientsFrom []string
+	// Gate is checked before anything is sent; Owners are told, once per
+	// period, when it holds the report.
+	Gate   gate.Rules
+	Owners []string
 }
 
 // Recipient is an address and its language ("" for the report's).

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/delivery"
+	"github.com/sameteam/sameteam/internal/gate"
 	"github.com/sameteam/sameteam/internal/digest"
 	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/period"
@@ -30,6 +31,7 @@ type Ledger interface {
 	MarkSent(ctx context.Context, c ledger.Claim, response string) error
 	MarkFailed(ctx context.Context, c ledger.Claim, status report.DeliveryStatus, errText string) error
 	Runs(ctx context.Context, report string, limit int) ([]ledger.Run, error)
+	NoteRun(ctx context.Context, runID int64, note string) error
 }
 
 // Sender delivers one message; delivery.SMTP and delivery.Outbox are two.
@@ -41,6 +43,9 @@ type Sender interface {
 type Observer interface {
 	RunFinished(name string, status report.RunStatus, d time.Duration)
 	Delivery(name string, status report.DeliveryStatus)
+	// SourceAge is how old the source was at a run's as_of (see
+	// gate.SourceAge).
+	SourceAge(name string, age time.Duration)
 }
 
 // Runner computes, renders and delivers reports: the one code path of
@@ -72,6 +77,7 @@ type Options struct {
 	DryRun        bool   // render everything, send nothing, write nothing
 	To            string // send one test copy here, record nothing
 	Partial       bool   // the period has not ended: send, record nothing
+	IgnoreGate    bool   // send although the data-quality gate fails; the run's note says so
 	Force         bool   // send again to recipients the ledger marks sent
 	ResendUnknown bool   // send again where an earlier outcome is unknown
 }
@@ -88,6 +94,12 @@ type Outcome struct {
 	RunID      int64
 	Deliveries []DeliveryOutcome
 	Artifacts  map[string]int // artifact name → size in bytes, for dry runs
+	// Held is why the data-quality gate held the run ("" when it did
+	// not); GateIgnored, why it would have, for a run sent with
+	// --ignore-gate.
+	Held, GateIgnored string
+	// Notices are the owners' notices of a held run.
+	Notices []DeliveryOutcome
 }
 
 // DeliveryOutcome is one recipient's result.
@@ -209,6 +221,11 @@ func (r *Runner) Run(ctx context.Context, rep Report, p period.Period, opts Opti
 		if ferr := r.Ledger.FinishRun(fctx, out.RunID, status, text, out.counts()); ferr != nil {
 			log.Error("record the end of the run", slog.Any("error", ferr))
 		}
+		if out.GateIgnored != "" {
+			if ferr := r.Ledger.NoteRun(fctx, out.RunID, "sent despite the data-quality gate (--ignore-gate): "+out.GateIgnored); ferr != nil {
+				log.Error("record the run's note", slog.Any("error", ferr))
+			}
+		}
 		if r.Observer != nil {
 			r.Observer.RunFinished(rep.Name, status, r.now().Sub(start))
 		}
@@ -256,6 +273,9 @@ func (r *Runner) takeOver(ctx context.Context, name, label string, log *slog.Log
 }
 
 func finalStatus(out *Outcome, err error) (report.RunStatus, string) {
+	if errors.Is(err, ErrHeld) {
+		return report.RunHeld, out.Held
+	}
 	if err != nil {
 		return report.RunFailed, err.Error()
 	}
@@ -273,6 +293,18 @@ func (r *Runner) run(ctx context.Context, rep Report, p period.Period, asOf time
 	b, err := r.Renderer.Build(ctx, rep, p, asOf, r.now())
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrSource, err)
+	}
+	if r.Observer != nil {
+		if age, ok := gate.SourceAge(b.Snapshot); ok {
+			r.Observer.SourceAge(rep.Name, age)
+		}
+	}
+	if reason := r.checkGate(b, opts, out, log); reason != "" {
+		if opts.records() {
+			c := &copyOf{build: b, opts: opts, runID: out.RunID, log: log}
+			out.Notices = r.notifyOwners(ctx, c, reason)
+		}
+		return fmt.Errorf("%w: %s", ErrHeld, reason)
 	}
 	var rcpts []Recipient
 	if opts.To != "" {
@@ -397,11 +429,68 @@ type copyOf struct {
 	log   *slog.Logger
 }
 
-// deliver sends one recipient's copy under a ledger claim.
+// deliver sends one recipient's copy of the digest under a ledger claim.
 func (r *Runner) deliver(ctx context.Context, c *copyOf, rc Recipient) DeliveryOutcome {
 	b := c.build
 	rep, label := b.Report.Name, b.Snapshot.Period.Label
 	locale := cmp.Or(rc.Locale, b.Report.Locale)
+	return r.dispatch(ctx, c, outgoing{
+		ledgerReport: rep,
+		recipient:    rc,
+		compose: func(msgID string, log *slog.Logger) (delivery.Message, error) {
+			a := c.arts[locale]
+			msg := delivery.Message{
+				From: r.From, ReplyTo: r.ReplyTo, To: rc.Email,
+				Subject: a.digest.Subject, Text: a.digest.Text, HTML: a.digest.HTML,
+				Attachment: &delivery.Attachment{Name: rep + "-" + label + ".xlsx", ContentType: delivery.ContentTypeXLSX, Data: a.workbook},
+				MessageID:  msgID,
+				Date:       r.now(),
+				Headers:    map[string]string{"X-Sameteam-Report": rep, "X-Sameteam-Period": label},
+			}
+			if r.MaxMessageBytes > 0 {
+				size, err := delivery.EncodedSize(msg)
+				if err != nil {
+					return msg, fmt.Errorf("build message: %w", err)
+				}
+				if size > r.MaxMessageBytes {
+					if err := r.linkInstead(&msg, b, locale); err != nil {
+						return msg, fmt.Errorf("the message is %.1f MB, over max_attachment_mb (%.1f MB), and %w",
+							float64(size)/1e6, float64(r.MaxMessageBytes)/1e6, err)
+					}
+					log.Info("workbook replaced by a download link", "bytes", size)
+				}
+			}
+			return msg, nil
+		},
+		smaller: func(msg *delivery.Message) error {
+			if msg.Attachment == nil {
+				return errors.New("no attachment to leave out")
+			}
+			return r.linkInstead(msg, b, locale)
+		},
+	})
+}
+
+// outgoing is one message of a run: the ledger's key for it and how to
+// make it.
+type outgoing struct {
+	// ledgerReport is the report name the ledger records it under: the
+	// report's own for its digest, another key for a notice about it.
+	ledgerReport string
+	recipient    Recipient
+	// compose makes the message once the delivery is claimed; an error
+	// fails the delivery permanently with that reason.
+	compose func(msgID string, log *slog.Logger) (delivery.Message, error)
+	// smaller makes msg smaller when the relay refuses its size; nil when
+	// there is no smaller form.
+	smaller func(msg *delivery.Message) error
+}
+
+// dispatch claims, sends and records one message: the one path of every
+// message a run sends, so each goes out effectively once.
+func (r *Runner) dispatch(ctx context.Context, c *copyOf, o outgoing) DeliveryOutcome {
+	rc := o.recipient
+	rep, label := o.ledgerReport, c.build.Snapshot.Period.Label
 	domain, _ := delivery.Domain(r.From)
 	msgID := delivery.MessageID(rep, label, rc.Email, cmp.Or(domain, "sameteam.invalid"))
 	if !c.opts.records() {
@@ -461,7 +550,7 @@ func (r *Runner) deliver(ctx context.Context, c *copyOf, rc Recipient) DeliveryO
 			}
 		}
 		if r.Observer != nil {
-			r.Observer.Delivery(rep, status)
+			r.Observer.Delivery(c.build.Report.Name, status)
 		}
 		// One line per delivery, so the logs alone tell every recipient's
 		// outcome.
@@ -469,34 +558,16 @@ func (r *Runner) deliver(ctx context.Context, c *copyOf, rc Recipient) DeliveryO
 		return res
 	}
 
-	a := c.arts[locale]
-	msg := delivery.Message{
-		From: r.From, ReplyTo: r.ReplyTo, To: rc.Email,
-		Subject: a.digest.Subject, Text: a.digest.Text, HTML: a.digest.HTML,
-		Attachment: &delivery.Attachment{Name: rep + "-" + label + ".xlsx", ContentType: delivery.ContentTypeXLSX, Data: a.workbook},
-		MessageID:  msgID,
-		Date:       r.now(),
-		Headers:    map[string]string{"X-Sameteam-Report": rep, "X-Sameteam-Period": label},
-	}
-	if r.MaxMessageBytes > 0 {
-		size, err := delivery.EncodedSize(msg)
-		if err != nil {
-			return mark(report.DeliveryFailedPermanent, "build message: "+err.Error())
-		}
-		if size > r.MaxMessageBytes {
-			if err := r.linkInstead(&msg, b, locale); err != nil {
-				return mark(report.DeliveryFailedPermanent, fmt.Sprintf("the message is %.1f MB, over max_attachment_mb (%.1f MB), and %v",
-					float64(size)/1e6, float64(r.MaxMessageBytes)/1e6, err))
-			}
-			log.Info("workbook replaced by a download link", "bytes", size)
-		}
+	msg, err := o.compose(msgID, log)
+	if err != nil {
+		return mark(report.DeliveryFailedPermanent, err.Error())
 	}
 	result := r.Sender.Send(ctx, msg)
-	if tooLarge(result) && msg.Attachment != nil {
+	if tooLarge(result) && o.smaller != nil {
 		// The relay accepts less than it advertised or than
 		// max_attachment_mb assumed (552, 5.3.4): the message was refused,
-		// never delivered, so the link variant goes once in its place.
-		if err := r.linkInstead(&msg, b, locale); err == nil {
+		// never delivered, so the smaller form goes once in its place.
+		if err := o.smaller(&msg); err == nil {
 			log.Info("the relay refused the message as too large; sending the download link instead", "code", result.Code, "enhanced_code", result.EnhancedCode)
 			result = r.Sender.Send(ctx, msg)
 		}

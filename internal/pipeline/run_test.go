@@ -45,6 +45,7 @@ type fakeLedger struct {
 	started int
 	status  report.RunStatus
 	errText string
+	note    string
 	counts  ledger.Counts
 }
 
@@ -95,6 +96,11 @@ func (l *fakeLedger) mark(c ledger.Claim, s report.DeliveryStatus) error {
 }
 
 func (l *fakeLedger) Runs(context.Context, string, int) ([]ledger.Run, error) { return nil, nil }
+
+func (l *fakeLedger) NoteRun(_ context.Context, _ int64, note string) error {
+	l.note = note
+	return nil
+}
 
 // fakeSender answers each message with reply(message) and keeps them.
 type fakeSender struct {

@@ -141,3 +141,9 @@ func oneOf[T ~string](words []T) string {
 	}
 	return b.String()
 }
+
+// GateNotice is the report name under which the ledger records the notices
+// to a report's owners that it was held by the data-quality gate: their
+// own key, so an owner who also receives the report gets both, each once.
+// A report name never holds a colon, so no report can take this key.
+func GateNotice(name string) string { return name + ":held-notice" }

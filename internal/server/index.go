@@ -195,6 +195,10 @@ func statusClass(status report.RunStatus) (class, symbol string) {
 		return "fail", "✗"
 	case report.RunPartial:
 		return "warn", "!"
+	case report.RunHeld:
+		// Nothing was sent: the data-quality gate is waiting for the
+		// data, and a later run sends it.
+		return "warn", "⏸"
 	case report.RunRunning:
 		return "run", "…"
 	}

@@ -52,6 +52,7 @@ type Recorder struct {
 	runs         *prometheus.CounterVec
 	runDuration  *prometheus.HistogramVec
 	deliveries   *prometheus.CounterVec
+	sourceAge    *prometheus.GaugeVec
 	lastSuccess  *lastSuccess
 	queryTime    *prometheus.HistogramVec
 	jobs         *prometheus.CounterVec
@@ -74,6 +75,10 @@ func New(opts Options) *Recorder {
 			// Runs take seconds to minutes: a big workbook and a slow relay
 			// are the long tail.
 			Buckets: []float64{0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800},
+		}, []string{"report"}),
+		sourceAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sameteam_source_age_seconds",
+			Help: "How old the source was at the report's last run: as_of less the older of the newest activity and the newest lead. A stalled CRM sync shows here before a digest goes wrong.",
 		}, []string{"report"}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sameteam_deliveries_total",
@@ -111,7 +116,7 @@ func New(opts Options) *Recorder {
 	}, []string{"version", "commit", "build_date", "goversion"})
 	build.WithLabelValues(cmp.Or(opts.Version, "dev"), cmp.Or(opts.Commit, "unknown"),
 		cmp.Or(opts.BuildDate, "unknown"), cmp.Or(opts.GoVersion, "unknown")).Set(1)
-	r.reg.MustRegister(r.runs, r.runDuration, r.deliveries, r.lastSuccess, r.queryTime, r.jobs, r.jobDuration, build)
+	r.reg.MustRegister(r.runs, r.runDuration, r.deliveries, r.sourceAge, r.lastSuccess, r.queryTime, r.jobs, r.jobDuration, build)
 	if !opts.NoRuntime {
 		r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
@@ -137,6 +142,11 @@ func (r *Recorder) RunFinished(name string, status report.RunStatus, d time.Dura
 	if status == report.RunSucceeded {
 		r.lastSuccess.set(name, r.now())
 	}
+}
+
+// SourceAge records how old the source was at a run of report.
+func (r *Recorder) SourceAge(name string, age time.Duration) {
+	r.sourceAge.WithLabelValues(name).Set(age.Seconds())
 }
 
 // SetLastSuccess records a success of report at t, typically read from the

@@ -28,6 +28,8 @@ func TestRecorder(t *testing.T) {
 	clock = now.Add(time.Hour)
 	r.RunFinished("weekly-sales", report.RunFailed, time.Second)
 	r.RunFinished("weekly-sales", report.RunFailed, time.Second)
+	r.RunFinished("weekly-sales", report.RunHeld, time.Second)
+	r.SourceAge("weekly-sales", 86*time.Hour)
 	r.Delivery("weekly-sales", report.DeliverySent)
 	r.Delivery("weekly-sales", report.DeliverySent)
 	r.Delivery("weekly-sales", report.DeliveryUnknown)
@@ -48,11 +50,13 @@ func TestRecorder(t *testing.T) {
 	}{
 		{"runs success", sample(t, body, `sameteam_runs_total{report="weekly-sales",status="success"}`), 1},
 		{"runs failed", sample(t, body, `sameteam_runs_total{report="weekly-sales",status="failed"}`), 2},
+		{"runs held", sample(t, body, `sameteam_runs_total{report="weekly-sales",status="held"}`), 1},
+		{"source age", sample(t, body, `sameteam_source_age_seconds{report="weekly-sales"}`), 86 * 3600},
 		{"last success kept across failures", sample(t, body, `sameteam_last_success_timestamp_seconds{report="weekly-sales"}`), float64(now.Unix())},
 		{"deliveries sent", sample(t, body, `sameteam_deliveries_total{report="weekly-sales",status="sent"}`), 2},
 		{"deliveries unknown", sample(t, body, `sameteam_deliveries_total{report="weekly-sales",status="unknown"}`), 1},
-		{"run duration count", sample(t, body, `sameteam_run_duration_seconds_count{report="weekly-sales"}`), 3},
-		{"run duration sum", sample(t, body, `sameteam_run_duration_seconds_sum{report="weekly-sales"}`), 5},
+		{"run duration count", sample(t, body, `sameteam_run_duration_seconds_count{report="weekly-sales"}`), 4},
+		{"run duration sum", sample(t, body, `sameteam_run_duration_seconds_sum{report="weekly-sales"}`), 6},
 		{"query duration count", sample(t, body, `sameteam_source_query_duration_seconds_count{query="mql_facts"}`), 1},
 		{"next run", sample(t, body, `sameteam_next_run_timestamp_seconds{report="weekly-sales"}`), float64(now.Add(7 * 24 * time.Hour).Unix())},
 		{"job success", sample(t, body, `sameteam_scheduler_job_runs_total{job="weekly-sales",status="success"}`), 1},
