@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/delivery"
-	"github.com/sameteam/sameteam/internal/gate"
 	"github.com/sameteam/sameteam/internal/digest"
+	"github.com/sameteam/sameteam/internal/gate"
 	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/report"
