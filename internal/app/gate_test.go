@@ -1,13 +1,19 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/report"
+	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/testdb"
 	"github.com/sameteam/sameteam/internal/testsupport"
 )
@@ -234,5 +240,82 @@ func checkGateInvariants(t *testing.T, w *world, owners []string) {
 		if n.Status != report.DeliverySent {
 			t.Errorf("notice to %s is %s", n.Recipient, n.Status)
 		}
+	}
+}
+
+// G2: SIGKILL while the owners' notices of a held run are on the wire,
+// then the run again (still held): every owner has exactly one notice,
+// except the one in flight at the kill, which has at most one and is
+// unknown in the ledger; nobody got the digest.
+func TestReliability_Gate_KilledWhileNotifying(t *testing.T) {
+	t.Parallel()
+	var owners []string
+	for i := range 5 {
+		owners = append(owners, fmt.Sprintf("owner%d@example.com", i))
+	}
+	victim := owners[2]
+	reached := make(chan struct{}, 1)
+	w := newWorld(t, testdb.PostgresURL(t), worldOptions{
+		recipients: []string{"ana@example.com"},
+		topYAML:    "gate: {max_source_age: 2h}\nowners: [" + strings.Join(owners, ", ") + "]\n",
+		smtp: smtptest.Options{
+			DataDelay: 100 * time.Millisecond,
+			Behavior: func(rcpt string) smtptest.Action {
+				if rcpt == victim {
+					select {
+					case reached <- struct{}{}:
+					default:
+					}
+				}
+				return smtptest.Accept
+			},
+		},
+		smtpYAML: "  timeout: 5s\n",
+	})
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "run", "--config", w.cfg, "--report", testReport, "--period", testPeriod, "--as-of", testAsOf)
+	cmd.Env = append(os.Environ(), childEnv+"=1", "SAMETEAM_DATABASE_URL="+w.url)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reached:
+	case <-time.After(2 * time.Minute):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("the run never reached %s:\n%s", victim, out.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	res := w.run()
+	if res.code != ExitTempFail || !strings.Contains(res.stdout, "held by the data-quality gate") {
+		t.Fatalf("the run after the kill: %s", res)
+	}
+	_, d := openLedger(t, w.url)
+	notices := map[string]report.DeliveryStatus{}
+	for _, n := range testsupport.Deliveries(t, d, report.GateNotice(testReport), testPeriod) {
+		notices[n.Recipient] = n.Status
+	}
+	got := received(w.srv)
+	for _, o := range owners {
+		switch {
+		case o == victim:
+			if notices[o] != report.DeliveryUnknown || got[o] > 1 {
+				t.Errorf("%s (in flight at the kill): %s in the ledger, %d notices; want unknown and at most 1", o, notices[o], got[o])
+			}
+		case notices[o] != report.DeliverySent || got[o] != 1:
+			t.Errorf("%s: %s in the ledger, %d notices; want sent and exactly 1", o, notices[o], got[o])
+		}
+	}
+	if got["ana@example.com"] != 0 {
+		t.Error("a recipient got the digest of a held run")
 	}
 }
