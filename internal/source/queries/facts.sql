@@ -3,10 +3,11 @@
 -- {{relation}} is replaced by the configured, validated and quoted relation
 -- name; ? are bind parameters, named in order by the query's "-- params:"
 -- line: the Go code binds values by those names, and a line that does not
--- name every placeholder is refused when sameteam starts. Every time filter is a range on an indexed
--- column, and every per-lead or per-opportunity look-up of activities goes
--- through (lead_id, occurred_at) or (opportunity_id, occurred_at), so a run
--- reads what its period touches and never scans the activity table.
+-- name every placeholder is refused when sameteam starts. Every time filter
+-- is a range on an indexed column, and every per-lead or per-opportunity
+-- look-up of activities goes through (lead_id, occurred_at) or
+-- (opportunity_id, occurred_at), so a run reads what its period touches and
+-- never scans the activity table.
 
 -- name: members
 -- All team members: a few hundred rows at most.
