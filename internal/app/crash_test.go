@@ -62,33 +62,7 @@ func TestRunKilledMidBatchThenRunAgain(t *testing.T) {
 		smtpYAML: "  timeout: 5s\n",
 	})
 
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(self, "run", "--config", w.cfg, "--report", testReport, "--period", testPeriod, "--as-of", testAsOf)
-	cmd.Env = append(os.Environ(), childEnv+"=1", "SAMETEAM_DATABASE_URL="+w.url)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-reached:
-		// The victim's row is in sending (claimed before RCPT) and its
-		// message is on the wire: the worst moment to die.
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatalf("the run never reached %s:\n%s", victim, out.String())
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	err = cmd.Wait()
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("the first run was not killed (%v):\n%s", err, out.String())
-	}
+	out := killWhenReached(t, w, reached, victim)
 	sentBefore := 0
 	for _, d := range w.deliveries() {
 		if d.Status == report.DeliverySent {
@@ -125,4 +99,40 @@ func TestRunKilledMidBatchThenRunAgain(t *testing.T) {
 	if t.Failed() {
 		t.Logf("first run's output:\n%s", out.String())
 	}
+}
+
+// killWhenReached runs the world's report as a child process (the test
+// binary acting as sameteam) and kills it with SIGKILL as soon as reached
+// says the SMTP server has the victim's message on the wire: the worst
+// moment to die. It returns what the child printed.
+func killWhenReached(t *testing.T, w *world, reached <-chan struct{}, victim string) *bytes.Buffer {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "run", "--config", w.cfg, "--report", testReport, "--period", testPeriod, "--as-of", testAsOf)
+	cmd.Env = append(os.Environ(), childEnv+"=1", "SAMETEAM_DATABASE_URL="+w.url)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reached:
+		// The victim's row is in sending (claimed before RCPT) and its
+		// message is on the wire.
+	case <-time.After(2 * time.Minute):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("the run never reached %s:\n%s", victim, out.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("the run was not killed (%v):\n%s", err, out.String())
+	}
+	return &out
 }

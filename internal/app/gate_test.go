@@ -1,13 +1,9 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -272,28 +268,7 @@ func TestReliability_Gate_KilledWhileNotifying(t *testing.T) {
 		},
 		smtpYAML: "  timeout: 5s\n",
 	})
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(self, "run", "--config", w.cfg, "--report", testReport, "--period", testPeriod, "--as-of", testAsOf)
-	cmd.Env = append(os.Environ(), childEnv+"=1", "SAMETEAM_DATABASE_URL="+w.url)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-reached:
-	case <-time.After(2 * time.Minute):
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatalf("the run never reached %s:\n%s", victim, out.String())
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
+	killWhenReached(t, w, reached, victim)
 
 	res := w.run()
 	if res.code != ExitTempFail || !strings.Contains(res.stdout, "held by the data-quality gate") {
