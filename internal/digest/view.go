@@ -729,6 +729,76 @@ func (b *builder) backlog() backlog {
 	return bl
 }
 
+// maxRepRows and maxCampaignRows keep the per-rep and per-campaign tables
+// to what a reader scans in an email, and the HTML under Gmail's clipping
+// limit (about 102 KB; a 200-rep table alone was 317 KB): the workbook's
+// Reps and Campaigns sheets have every row, and the email says how many
+// more there are. maxReasonRows does the same for the rejection reasons,
+// which are free text and as many as sales types.
+const (
+	maxRepRows      = 25
+	maxCampaignRows = 20
+	maxReasonRows   = 10
+)
+
+// repsShown is which of the snapshot's reps the per-rep table shows, as
+// indexes into ByRep. A team that fits keeps the snapshot's order (by rep
+// id, the order the workbook uses). A larger team shows the reps who need
+// attention first: most SLA breaches (the leads marketing handed over that
+// nobody answered in time), then lowest SLA compliance, then most MQLs
+// assigned (where a slip costs most), then rep id; the rest are in the
+// workbook.
+func repsShown(rows []metrics.RepRow) []int {
+	idx := make([]int, len(rows))
+	for i := range idx {
+		idx[i] = i
+	}
+	if len(idx) <= maxRepRows {
+		return idx
+	}
+	sort.SliceStable(idx, func(x, y int) bool {
+		a, c := rows[idx[x]], rows[idx[y]]
+		switch {
+		case a.SLABreached != c.SLABreached:
+			return a.SLABreached > c.SLABreached
+		case (a.SLACompliance == nil) != (c.SLACompliance == nil):
+			return c.SLACompliance == nil
+		case a.SLACompliance != nil && *a.SLACompliance != *c.SLACompliance:
+			return *a.SLACompliance < *c.SLACompliance
+		case a.MQLsAssigned != c.MQLsAssigned:
+			return a.MQLsAssigned > c.MQLsAssigned
+		}
+		return a.RepID < c.RepID
+	})
+	return idx[:maxRepRows]
+}
+
+// campaignsShown is which campaigns the campaign table shows: all of them
+// in the snapshot's order when they fit, otherwise the campaigns with the
+// most MQLs in the period (what marketing's week was made of), then most
+// pipeline created, then campaign id. The verdicts section already lists
+// the campaigns sales turned down most.
+func campaignsShown(rows []metrics.CampaignRow) []int {
+	idx := make([]int, len(rows))
+	for i := range idx {
+		idx[i] = i
+	}
+	if len(idx) <= maxCampaignRows {
+		return idx
+	}
+	sort.SliceStable(idx, func(x, y int) bool {
+		a, c := rows[idx[x]], rows[idx[y]]
+		switch {
+		case a.MQLs != c.MQLs:
+			return a.MQLs > c.MQLs
+		case a.PipelineCreated != c.PipelineCreated:
+			return a.PipelineCreated > c.PipelineCreated
+		}
+		return a.CampaignID < c.CampaignID
+	})
+	return idx[:maxCampaignRows]
+}
+
 func (b *builder) reps() table {
 	l := b.l
 	t := table{
@@ -736,7 +806,12 @@ func (b *builder) reps() table {
 			l.T("col.activities"), l.T("col.pipeline"), l.T("col.won")},
 		Num: []bool{false, true, true, true, true, true, true, true},
 	}
-	for i, r := range b.s.ByRep {
+	shown := repsShown(b.s.ByRep)
+	if n := len(b.s.ByRep) - len(shown); n > 0 {
+		t.More = l.Tf("more.reps", l.Int(len(shown)), l.Int(n))
+	}
+	for _, i := range shown {
+		r := b.s.ByRep[i]
 		k := func(f string) string { return fmt.Sprintf("by_rep.%d.%s", i, f) }
 		name := clean(r.Name)
 		if name == "" {
@@ -763,7 +838,12 @@ func (b *builder) campaigns() table {
 		Headers: []string{l.T("col.campaign"), l.T("col.mqls"), l.T("col.pipeline"), l.T("col.won"), l.T("col.cost"), l.T("col.roi")},
 		Num:     []bool{false, true, true, true, true, true},
 	}
-	for i, c := range b.s.ByCampaign {
+	shown := campaignsShown(b.s.ByCampaign)
+	if n := len(b.s.ByCampaign) - len(shown); n > 0 {
+		t.More = l.Tf("more.campaign_rows", l.Int(len(shown)), l.Int(n))
+	}
+	for _, i := range shown {
+		c := b.s.ByCampaign[i]
 		k := func(f string) string { return fmt.Sprintf("by_campaign.%d.%s", i, f) }
 		roiTone := "flat"
 		if c.ROI != nil {
@@ -889,7 +969,13 @@ func (b *builder) reason(r string) string {
 func (b *builder) reasons() table {
 	l := b.l
 	t := table{Headers: []string{l.T("col.reason"), l.T("col.count")}, Num: []bool{false, true}}
+	// The reasons come most frequent first: the cap keeps the ones that
+	// matter.
 	for i, r := range b.s.RejectionReasons {
+		if i == maxReasonRows {
+			t.More = l.Tf("more.reasons", l.Int(len(b.s.RejectionReasons)-maxReasonRows))
+			break
+		}
 		t.Rows = append(t.Rows, []cell{
 			{Text: b.reason(r.Reason)},
 			{Key: fmt.Sprintf("rejection_reasons.%d.count", i), Fmt: "int", Text: l.Int(r.Count), Num: true},

@@ -113,6 +113,9 @@ func wordsEN() map[string]string {
 		"verdict.more_reasons":  "and %s more",
 		"more.campaigns":        "… and %s more campaigns in the Campaigns sheet of the Excel workbook.",
 		"more.backlog":          "… and %s more in the Follow-up backlog sheet of the Excel workbook.",
+		"more.reps":             "These are the %s reps with the most SLA breaches, then the lowest compliance; the other %s are in the Reps sheet of the Excel workbook.",
+		"more.campaign_rows":    "These are the %s campaigns with the most MQLs; the other %s are in the Campaigns sheet of the Excel workbook.",
+		"more.reasons":          "… and %s more in the Rejections sheet of the Excel workbook.",
 
 		"col.owner":      "Who calls",
 		"col.lead":       "Lead",

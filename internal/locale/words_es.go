@@ -116,6 +116,9 @@ func wordsES() map[string]string {
 		"verdict.more_reasons":  "y %s más",
 		"more.campaigns":        "… y %s campañas más en la hoja «Campañas» del libro de Excel.",
 		"more.backlog":          "… y %s más en la hoja «Seguimiento pendiente» del libro de Excel.",
+		"more.reps":             "Estos son los %s comerciales con más incumplimientos del SLA y, después, menor cumplimiento; los otros %s están en la hoja «Comerciales» del libro de Excel.",
+		"more.campaign_rows":    "Estas son las %s campañas con más MQL; las otras %s están en la hoja «Campañas» del libro de Excel.",
+		"more.reasons":          "… y %s más en la hoja «Rechazos» del libro de Excel.",
 
 		"col.owner":      "Quién llama",
 		"col.lead":       "Lead",
