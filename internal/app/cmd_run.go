@@ -71,16 +71,6 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	defer st.Close()
 
 	opts := pipeline.Options{Trigger: report.TriggerManual, DryRun: *dry, To: *to, Partial: *partial, IgnoreGate: *ignoreGate, Force: *force, ResendUnknown: *resend}
-	code := ExitOK
-	var firstErr error
-	worse := func(c int, err error) {
-		if rank(c) > rank(code) {
-			code = c
-		}
-		if firstErr == nil && err != nil {
-			firstErr = err
-		}
-	}
 	// One instant for every report of the invocation: the digests agree
 	// with each other, and reports that read the same period share one
 	// snapshot (one set of queries).
@@ -134,21 +124,45 @@ func runRun(ctx context.Context, env Env, args []string) error {
 		}()
 	}
 	wg.Wait()
-	for _, j := range jobs {
+	code, codeErr := ExitOK, error(nil)
+	codes := make([]int, len(jobs))
+	for i, j := range jobs {
 		if j.skip {
 			fmt.Fprintf(env.Stdout, "%s: no recipients (add the report to a config file with its recipients); not run\n", j.rep.Name)
 			continue
 		}
 		printOutcome(env, j.out, j.err, *dry)
-		worse(outcomeCode(j.out, j.err), j.err)
+		codes[i] = outcomeCode(j.out, j.err)
+		if rank(codes[i]) > rank(code) {
+			code, codeErr = codes[i], j.err
+		}
 	}
 	if code == ExitOK {
 		return nil
 	}
-	if firstErr == nil {
-		firstErr = errors.New("some deliveries did not go out (see above)")
+	if len(jobs) > 1 {
+		// Each report's own outcome, so that the ones the exit code does not
+		// speak for (a misconfigured report while another is retried) still
+		// reach the logs and the alert on failed runs.
+		for i, j := range jobs {
+			if codes[i] == ExitOK {
+				continue
+			}
+			attrs := []any{"report", j.rep.Name, "period", j.p.Label(), "exit", codes[i]}
+			if j.err != nil {
+				attrs = append(attrs, "err", j.err)
+			}
+			if codes[i] == ExitTempFail {
+				log.Warn("report will be retried", attrs...)
+			} else {
+				log.Error("report needs a person: a retry will not fix it", attrs...)
+			}
+		}
 	}
-	return withCode(code, firstErr)
+	if codeErr == nil {
+		codeErr = errors.New("some deliveries did not go out (see above)")
+	}
+	return withCode(code, codeErr)
 }
 
 func selectReports(cfg *config.Config, name string, all bool) ([]*config.Report, error) {
@@ -173,18 +187,24 @@ func selectReports(cfg *config.Config, name string, all bool) ([]*config.Report,
 	return []*config.Report{r}, nil
 }
 
-// rank orders exit codes by how much they ask of the operator: a
-// temporary failure first (a retry will help, and the retry reports what
-// remains), then permanent ones.
+// rank orders the exit codes of the reports of one invocation: the
+// process exits with the highest. A temporary failure ranks first: while
+// any report can still go out, `run --all` exits 75 and its CronJob runs it
+// again (the ledger skips what was sent, so the retry only sends what
+// remains); a permanent problem of another report exits 78 or 65 on the
+// retry that has nothing retriable left, and the Job fails then. Ranking
+// 78 first would fail the Job at once and lose the retriable report's
+// week. Among permanent codes, a configuration error outranks a recipient
+// refused.
 func rank(code int) int {
 	switch code {
 	case ExitOK:
 		return 0
 	case ExitDataErr:
 		return 2
-	case ExitTempFail:
-		return 3
 	case ExitConfig:
+		return 3
+	case ExitTempFail:
 		return 4
 	}
 	return 1
