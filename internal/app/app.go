@@ -25,6 +25,9 @@ type Env struct {
 	// BuildInfo reads the binary's build information; nil means
 	// debug.ReadBuildInfo.
 	BuildInfo func() (*debug.BuildInfo, bool)
+	// flagSets, when set, is given each flag set a command makes: the
+	// completion scripts read the commands' own flags through it.
+	flagSets func(*flag.FlagSet)
 }
 
 type command struct {
@@ -46,11 +49,17 @@ func commands() []command {
 		{"import", "load CSV files of the five contract relations", runImport},
 		{"seed", "generate synthetic data at any scale", runSeed},
 		{"version", "print the version, commit, commit date and Go version", runVersion},
+		{"completion", "print a shell completion script (bash, zsh or fish)", runCompletion},
 	}
 }
 
 // Run runs the command line of env.
 func Run(ctx context.Context, env Env) error {
+	if len(env.Args) == 2 && env.Args[0] == "help" {
+		// "sameteam help run" is "sameteam run -h".
+		return Run(ctx, Env{Args: append(helpArgs(env.Args[1]), "-h"), Stdout: env.Stdout, Stderr: env.Stderr,
+			Getenv: env.Getenv, Version: env.Version, Commit: env.Commit, BuildDate: env.BuildDate, BuildInfo: env.BuildInfo})
+	}
 	if len(env.Args) == 0 || env.Args[0] == "-h" || env.Args[0] == "--help" || env.Args[0] == "help" {
 		usage(env.Stdout)
 		if len(env.Args) == 0 {
@@ -75,6 +84,9 @@ func Run(ctx context.Context, env Env) error {
 }
 
 func runVersion(_ context.Context, env Env, args []string) error {
+	if helpAsked(env, "version", args) {
+		return nil
+	}
 	if len(args) > 0 {
 		return usageError("version: unexpected argument %q", args[0])
 	}
@@ -88,6 +100,6 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.summary)
 	}
-	b.WriteString("\nRun 'sameteam COMMAND -h' for a command's flags.\n")
+	b.WriteString("\nRun 'sameteam help COMMAND' or 'sameteam COMMAND -h' for a command's description, flags and examples.\n")
 	io.WriteString(w, b.String())
 }

@@ -16,8 +16,7 @@ import (
 func runSource(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 || args[0] != "sql" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(env.Stdout, "Usage: sameteam source sql [--config FILE]\n\nPrints the SQL of the source pack's views (source.pack), as init-db would run it.")
-			return nil
+			return runSource(ctx, env, []string{"sql", "-h"})
 		}
 		return usageError("source: want the subcommand sql (sameteam source sql)")
 	}

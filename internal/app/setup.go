@@ -4,7 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sameteam/sameteam/internal/config"
@@ -19,12 +21,20 @@ import (
 type flags struct {
 	*flag.FlagSet
 	config string
+	env    Env
+	usage  strings.Builder
 }
 
 func newFlags(name string, env Env) *flags {
-	f := &flags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError)}
+	f := &flags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), env: env}
 	f.SetOutput(env.Stderr)
 	f.StringVar(&f.config, "config", "", "configuration file (default "+config.DefaultPath+" when present)")
+	// The flag package calls Usage both for -h and after a bad flag; parse
+	// sends the text where each belongs (stdout for help asked for).
+	f.Usage = func() { writeHelp(&f.usage, f.FlagSet) }
+	if env.flagSets != nil {
+		env.flagSets(f.FlagSet)
+	}
 	return f
 }
 
@@ -32,8 +42,10 @@ func newFlags(name string, env Env) *flags {
 func (f *flags) parse(args []string) error {
 	if err := f.Parse(args); err != nil {
 		if err == flag.ErrHelp {
+			io.WriteString(f.env.Stdout, f.usage.String())
 			return err
 		}
+		io.WriteString(f.env.Stderr, f.usage.String())
 		return withCode(ExitUsage, err)
 	}
 	if f.NArg() > 0 {
