@@ -59,7 +59,8 @@ func runImport(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	// Check every file before touching the database.
-	if _, err := csvimport.Check(*dir); err != nil {
+	checked, err := csvimport.Check(*dir)
+	if err != nil {
 		return withCode(ExitDataErr, err)
 	}
 	d, err := openDB(ctx, cfg.Source.URL, "source")
@@ -72,7 +73,13 @@ func runImport(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer l.Rollback()
-	counts, err := csvimport.Load(ctx, *dir, l)
+	total := 0
+	for _, n := range checked {
+		total += n
+	}
+	bar := newProgress(env.Stderr, "import", "rows")
+	counts, err := csvimport.Load(ctx, *dir, &countingSink{Sink: l, total: total, progress: bar.update})
+	bar.done()
 	if err != nil {
 		return withCode(ExitDataErr, err)
 	}
@@ -83,4 +90,20 @@ func runImport(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "%-14s %d rows\n", rel.Name, counts[rel.Name])
 	}
 	return nil
+}
+
+// countingSink reports the rows that went through it, every thousand: the
+// check before the load counted them, so the bar knows the total.
+type countingSink struct {
+	csvimport.Sink
+	done, total int
+	progress    func(done, total int)
+}
+
+func (c *countingSink) Row(values ...any) error {
+	c.done++
+	if c.done%1000 == 0 || c.done == c.total {
+		c.progress(c.done, c.total)
+	}
+	return c.Sink.Row(values...)
 }

@@ -58,7 +58,10 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(env.Stderr, *logFormat, config.NewRedactor(cfg))
+	// With several reports, a bar on a terminal counts the finished ones;
+	// log lines go above it.
+	bar := newProgress(env.Stderr, "run", "reports")
+	log, err := newLogger(bar, *logFormat, config.NewRedactor(cfg))
 	if err != nil {
 		return err
 	}
@@ -111,6 +114,20 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	// and ledger rows.
 	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
 	var wg sync.WaitGroup
+	var finished struct {
+		sync.Mutex
+		n int
+	}
+	runnable := 0
+	for _, j := range jobs {
+		if !j.skip {
+			runnable++
+		}
+	}
+	if runnable < 2 {
+		runnable = 0 // one report: no bar
+	}
+	bar.update(0, runnable)
 	for _, j := range jobs {
 		if j.skip {
 			continue
@@ -121,9 +138,14 @@ func runRun(ctx context.Context, env Env, args []string) error {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			j.out, j.err = st.runner.Run(ctx, j.rep, j.p, opts)
+			finished.Lock()
+			finished.n++
+			bar.update(finished.n, runnable)
+			finished.Unlock()
 		}()
 	}
 	wg.Wait()
+	bar.done()
 	code, codeErr := ExitOK, error(nil)
 	codes := make([]int, len(jobs))
 	for i, j := range jobs {

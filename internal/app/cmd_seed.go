@@ -3,9 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/sameteam/sameteam/internal/db"
@@ -46,7 +43,7 @@ func runSeed(ctx context.Context, env Env, args []string) error {
 	}
 	defer d.Close()
 	start := time.Now()
-	bar := newProgress(env.Stderr, "seed")
+	bar := newProgress(env.Stderr, "seed", "")
 	opts.Progress = bar.update
 	if err := seedInto(ctx, d, opts); err != nil {
 		bar.done()
@@ -85,43 +82,4 @@ func seedInto(ctx context.Context, d *db.DB, opts seed.Options) error {
 		return err
 	}
 	return source.CreateIndexes(ctx, d)
-}
-
-// progress draws a progress bar on a terminal, and nothing elsewhere (a
-// log file or CI has no use for carriage returns).
-type progress struct {
-	w     io.Writer
-	label string
-	tty   bool
-	last  int
-	shown bool
-}
-
-func newProgress(w io.Writer, label string) *progress {
-	p := &progress{w: w, label: label, last: -1}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.tty = true
-		}
-	}
-	return p
-}
-
-func (p *progress) update(done, total int) {
-	if !p.tty || total <= 0 {
-		return
-	}
-	pct := done * 100 / total
-	if pct == p.last {
-		return
-	}
-	p.last, p.shown = pct, true
-	n := pct * 30 / 100
-	fmt.Fprintf(p.w, "\r%s [%s%s] %3d%%", p.label, strings.Repeat("=", n), strings.Repeat(" ", 30-n), pct)
-}
-
-func (p *progress) done() {
-	if p.shown {
-		fmt.Fprintln(p.w)
-	}
 }
