@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	gomail "github.com/wneessen/go-mail"
 )
@@ -38,6 +39,11 @@ type Message struct {
 	ReplyTo string
 	// To is the single recipient, a bare address.
 	To string
+	// ToName is the recipient's name for the To header ("Ana Pérez"), as
+	// team_members has it; without it the header is the address alone.
+	// Control characters are dropped; the name is encoded as RFC 2047
+	// needs.
+	ToName string
 	// Subject must be one line.
 	Subject string
 	// Text is the plain-text body, always sent, first in the alternative.
@@ -150,7 +156,9 @@ func Build(m Message) (*gomail.Msg, error) {
 	if err := msg.From(m.From); err != nil {
 		return nil, fmt.Errorf("%w: from: %w", ErrInvalidMessage, err)
 	}
-	if err := msg.To(to); err != nil {
+	if name := displayName(m.ToName); name != "" {
+		msg.ToMailAddress(&mail.Address{Name: name, Address: to})
+	} else if err := msg.To(to); err != nil {
 		return nil, fmt.Errorf("%w: to: %w", ErrInvalidMessage, err)
 	}
 	if m.ReplyTo != "" {
@@ -196,6 +204,32 @@ func Build(m Message) (*gomail.Msg, error) {
 		msg.AttachReadSeeker(a.Name, bytes.NewReader(a.Data), gomail.WithFileContentType(gomail.ContentType(ct)))
 	}
 	return msg, nil
+}
+
+// displayName is a person's name as a To header may carry it: control
+// characters (a line break that would start a header of its own) become
+// spaces, runs of spaces one, and a name is at most 80 characters.
+func displayName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 80 {
+		s = strings.TrimSpace(string(r[:80]))
+	}
+	return s
+}
+
+// ListID is the List-Id header (RFC 2919) of a report's digests: the
+// report's name, in the namespace of the sender's domain, so that a mail
+// admin can filter or route each report ("weekly-sales
+// <weekly-sales.example.com>"), and a recipient's client can offer a rule
+// for it.
+func ListID(report, domain string) string {
+	return fmt.Sprintf("%s <%s.%s>", atom(report), atom(report), strings.ToLower(strings.TrimSpace(domain)))
 }
 
 func checkMessageID(id string) error {

@@ -41,6 +41,9 @@ type Report struct {
 type Recipient struct {
 	Email  string
 	Locale string
+	// Name is the person's name from team_members, for the To header;
+	// empty for an address no team member has.
+	Name string
 }
 
 // DigestRenderer renders one snapshot for one audience and language;
@@ -189,7 +192,7 @@ func Recipients(rep Report, members []metrics.Member) iter.Seq[Recipient] {
 		for _, team := range rep.RecipientsFrom {
 			for _, m := range members {
 				if m.Active && m.Email != "" && metrics.Normalize(m.Team) == team {
-					if !yield(Recipient{Email: m.Email}) {
+					if !yield(Recipient{Email: m.Email, Name: m.Name}) {
 						return
 					}
 				}

@@ -383,11 +383,21 @@ func (r *Runner) run(ctx context.Context, rep Report, p period.Period, asOf time
 func (r *Runner) recipients(b *Build, out *Outcome, log *slog.Logger) []Recipient {
 	var raw []string
 	locales := map[string]string{}
+	// A listed address that is a team member's gets the member's name too.
+	names := map[string]string{}
+	for _, m := range b.Members {
+		if k := delivery.Key(m.Email); k != "" && names[k] == "" {
+			names[k] = m.Name
+		}
+	}
 	for rc := range b.Recipients() {
 		raw = append(raw, rc.Email)
 		k := strings.ToLower(strings.TrimSpace(rc.Email))
 		if _, ok := locales[k]; !ok {
 			locales[k] = rc.Locale
+		}
+		if rc.Name != "" && names[k] == "" {
+			names[k] = rc.Name
 		}
 	}
 	valid, errs := delivery.Recipients(raw, r.AllowedDomains)
@@ -397,9 +407,15 @@ func (r *Runner) recipients(b *Build, out *Outcome, log *slog.Logger) []Recipien
 	}
 	rcpts := make([]Recipient, len(valid))
 	for i, addr := range valid {
-		rcpts[i] = Recipient{Email: addr, Locale: locales[strings.ToLower(addr)]}
+		rcpts[i] = Recipient{Email: addr, Locale: locales[strings.ToLower(addr)], Name: names[delivery.Key(addr)]}
 	}
 	return rcpts
+}
+
+// listID is the List-Id of a report's digests, in the sender's domain.
+func (r *Runner) listID(report string) string {
+	domain, _ := delivery.Domain(r.From)
+	return delivery.ListID(report, cmp.Or(domain, "sameteam.invalid"))
 }
 
 // rendered is one language's digest and workbook.
@@ -440,12 +456,12 @@ func (r *Runner) deliver(ctx context.Context, c *copyOf, rc Recipient) DeliveryO
 		compose: func(msgID string, log *slog.Logger) (delivery.Message, error) {
 			a := c.arts[locale]
 			msg := delivery.Message{
-				From: r.From, ReplyTo: r.ReplyTo, To: rc.Email,
+				From: r.From, ReplyTo: r.ReplyTo, To: rc.Email, ToName: rc.Name,
 				Subject: a.digest.Subject, Text: a.digest.Text, HTML: a.digest.HTML,
 				Attachment: &delivery.Attachment{Name: rep + "-" + label + ".xlsx", ContentType: delivery.ContentTypeXLSX, Data: a.workbook},
 				MessageID:  msgID,
 				Date:       r.now(),
-				Headers:    map[string]string{"X-Sameteam-Report": rep, "X-Sameteam-Period": label},
+				Headers:    map[string]string{"X-Sameteam-Report": rep, "X-Sameteam-Period": label, "List-Id": r.listID(rep)},
 			}
 			if r.MaxMessageBytes > 0 {
 				size, err := delivery.EncodedSize(msg)

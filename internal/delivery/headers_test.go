@@ -1,0 +1,49 @@
+package delivery_test
+
+import (
+	"bytes"
+	"net/mail"
+	"testing"
+
+	"github.com/sameteam/sameteam/internal/delivery"
+)
+
+// The To header carries the person's name, encoded for any client, and a
+// name cannot smuggle a header of its own in.
+func TestToCarriesTheName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, want string }{
+		{"Ana Pérez", "Ana Pérez"},
+		{`Bob "the closer" O'Neil`, `Bob "the closer" O'Neil`},
+		{"Eve\r\nBcc: all@example.com", "Eve Bcc: all@example.com"},
+		{"", ""},
+	} {
+		m := sample(t, "ana@example.com")
+		m.ToName = tc.name
+		raw := encode(t, m)
+		msg, err := mail.ReadMessage(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg.Header.Get("Bcc") != "" {
+			t.Errorf("name %q added a Bcc header", tc.name)
+		}
+		to, err := msg.Header.AddressList("To")
+		if err != nil || len(to) != 1 {
+			t.Fatalf("To %q: %v", msg.Header.Get("To"), err)
+		}
+		if to[0].Name != tc.want || to[0].Address != "ana@example.com" {
+			t.Errorf("name %q: To is %q <%s>, want %q <ana@example.com>", tc.name, to[0].Name, to[0].Address, tc.want)
+		}
+	}
+}
+
+func TestListID(t *testing.T) {
+	t.Parallel()
+	if got, want := delivery.ListID("weekly-sales", "Example.com"), "weekly-sales <weekly-sales.example.com>"; got != want {
+		t.Errorf("ListID = %q, want %q", got, want)
+	}
+	if got, want := delivery.ListID("ventas semana/1", "example.com"), "ventas-semana-1 <ventas-semana-1.example.com>"; got != want {
+		t.Errorf("ListID = %q, want %q", got, want)
+	}
+}
