@@ -155,7 +155,7 @@ func runRun(ctx context.Context, env Env, args []string) error {
 		}
 		printOutcome(env, j.out, j.err, *dry)
 		codes[i] = outcomeCode(j.out, j.err)
-		if rank(codes[i]) > rank(code) {
+		if runRank(codes[i]) > runRank(code) {
 			code, codeErr = codes[i], j.err
 		}
 	}
@@ -209,7 +209,7 @@ func selectReports(cfg *config.Config, name string, all bool) ([]*config.Report,
 	return []*config.Report{r}, nil
 }
 
-// rank orders the exit codes of the reports of one invocation: the
+// runRank orders the exit codes of the reports of one invocation: the
 // process exits with the highest. A temporary failure ranks first: while
 // any report can still go out, `run --all` exits 75 and its CronJob runs it
 // again (the ledger skips what was sent, so the retry only sends what
@@ -218,15 +218,25 @@ func selectReports(cfg *config.Config, name string, all bool) ([]*config.Report,
 // 78 first would fail the Job at once and lose the retriable report's
 // week. Among permanent codes, a configuration error outranks a recipient
 // refused.
+func runRank(code int) int {
+	if code == ExitTempFail {
+		return 5
+	}
+	return rank(code)
+}
+
+// rank orders exit codes by how much they ask of the operator, for check:
+// a configuration error first (nothing works until a person fixes it),
+// then a temporary failure, then recipients refused.
 func rank(code int) int {
 	switch code {
 	case ExitOK:
 		return 0
 	case ExitDataErr:
 		return 2
-	case ExitConfig:
-		return 3
 	case ExitTempFail:
+		return 3
+	case ExitConfig:
 		return 4
 	}
 	return 1
