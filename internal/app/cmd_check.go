@@ -84,11 +84,7 @@ func runCheck(ctx context.Context, env Env, args []string) error {
 
 func (c *checker) checkSchedules(cfg *config.Config) {
 	for _, r := range cfg.Reports {
-		loc, err := time.LoadLocation(r.TimeZone)
-		if err != nil {
-			c.fail(ExitConfig, "schedule %s: %v", r.Name, err)
-			continue
-		}
+		loc := r.Location
 		if r.Schedule == "" {
 			c.ok("schedule %s: none (run it with 'sameteam run')", r.Name)
 			continue

@@ -71,9 +71,8 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	}
 	defer st.Close()
 
-	loc, _ := time.LoadLocation(demoZone)
 	now := time.Now()
-	p := period.LastComplete(period.Week, now, loc)
+	p := period.LastComplete(period.Week, now, cfg.Location)
 	reportsDir := filepath.Join(*dir, "reports")
 	var previews []string
 	var first *pipeline.Build

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/metrics"
+	"github.com/sameteam/sameteam/internal/period"
 )
 
 func runMetrics(ctx context.Context, env Env, args []string) error {
@@ -29,7 +30,12 @@ func runMetrics(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	per, asOf, err := pf.resolve(pf.kind, cfg.TimeZone, time.Now())
+	// --kind only matters when --period does not name the period.
+	kind, err := period.ParseKind(pf.kind)
+	if err != nil && pf.period == "" {
+		return usageError("%v", err)
+	}
+	per, asOf, err := pf.resolve(kind, cfg.Location, time.Now())
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func runRender(ctx context.Context, env Env, args []string) error {
 	if rep.Calendar, err = pf.slaCalendar(cfg, r.SLACalendar); err != nil {
 		return err
 	}
-	p, asOf, err := pf.resolve(r.Period, r.TimeZone, time.Now())
+	p, asOf, err := pf.resolve(r.Kind, r.Location, time.Now())
 	if err != nil {
 		return err
 	}

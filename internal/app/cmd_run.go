@@ -94,7 +94,7 @@ func runRun(ctx context.Context, env Env, args []string) error {
 		if rep.Calendar, err = pf.slaCalendar(cfg, r.SLACalendar); err != nil {
 			return err
 		}
-		p, asOf, err := pf.resolve(r.Period, r.TimeZone, now)
+		p, asOf, err := pf.resolve(r.Kind, r.Location, now)
 		if err != nil {
 			return err
 		}

@@ -160,28 +160,26 @@ func (h *slaHoursFlag) Set(s string) error {
 }
 
 // resolve turns the flags into a period and an as_of, with defaults from
-// the report or the config.
-func (p *periodFlags) resolve(kind, zone string, now time.Time) (period.Period, time.Time, error) {
+// the report or the config: kind and loc come validated from there, so only
+// what the flags say is parsed here.
+func (p *periodFlags) resolve(kind period.Kind, loc *time.Location, now time.Time) (period.Period, time.Time, error) {
 	if p.zone != "" {
-		zone = p.zone
-	}
-	loc, err := time.LoadLocation(zone)
-	if err != nil || zone == "" {
-		return period.Period{}, time.Time{}, usageError("--time-zone %q is not an IANA time zone (like Europe/Madrid)", zone)
+		l, err := time.LoadLocation(p.zone)
+		if err != nil || p.zone == "Local" {
+			return period.Period{}, time.Time{}, usageError("--time-zone %q is not an IANA time zone (like Europe/Madrid)", p.zone)
+		}
+		loc = l
 	}
 	asOf := now
 	if p.asOf != "" {
+		var err error
 		asOf, err = time.Parse(time.RFC3339Nano, p.asOf)
 		if err != nil {
 			return period.Period{}, time.Time{}, usageError("--as-of %q is not an RFC 3339 instant (like 2026-11-23T07:00:00Z)", p.asOf)
 		}
 	}
 	if p.period == "" {
-		k, err := period.ParseKind(kind)
-		if err != nil {
-			return period.Period{}, time.Time{}, usageError("%v", err)
-		}
-		return period.LastComplete(k, asOf, loc), asOf, nil
+		return period.LastComplete(kind, asOf, loc), asOf, nil
 	}
 	per, err := period.Parse(p.period, loc)
 	if err != nil {

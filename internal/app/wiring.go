@@ -14,7 +14,6 @@ import (
 	"github.com/sameteam/sameteam/internal/delivery"
 	"github.com/sameteam/sameteam/internal/digest"
 	"github.com/sameteam/sameteam/internal/ledger"
-	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/pipeline"
 	"github.com/sameteam/sameteam/internal/source"
 	"github.com/sameteam/sameteam/internal/telemetry"
@@ -23,16 +22,13 @@ import (
 
 // pipelineReport turns a configured report into the pipeline's form.
 func pipelineReport(cfg *config.Config, r *config.Report) (pipeline.Report, error) {
-	loc, err := time.LoadLocation(r.TimeZone)
-	if err != nil {
-		return pipeline.Report{}, withCode(ExitConfig, fmt.Errorf("reports %s: time_zone: %w", r.Name, err))
-	}
-	kind, err := period.ParseKind(r.Period)
-	if err != nil {
-		return pipeline.Report{}, withCode(ExitConfig, err)
+	if r.Location == nil || r.Kind == "" {
+		// config.Validate resolves both; a report that skipped it is a
+		// programming error, not a user's.
+		return pipeline.Report{}, fmt.Errorf("report %s: configuration not validated", r.Name)
 	}
 	rep := pipeline.Report{
-		Name: r.Name, Audience: r.Audience, Kind: kind, Location: loc, Locale: r.Locale,
+		Name: r.Name, Audience: r.Audience, Kind: r.Kind, Location: r.Location, Locale: r.Locale,
 		SLAHours: r.SLAHours, Calendar: cfg.ReportCalendar(r), MQLTarget: cfg.MQLTarget(r.Period),
 		Gate: cfg.ReportGate(r), Owners: cfg.ReportOwners(r),
 	}

@@ -19,12 +19,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sameteam/sameteam/internal/crmpack"
 	"github.com/sameteam/sameteam/internal/gate"
+	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/report"
+	"github.com/sameteam/sameteam/internal/schedule"
 	"github.com/sameteam/sameteam/internal/secret"
 	"github.com/sameteam/sameteam/internal/workhours"
 )
@@ -34,10 +35,11 @@ const DefaultPath = "config/sameteam.yaml"
 
 // Config is the whole configuration.
 type Config struct {
-	TimeZone string  `yaml:"time_zone"`
-	Locale   string  `yaml:"locale"`
-	Currency string  `yaml:"currency"`
-	SLAHours float64 `yaml:"sla_hours"`
+	TimeZone string         `yaml:"time_zone"`
+	Location *time.Location `yaml:"-"` // TimeZone, resolved by Validate
+	Locale   string         `yaml:"locale"`
+	Currency string         `yaml:"currency"`
+	SLAHours float64        `yaml:"sla_hours"`
 	// Calendars are working calendars by name; SLACalendar names the one
 	// every report's SLA counts in ("" or none: wall-clock hours).
 	Calendars   map[string]Calendar `yaml:"calendars"`
@@ -144,6 +146,11 @@ type Report struct {
 	Gate           *Gate           `yaml:"gate"`            // replaces the top-level gate; {} turns it off
 	Owners         []string        `yaml:"owners"`          // replace the top-level owners
 	CatchUp        int             `yaml:"catch_up"`        // periods caught up on start; default 1
+
+	// Resolved by Validate from the fields above, with the parsers the
+	// runtime uses, so no later step parses them again.
+	Kind     period.Kind    `yaml:"-"` // Period
+	Location *time.Location `yaml:"-"` // TimeZone
 }
 
 // Recipient is an address with an optional locale of its own. In YAML it is
@@ -465,13 +472,65 @@ func applyEnv(cfg *Config, env Env, probs *Problems) {
 var (
 	nameRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
-	cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 )
 
-// Validate checks every setting and cross-field rule, adding one problem per
-// finding, and fills per-report defaults (zone, locale, built-in reports).
+// Validate fills the defaults, then checks every setting and cross-field
+// rule, adding one problem per finding, and resolves time zones and period
+// kinds into the typed values the runtime uses (Location, Report.Kind,
+// Report.Location) with the same parsers the runtime would use.
 func (c *Config) Validate(probs *Problems) {
-	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" || c.TimeZone == "Local" {
+	c.fillDefaults(probs)
+	c.check(probs)
+}
+
+// fillDefaults gives every unset setting its value: the built-in reports
+// when none is configured, and each report's zone, locale, SLA, calendar,
+// period kind and catch-up from the top level. It never reports a problem:
+// a default is checked where the setting it comes from is.
+func (c *Config) fillDefaults(probs *Problems) {
+	if len(c.Reports) == 0 {
+		c.Reports = BuiltinReports()
+		c.BuiltinReports = true
+	}
+	for i := range c.Reports {
+		r := &c.Reports[i]
+		if r.Period == "" {
+			r.Period = "week"
+		}
+		if r.TimeZone == "" {
+			r.TimeZone = c.TimeZone
+		}
+		if r.Locale == "" {
+			r.Locale = c.Locale
+		}
+		if r.SLAHours == 0 && !probs.given(fmt.Sprintf("reports[%d].sla_hours", i)) {
+			r.SLAHours = c.SLAHours
+		}
+		if r.SLACalendar == "" {
+			r.SLACalendar = c.SLACalendar
+		}
+		if r.CatchUp == 0 {
+			r.CatchUp = 1
+		}
+	}
+}
+
+// zone resolves an IANA zone name; "Local" is refused because it would
+// mean a different zone on every machine.
+func zone(name string) (*time.Location, bool) {
+	if name == "" || name == "Local" {
+		return nil, false
+	}
+	loc, err := time.LoadLocation(name)
+	return loc, err == nil
+}
+
+// check is Validate's second step: the defaults are in place.
+func (c *Config) check(probs *Problems) {
+	c.Location = nil
+	if loc, ok := zone(c.TimeZone); ok {
+		c.Location = loc
+	} else {
 		probs.add("time_zone", 0, "%q is not an IANA time zone (like Europe/Madrid)", c.TimeZone)
 	}
 	if !slices.Contains(Locales, c.Locale) {
@@ -484,7 +543,7 @@ func (c *Config) Validate(probs *Problems) {
 		probs.add("sla_hours", 0, "%v", err)
 	}
 	for kind, t := range c.Targets {
-		if !slices.Contains([]string{"day", "week", "month", "quarter"}, kind) {
+		if _, err := period.ParseKind(kind); err != nil {
 			probs.add("targets."+kind, 0, "unknown period kind (want day, week, month or quarter)")
 		}
 		if t.MQLs < 0 {
@@ -522,10 +581,6 @@ func (c *Config) Validate(probs *Problems) {
 
 	c.validatePlaceholders(probs)
 
-	if len(c.Reports) == 0 {
-		c.Reports = BuiltinReports()
-		c.BuiltinReports = true
-	}
 	seen := map[string]int{}
 	for i := range c.Reports {
 		c.validateReport(i, probs, seen)
@@ -631,43 +686,43 @@ func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 	if _, err := report.ParseAudience(string(r.Audience)); err != nil {
 		probs.add(at("audience"), 0, "%v", err)
 	}
-	if r.Period == "" {
-		r.Period = "week"
-	}
-	if !slices.Contains([]string{"day", "week", "month", "quarter"}, r.Period) {
+	r.Kind, r.Location = "", nil
+	if k, err := period.ParseKind(r.Period); err != nil {
 		probs.add(at("period"), 0, "%q: want day, week, month or quarter", r.Period)
+	} else {
+		r.Kind = k
 	}
-	if r.TimeZone == "" {
-		r.TimeZone = c.TimeZone
-	} else if _, err := time.LoadLocation(r.TimeZone); err != nil || r.TimeZone == "Local" {
+	// A zone or locale taken from the top level was checked there: one
+	// problem per mistake.
+	if r.TimeZone == c.TimeZone {
+		r.Location = c.Location
+	} else if loc, ok := zone(r.TimeZone); ok {
+		r.Location = loc
+	} else {
 		probs.add(at("time_zone"), 0, "%q is not an IANA time zone", r.TimeZone)
 	}
-	if r.Locale == "" {
-		r.Locale = c.Locale
-	} else if !slices.Contains(Locales, r.Locale) {
+	if r.Locale != c.Locale && !slices.Contains(Locales, r.Locale) {
 		probs.add(at("locale"), 0, "%q: want es or en", r.Locale)
 	}
-	if r.SLAHours == 0 && !probs.given(at("sla_hours")) {
-		r.SLAHours = c.SLAHours
-	} else if err := CheckSLAHours(r.SLAHours); err != nil {
-		probs.add(at("sla_hours"), 0, "%v", err)
-	}
-	if r.Schedule != "" {
-		if strings.HasPrefix(r.Schedule, "CRON_TZ=") || strings.HasPrefix(r.Schedule, "TZ=") {
-			probs.add(at("schedule"), 0, "set the zone with time_zone, not inside the schedule")
-		} else if sched, err := cronParser.Parse(r.Schedule); err != nil {
-			probs.add(at("schedule"), 0, "%q is not a cron expression with 5 fields: %v", r.Schedule, err)
-		} else if every, ok := sched.(cron.ConstantDelaySchedule); ok && every.Delay < time.Minute {
-			// @every 0s parses, and fires every second.
-			probs.add(at("schedule"), 0, "%q runs more often than once a minute", r.Schedule)
-		} else if sched.Next(time.Now()).IsZero() {
-			// 0 9 31 2 * parses, and never fires (the parser looks five
-			// years ahead).
-			probs.add(at("schedule"), 0, "%q never fires (no such date)", r.Schedule)
+	if r.SLAHours != c.SLAHours || probs.given(at("sla_hours")) {
+		if err := CheckSLAHours(r.SLAHours); err != nil {
+			probs.add(at("sla_hours"), 0, "%v", err)
 		}
 	}
-	if r.SLACalendar == "" {
-		r.SLACalendar = c.SLACalendar
+	if r.Schedule != "" {
+		// The scheduler's own check: what passes here is what serve runs.
+		// With a bad zone (reported above) the expression is still read,
+		// in UTC.
+		loc := r.Location
+		if loc == nil {
+			loc = time.UTC
+		}
+		if err := schedule.Validate(r.Schedule, loc); err != nil {
+			probs.add(at("schedule"), 0, "%s", strings.TrimPrefix(err.Error(), "schedule: "))
+		}
+	}
+	if r.SLACalendar == c.SLACalendar {
+		// Checked at the top level.
 	} else if _, err := c.Calendar(r.SLACalendar); err != nil {
 		probs.add(at("sla_calendar"), 0, "%v", err)
 	}
@@ -675,8 +730,6 @@ func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 	c.validateAddresses(at("owners"), r.Owners, probs)
 	if r.CatchUp < 0 || r.CatchUp > 100 {
 		probs.add(at("catch_up"), 0, "%d: want 0 to 100 periods", r.CatchUp)
-	} else if r.CatchUp == 0 {
-		r.CatchUp = 1
 	}
 	for j, rc := range r.Recipients {
 		p := fmt.Sprintf("reports[%d].recipients[%d]", i, j)
