@@ -32,7 +32,7 @@ import (
 	"github.com/sameteam/sameteam/internal/schedule"
 )
 
-// Exit codes of `sameteam run` (sysexits, see DESIGN.md).
+// Exit codes of `sameteam run` (sysexits, see the README's "Exit codes").
 const (
 	exitUsage    = 64
 	exitDataErr  = 65

@@ -18,7 +18,7 @@ func runMetrics(ctx context.Context, env Env, args []string) error {
 	pf.register(f)
 	f.StringVar(&pf.kind, "kind", "week", "period kind when --period is not given: day, week, month or quarter")
 	target := f.Int("mql-target", -1, "MQL target for the period (default: the config's target for its kind)")
-	format := f.String("format", "table", "output: json (the snapshot of METRICS.md) or table")
+	format := f.String("format", "table", "output: json (the snapshot, as internal/metrics/README.md defines it) or table")
 	script := f.Bool("sql", false, "print the fact queries with their parameters, for psql or sqlite3, instead of running them")
 	if err := f.parse(args); err != nil {
 		return err

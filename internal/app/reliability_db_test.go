@@ -28,7 +28,7 @@ import (
 	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
-// The database scenarios (D1–D7) of RELIABILITY.md, against the real
+// The database scenarios (D1–D7) of the README's "Reliability" table, against the real
 // PostgreSQL: faults are made with the server's own means (a view that
 // sleeps or raises, pg_terminate_backend, a held lock, roles with exact
 // grants), and each test checks what the scenario calls "nothing lost":

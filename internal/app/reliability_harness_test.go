@@ -345,7 +345,8 @@ func messageIDs(t *testing.T, srv *smtptest.Server) map[string]int {
 	return out
 }
 
-// checkInvariants checks RELIABILITY.md §0.3 I1–I4 on the ledger at url
+// checkInvariants checks the delivery invariants I1–I4 (the README's
+// "Delivery: every digest once", "The guarantees") on the ledger at url
 // and the server's mailbox. want is every (report, period) expected to
 // have run, with the recipients it resolves to; a run of any other period
 // is an error too.

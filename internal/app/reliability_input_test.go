@@ -20,7 +20,7 @@ import (
 	"github.com/sameteam/sameteam/internal/testdb"
 )
 
-// The bad-input scenarios (B1–B11) of RELIABILITY.md: configuration that
+// The bad-input scenarios (B1–B11) of the README's "Reliability" table: configuration that
 // must be refused before anything connects, and CRM data that must be
 // refused with its file, line and column, or made harmless in every
 // artifact.

@@ -1,7 +1,8 @@
 // Package crmpack turns a CRM sync (Salesforce replicated by Fivetran or
-// Airbyte) into the five contract relations of METRICS.md: a mapping with
-// defaults a typical org keeps, its validation, the SQL of the views that
-// init-db creates, and the checks of the sync's tables that check prints.
+// Airbyte) into the five contract relations of internal/metrics/README.md
+// ("Inputs"): a mapping with defaults a typical org keeps, its validation,
+// the SQL of the views that init-db creates, and the checks of the sync's
+// tables that check prints.
 package crmpack
 
 import (

@@ -7,7 +7,7 @@ import (
 	"github.com/sameteam/sameteam/internal/metrics"
 )
 
-// Thresholds for a move worth a callout: METRICS.md rates are fractions,
+// Thresholds for a move worth a callout: the snapshot's rates are fractions,
 // so 0.05 is five percentage points.
 const (
 	rateMove  = 0.05

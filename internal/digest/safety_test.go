@@ -312,9 +312,9 @@ func TestSize(t *testing.T) {
 	}
 }
 
-// TestNoTrustedTypes is the static check RELIABILITY.md asks for: the
-// package never marks a string as safe HTML, JS, CSS or URL, so
-// html/template escapes every CRM value.
+// TestNoTrustedTypes is a static check of the security scenarios (the
+// README's "Reliability" table): the package never marks a string as safe
+// HTML, JS, CSS or URL, so html/template escapes every CRM value.
 func TestNoTrustedTypes(t *testing.T) {
 	t.Parallel()
 	files, err := fs.Glob(os.DirFS("."), "*.go")

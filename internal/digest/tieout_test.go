@@ -62,7 +62,7 @@ func textOf(n *html.Node) string {
 }
 
 // lookup resolves a dotted path ("by_rep.0.sla_compliance") in the
-// snapshot's JSON form, the contract METRICS.md defines.
+// snapshot's JSON form, the contract internal/metrics/README.md defines.
 func lookup(t *testing.T, doc any, path string) any {
 	t.Helper()
 	cur := doc
@@ -115,7 +115,7 @@ func format(t *testing.T, l *locale.Locale, currency, kind string, v, doc any) s
 		return l.Upcoming(instant(v), instant(lookup(t, doc, "as_of")))
 	case "acceptance", "pending":
 		// A campaign's row: acceptance = accepted / (accepted + rejected)
-		// as METRICS.md defines acceptance_rate; pending = its MQLs with
+		// as internal/metrics/README.md defines acceptance_rate; pending = its MQLs with
 		// neither decision.
 		row := v.(map[string]any)
 		acc, rej, mqls := row["accepted"].(float64), row["rejected"].(float64), row["mqls"].(float64)

@@ -1,7 +1,7 @@
-// Package goldentest reads the golden cases of METRICS.md and compares
-// snapshot JSON the way the contract says: every key of the golden file
-// present and equal, floats to 1e-9 relative, nulls as null. Extra keys in
-// the result are allowed.
+// Package goldentest reads the golden cases of internal/metrics/README.md
+// and compares snapshot JSON the way the contract says: every key of the
+// golden file present and equal, floats to 1e-9 relative, nulls as null.
+// Extra keys in the result are allowed.
 package goldentest
 
 import (

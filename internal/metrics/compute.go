@@ -15,7 +15,7 @@ import (
 // report's period.
 const TrendLength = 12
 
-// The fixed look-back windows of METRICS.md.
+// The fixed look-back windows of the definitions (README.md).
 const (
 	InfluenceWindow = 90 * 24 * time.Hour // marketing touch before an opportunity
 	BacklogWindow   = 30 * 24 * time.Hour // MQLs in the follow-up backlog
@@ -30,7 +30,7 @@ type Input struct {
 	Period   period.Period
 	AsOf     time.Time
 	SLAHours float64
-	// Calendar, when set, makes SLAHours working hours (METRICS.md,
+	// Calendar, when set, makes SLAHours working hours (README.md,
 	// "Working-hours SLA"); nil counts wall-clock hours.
 	Calendar  *workhours.Calendar
 	MQLTarget *int // for this period kind; nil without a target
@@ -126,7 +126,7 @@ func Compute(in Input, f *Facts) *Snapshot {
 	return s
 }
 
-// cohortStats are the numbers METRICS.md defines over a set of MQLs.
+// cohortStats are the numbers README.md defines over a set of MQLs.
 type cohortStats struct {
 	n, met, breached, pending, untouched  int
 	accepted, rejected, undecided, sqlNow int

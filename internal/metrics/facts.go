@@ -12,7 +12,7 @@ import (
 // The facts are what the source's SQL returns: one row per lead, opportunity
 // or touch that a snapshot needs, or small aggregates of the activity table.
 // They carry raw values (teams and sources as the CRM spells them, nulls as
-// zero values); every rule of METRICS.md is applied here in Go, so a
+// zero values); every rule of this package's README.md is applied here in Go, so a
 // definition never lives in two places.
 
 // Team names after normalisation, and the source names (the same three).

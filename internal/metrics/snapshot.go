@@ -1,5 +1,5 @@
 // Package metrics turns the facts that the source returns into the alignment
-// metrics of METRICS.md: the one place where every number sameteam prints,
+// metrics of this package's README.md: the one place where every number sameteam prints,
 // mails or writes is defined. It is pure: no I/O, no clock, no environment.
 package metrics
 
@@ -10,7 +10,7 @@ import (
 )
 
 // Snapshot is every number of one report for one period at one as_of. Its
-// JSON form is the object of METRICS.md ("The snapshot JSON"). Every
+// JSON form is the object of README.md ("The snapshot JSON"). Every
 // artifact of a run (digest, workbook, JSON) is rendered from one Snapshot.
 type Snapshot struct {
 	Period PeriodInfo `json:"period"`

@@ -166,7 +166,7 @@ func (r *Renderer) WriteWorkbook(w interface{ Write([]byte) (int, error) }, b *B
 	return nil
 }
 
-// JSON is the snapshot of b as METRICS.md writes it.
+// JSON is the snapshot of b as internal/metrics/README.md defines it.
 func JSON(b *Build) ([]byte, error) {
 	out, err := json.MarshalIndent(b.Snapshot, "", "  ")
 	if err != nil {

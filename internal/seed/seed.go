@@ -1,5 +1,5 @@
 // Package seed generates a synthetic, deterministic B2B data set in the shape
-// of the five source relations of METRICS.md: team members, campaigns, leads,
+// of the five source relations (internal/metrics/README.md, "Inputs"): team members, campaigns, leads,
 // activities and opportunities. It backs `sameteam demo` (a realistic quarter)
 // and `sameteam seed` (any scale, for benchmarks).
 //
@@ -106,7 +106,7 @@ func (t Table) ColumnNames() []string {
 }
 
 // Tables returns the five relations in the order Generate writes them, with
-// the columns of METRICS.md ("Inputs") in contract order.
+// the columns of internal/metrics/README.md ("Inputs") in contract order.
 func Tables() []Table {
 	text := func(n string) Column { return Column{Name: n, Kind: KindText, Nullable: true} }
 	when := func(n string) Column { return Column{Name: n, Kind: KindTime, Nullable: true} }

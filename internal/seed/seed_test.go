@@ -80,7 +80,7 @@ func TestPinnedStream(t *testing.T) {
 	}
 }
 
-// contract is METRICS.md "Inputs", word for word.
+// contract is internal/metrics/README.md "Inputs", word for word.
 var contract = []struct {
 	table   string
 	columns string
@@ -204,7 +204,7 @@ func norm(v any) string {
 	return "other"
 }
 
-// funnel is the share of each stage, computed the way METRICS.md does.
+// funnel is the share of each stage, computed the way internal/metrics/README.md defines it.
 type funnel struct {
 	leads, mqls, untouched, slaMet, slaLate, accepted, rejected, pending, sqls int
 	reasons                                                                    map[string]int

@@ -16,7 +16,7 @@ type Column struct {
 	Required bool
 }
 
-// Relation is one of the five source relations of METRICS.md.
+// Relation is one of the five source relations of internal/metrics/README.md ("Inputs").
 type Relation struct {
 	Name    string
 	Columns []Column

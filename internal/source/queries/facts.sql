@@ -1,5 +1,5 @@
 -- The fact queries of one snapshot. Each returns raw rows or small
--- aggregates; internal/metrics applies every definition of METRICS.md.
+-- aggregates; internal/metrics applies every definition of its README.md.
 -- {{relation}} is replaced by the configured, validated and quoted relation
 -- name; ? are bind parameters, named in order by the query's "-- params:"
 -- line: the Go code binds values by those names, and a line that does not
