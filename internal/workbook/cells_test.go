@@ -177,3 +177,19 @@ func TestAppendColumn(t *testing.T) {
 		}
 	}
 }
+
+// Every line of the Summary is a metric of the catalog (or the score's
+// capped attainment), for every audience, with and without a calendar.
+func TestSummaryKeysAreInTheCatalog(t *testing.T) {
+	for _, aud := range []string{AudienceLeadership, AudienceSales, AudienceMarketing} {
+		for _, working := range []bool{false, true} {
+			for _, g := range append(summaryGroups(aud, working), componentSpecs()) {
+				for _, m := range g {
+					if _, ok := metrics.Lookup(m.key); !ok && m.key != "mql_target_attainment_capped" {
+						t.Errorf("%s: %q is not in the metric catalog", aud, m.key)
+					}
+				}
+			}
+		}
+	}
+}

@@ -10,22 +10,25 @@ import (
 	"github.com/sameteam/sameteam/internal/metrics"
 )
 
-// unit says how a metric is shown and how its change is computed.
-type unit int
-
-const (
-	unitCount unit = iota
-	unitRate
-	unitMoney
-	unitMinutes
-	unitDays
-	unitScore
-)
-
-// metricSpec is one line of the summary, keyed by its JSON path.
+// metricSpec is one line of the summary, keyed by its JSON path; its unit
+// (how it is shown and how its change is computed) is the catalog's.
 type metricSpec struct {
 	key  string
-	unit unit
+	unit metrics.Unit
+}
+
+// specs looks the keys up in the metric catalog. The score's capped
+// attainment, a component only, is the one rate the catalog does not hold.
+func specs(keys ...string) []metricSpec {
+	out := make([]metricSpec, len(keys))
+	for i, k := range keys {
+		if k == "mql_target_attainment_capped" {
+			out[i] = metricSpec{k, metrics.UnitRate}
+			continue
+		}
+		out[i] = metricSpec{k, metrics.MustLookup(k).Unit}
+	}
+	return out
 }
 
 // summaryGroups orders the headline for an audience: groups of metrics,
@@ -33,43 +36,22 @@ type metricSpec struct {
 // With a working calendar (working), the working response times follow
 // the wall-clock ones.
 func summaryGroups(audience string, working bool) [][]metricSpec {
-	groupScore := []metricSpec{{"alignment_score", unitScore}}
-	groupVolume := []metricSpec{
-		{"mqls", unitCount}, {"mql_target", unitCount}, {"mql_target_attainment", unitRate},
-		{"leads_created", unitCount}, {"leads_by_source.marketing", unitCount},
-		{"leads_by_source.sales", unitCount}, {"leads_by_source.other", unitCount},
-		{"unassigned_mqls", unitCount},
-	}
-	groupSLA := []metricSpec{
-		{"sla_compliance", unitRate}, {"sla_met", unitCount}, {"sla_breached", unitCount},
-		{"sla_pending", unitCount}, {"response_minutes_median", unitMinutes},
-		{"response_minutes_p90", unitMinutes}, {"untouched_mqls", unitCount},
-	}
+	groupScore := specs("alignment_score")
+	groupVolume := specs("mqls", "mql_target", "mql_target_attainment", "leads_created",
+		"leads_by_source.marketing", "leads_by_source.sales", "leads_by_source.other", "unassigned_mqls")
+	groupSLA := specs("sla_compliance", "sla_met", "sla_breached", "sla_pending",
+		"response_minutes_median", "response_minutes_p90", "untouched_mqls")
 	if working {
-		groupSLA = slices.Insert(groupSLA, 6, metricSpec{"response_working_minutes_median", unitMinutes},
-			metricSpec{"response_working_minutes_p90", unitMinutes})
+		groupSLA = slices.Insert(groupSLA, 6, specs("response_working_minutes_median", "response_working_minutes_p90")...)
 	}
-	groupDecision := []metricSpec{
-		{"acceptance_rate", unitRate}, {"decision_rate", unitRate}, {"accepted", unitCount},
-		{"rejected", unitCount}, {"decision_pending", unitCount}, {"sqls", unitCount},
-		{"mql_to_sql_rate", unitRate},
-	}
-	groupPipeline := []metricSpec{
-		{"opportunities_created", unitCount}, {"pipeline_created.total", unitMoney},
-		{"pipeline_created.marketing", unitMoney}, {"pipeline_created.sales", unitMoney},
-		{"pipeline_created.other", unitMoney}, {"marketing_sourced_share", unitRate},
-		{"marketing_influenced_pipeline", unitMoney},
-	}
-	groupRevenue := []metricSpec{
-		{"won_revenue.total", unitMoney}, {"won_revenue.marketing", unitMoney},
-		{"won_revenue.sales", unitMoney}, {"won_revenue.other", unitMoney},
-		{"won_deals", unitCount}, {"lost_deals", unitCount}, {"win_rate.total", unitRate},
-		{"win_rate.marketing", unitRate}, {"win_rate.sales", unitRate}, {"win_rate.other", unitRate},
-		{"avg_deal_size", unitMoney}, {"sales_cycle_days_median", unitDays},
-	}
-	groupActivity := []metricSpec{
-		{"activities.sales", unitCount}, {"activities.marketing", unitCount}, {"activities.other", unitCount},
-	}
+	groupDecision := specs("acceptance_rate", "decision_rate", "accepted", "rejected", "decision_pending",
+		"sqls", "mql_to_sql_rate")
+	groupPipeline := specs("opportunities_created", "pipeline_created.total", "pipeline_created.marketing",
+		"pipeline_created.sales", "pipeline_created.other", "marketing_sourced_share", "marketing_influenced_pipeline")
+	groupRevenue := specs("won_revenue.total", "won_revenue.marketing", "won_revenue.sales", "won_revenue.other",
+		"won_deals", "lost_deals", "win_rate.total", "win_rate.marketing", "win_rate.sales", "win_rate.other",
+		"avg_deal_size", "sales_cycle_days_median")
+	groupActivity := specs("activities.sales", "activities.marketing", "activities.other")
 	switch audience {
 	case AudienceSales:
 		return [][]metricSpec{groupScore, groupSLA, groupDecision, groupVolume, groupPipeline, groupRevenue, groupActivity}
@@ -91,130 +73,29 @@ func (b *builder) slaText() string {
 
 // componentSpecs are the parts of the alignment score, then the score.
 func componentSpecs() []metricSpec {
-	return []metricSpec{
-		{"sla_compliance", unitRate}, {"acceptance_rate", unitRate},
-		{"mql_target_attainment_capped", unitRate}, {"decision_rate", unitRate},
-		{"alignment_score", unitScore},
-	}
+	return specs("sla_compliance", "acceptance_rate", "mql_target_attainment_capped", "decision_rate", "alignment_score")
 }
 
 // headlineValue returns the value of key in h as a float64 or int for a
-// cell, or nil for a null.
+// cell, or nil for a null, read through the metric catalog. The one number
+// the catalog does not hold is the score's capped attainment, which exists
+// only as a component of the alignment score.
 func headlineValue(h *metrics.Headline, key string) any {
-	f := func(p *float64) any {
-		if p == nil {
-			return nil
-		}
-		return *p
-	}
-	switch key {
-	case "alignment_score":
-		return f(h.AlignmentScore)
-	case "mqls":
-		return h.MQLs
-	case "mql_target":
-		if h.MQLTarget == nil {
-			return nil
-		}
-		return *h.MQLTarget
-	case "mql_target_attainment":
-		return f(h.MQLTargetAttainment)
-	case "mql_target_attainment_capped":
+	if key == "mql_target_attainment_capped" {
 		if h.MQLTargetAttainment == nil {
 			return nil
 		}
 		return min(1, *h.MQLTargetAttainment)
-	case "leads_created":
-		return h.LeadsCreated
-	case "leads_by_source.marketing":
-		return h.LeadsBySource.Marketing
-	case "leads_by_source.sales":
-		return h.LeadsBySource.Sales
-	case "leads_by_source.other":
-		return h.LeadsBySource.Other
-	case "unassigned_mqls":
-		return h.UnassignedMQLs
-	case "sla_compliance":
-		return f(h.SLACompliance)
-	case "sla_met":
-		return h.SLAMet
-	case "sla_breached":
-		return h.SLABreached
-	case "sla_pending":
-		return h.SLAPending
-	case "response_minutes_median":
-		return f(h.ResponseMinutesMedian)
-	case "response_minutes_p90":
-		return f(h.ResponseMinutesP90)
-	case "response_working_minutes_median":
-		return f(h.ResponseWorkingMinutesMedian)
-	case "response_working_minutes_p90":
-		return f(h.ResponseWorkingMinutesP90)
-	case "untouched_mqls":
-		return h.UntouchedMQLs
-	case "acceptance_rate":
-		return f(h.AcceptanceRate)
-	case "decision_rate":
-		return f(h.DecisionRate)
-	case "accepted":
-		return h.Accepted
-	case "rejected":
-		return h.Rejected
-	case "decision_pending":
-		return h.DecisionPending
-	case "sqls":
-		return h.SQLs
-	case "mql_to_sql_rate":
-		return f(h.MQLToSQLRate)
-	case "opportunities_created":
-		return h.OpportunitiesCreated
-	case "pipeline_created.total":
-		return h.PipelineCreated.Total.Float()
-	case "pipeline_created.marketing":
-		return h.PipelineCreated.Marketing.Float()
-	case "pipeline_created.sales":
-		return h.PipelineCreated.Sales.Float()
-	case "pipeline_created.other":
-		return h.PipelineCreated.Other.Float()
-	case "marketing_sourced_share":
-		return f(h.MarketingSourcedShare)
-	case "marketing_influenced_pipeline":
-		return h.MarketingInfluencedPipeline.Float()
-	case "won_revenue.total":
-		return h.WonRevenue.Total.Float()
-	case "won_revenue.marketing":
-		return h.WonRevenue.Marketing.Float()
-	case "won_revenue.sales":
-		return h.WonRevenue.Sales.Float()
-	case "won_revenue.other":
-		return h.WonRevenue.Other.Float()
-	case "won_deals":
-		return h.WonDeals
-	case "lost_deals":
-		return h.LostDeals
-	case "win_rate.total":
-		return f(h.WinRate.Total)
-	case "win_rate.marketing":
-		return f(h.WinRate.Marketing)
-	case "win_rate.sales":
-		return f(h.WinRate.Sales)
-	case "win_rate.other":
-		return f(h.WinRate.Other)
-	case "avg_deal_size":
-		if h.AvgDealSize == nil {
-			return nil
-		}
-		return h.AvgDealSize.Float()
-	case "sales_cycle_days_median":
-		return f(h.SalesCycleDaysMedian)
-	case "activities.sales":
-		return h.Activities.Sales
-	case "activities.marketing":
-		return h.Activities.Marketing
-	case "activities.other":
-		return h.Activities.Other
 	}
-	panic("workbook: no headline metric " + key) // a typo in the specs above
+	m := metrics.MustLookup(key) // the keys are the specs' above, checked by TestSummaryKeysAreInTheCatalog
+	v := m.Read(h)
+	switch {
+	case !v.Valid:
+		return nil
+	case m.Unit == metrics.UnitCount:
+		return v.Int()
+	}
+	return v.Number
 }
 
 func number(v any) float64 {
@@ -229,17 +110,17 @@ func number(v any) float64 {
 
 // change is cur − prev for a cell, nil when either is null. Rates change in
 // percentage points, so the value is scaled by 100.
-func change(u unit, cur, prev any) any {
+func change(u metrics.Unit, cur, prev any) any {
 	if cur == nil || prev == nil {
 		return nil
 	}
 	d := number(cur) - number(prev)
 	switch u {
-	case unitCount:
+	case metrics.UnitCount:
 		return int(d)
-	case unitRate:
+	case metrics.UnitRate:
 		return d * 100
-	case unitMoney:
+	case metrics.UnitMoney:
 		// Amounts are whole cents; rounding drops float noise such as
 		// 0.00999999 from a money cell.
 		return math.Round(d*100) / 100
@@ -247,17 +128,19 @@ func change(u unit, cur, prev any) any {
 	return d
 }
 
-func (b *builder) valueStyle(u unit) int {
-	return [...]int{
-		unitCount: b.st.count, unitRate: b.st.percent, unitMoney: b.st.money,
-		unitMinutes: b.st.decimal, unitDays: b.st.decimal, unitScore: b.st.score,
+func (b *builder) valueStyle(u metrics.Unit) int {
+	return map[metrics.Unit]int{
+		metrics.UnitCount: b.st.count, metrics.UnitRate: b.st.percent, metrics.UnitMoney: b.st.money,
+		metrics.UnitMinutes: b.st.decimal, metrics.UnitHours: b.st.decimal, metrics.UnitDays: b.st.decimal,
+		metrics.UnitScore: b.st.score,
 	}[u]
 }
 
-func (b *builder) changeStyle(u unit) int {
-	return [...]int{
-		unitCount: b.st.changeCount, unitRate: b.st.changePoints, unitMoney: b.st.changeMoney,
-		unitMinutes: b.st.changeDecimal, unitDays: b.st.changeDecimal, unitScore: b.st.changeScore,
+func (b *builder) changeStyle(u metrics.Unit) int {
+	return map[metrics.Unit]int{
+		metrics.UnitCount: b.st.changeCount, metrics.UnitRate: b.st.changePoints, metrics.UnitMoney: b.st.changeMoney,
+		metrics.UnitMinutes: b.st.changeDecimal, metrics.UnitHours: b.st.changeDecimal,
+		metrics.UnitDays: b.st.changeDecimal, metrics.UnitScore: b.st.changeScore,
 	}[u]
 }
 
