@@ -299,3 +299,17 @@ func TestMoneyExact(t *testing.T) {
 		}
 	}
 }
+
+// Every metric of the catalog has its name in every language: adding a
+// metric is its catalog entry plus these words.
+func TestCatalogHasWords(t *testing.T) {
+	t.Parallel()
+	for _, tag := range []string{"es", "en"} {
+		l := get(t, tag)
+		for _, m := range metrics.Catalog() {
+			if !l.Has(m.Label()) {
+				t.Errorf("%s: no word for %s (%s)", tag, m.Key, m.Label())
+			}
+		}
+	}
+}

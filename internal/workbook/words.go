@@ -1,6 +1,11 @@
 package workbook
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sameteam/sameteam/internal/locale"
+)
 
 // words is the workbook's vocabulary in one language: sheet names, column
 // headers, metric labels and definitions, and the words used inside cells.
@@ -65,6 +70,7 @@ func vocabulary(locale string) (*words, error) {
 }
 
 func english() *words {
+	loc := mustLocale("en")
 	return &words{
 		sheetSummary: "Summary", sheetTrend: "Trend", sheetReps: "Reps",
 		sheetCampaigns: "Campaigns", sheetRejections: "Rejections",
@@ -125,73 +131,7 @@ func english() *words {
 			"latest_activity_at":            "The newest activity's time at or before the as-of time: how fresh the source is.",
 		},
 
-		labels: map[string]string{
-			"alignment_score":                 "Alignment score",
-			"leads_created":                   "Leads created",
-			"leads_by_source.marketing":       "Leads created: marketing",
-			"leads_by_source.sales":           "Leads created: sales",
-			"leads_by_source.other":           "Leads created: other",
-			"mqls":                            "MQLs",
-			"mql_target":                      "MQL target",
-			"mql_target_attainment":           "MQL target attainment",
-			"mql_target_attainment_capped":    "MQL target attainment (capped at 100 %)",
-			"unassigned_mqls":                 "Unassigned MQLs",
-			"sla_met":                         "SLA met",
-			"sla_breached":                    "SLA breached",
-			"sla_pending":                     "SLA pending",
-			"sla_compliance":                  "SLA compliance",
-			"response_minutes_median":         "Median response time (min)",
-			"response_minutes_p90":            "90th percentile response time (min)",
-			"untouched_mqls":                  "Untouched MQLs",
-			"accepted":                        "Accepted by sales",
-			"rejected":                        "Rejected by sales",
-			"decision_pending":                "Decision pending",
-			"acceptance_rate":                 "Acceptance rate",
-			"decision_rate":                   "Decision rate",
-			"sqls":                            "SQLs",
-			"mql_to_sql_rate":                 "MQL to SQL rate",
-			"opportunities_created":           "Opportunities created",
-			"pipeline_created.total":          "Pipeline created",
-			"pipeline_created.marketing":      "Pipeline created: marketing",
-			"pipeline_created.sales":          "Pipeline created: sales",
-			"pipeline_created.other":          "Pipeline created: other",
-			"marketing_sourced_share":         "Marketing-sourced share of pipeline",
-			"marketing_influenced_pipeline":   "Marketing-influenced pipeline",
-			"won_deals":                       "Won deals",
-			"lost_deals":                      "Lost deals",
-			"won_revenue.total":               "Won revenue",
-			"won_revenue.marketing":           "Won revenue: marketing",
-			"won_revenue.sales":               "Won revenue: sales",
-			"won_revenue.other":               "Won revenue: other",
-			"win_rate.total":                  "Win rate",
-			"win_rate.marketing":              "Win rate: marketing",
-			"win_rate.sales":                  "Win rate: sales",
-			"win_rate.other":                  "Win rate: other",
-			"avg_deal_size":                   "Average deal size",
-			"sales_cycle_days_median":         "Median sales cycle (days)",
-			"activities.sales":                "Sales activities",
-			"activities.marketing":            "Marketing activities",
-			"activities.other":                "Other activities",
-			"leads_mql_before_created":        "Leads with MQL before creation",
-			"activities_unknown_team":         "Activities with an unknown team",
-			"activities_unknown_lead":         "Activities with an unknown lead",
-			"opportunities_negative_amount":   "Opportunities with a negative amount",
-			"future_activities_ignored":       "Future activities ignored",
-			"latest_lead_created_at":          "Latest lead created",
-			"latest_activity_at":              "Latest activity",
-			"followup_backlog":                "Follow-up backlog",
-			"roi":                             "Campaign ROI",
-			"rejection_reasons":               "Rejection reasons",
-			"trend":                           "Trend",
-			"mql_cohort":                      "MQL cohort",
-			"response_time":                   "Response time",
-			"response_working_minutes_median": "Median working response time (min)",
-			"response_working_minutes_p90":    "90th percentile working response time (min)",
-			"response_working_time":           "Working response time",
-			"sla_working":                     "SLA in working hours",
-			"campaign_acceptance":             "Acceptance by campaign",
-			"decision":                        "Decision",
-		},
+		labels: labels(loc),
 		defs: map[string]string{
 			"mql_cohort":                    "The MQLs of the period: leads whose MQL time falls in the period (and not after as of). Cohort metrics below refer to them.",
 			"leads_created":                 "Leads created in the period, split by source (marketing, sales, other).",
@@ -230,6 +170,7 @@ func english() *words {
 }
 
 func spanish() *words {
+	loc := mustLocale("es")
 	return &words{
 		sheetSummary: "Resumen", sheetTrend: "Tendencia", sheetReps: "Comerciales",
 		sheetCampaigns: "Campañas", sheetRejections: "Rechazos",
@@ -290,73 +231,7 @@ func spanish() *words {
 			"latest_activity_at":            "La actividad más reciente hasta el momento de los datos: lo actualizada que está la fuente.",
 		},
 
-		labels: map[string]string{
-			"alignment_score":                 "Puntuación de alineación",
-			"leads_created":                   "Leads creados",
-			"leads_by_source.marketing":       "Leads creados: marketing",
-			"leads_by_source.sales":           "Leads creados: ventas",
-			"leads_by_source.other":           "Leads creados: otros",
-			"mqls":                            "MQL (leads cualificados por marketing)",
-			"mql_target":                      "Objetivo de MQL",
-			"mql_target_attainment":           "Cumplimiento del objetivo de MQL",
-			"mql_target_attainment_capped":    "Cumplimiento del objetivo de MQL (máx. 100 %)",
-			"unassigned_mqls":                 "MQL sin asignar",
-			"sla_met":                         "SLA cumplido",
-			"sla_breached":                    "SLA incumplido",
-			"sla_pending":                     "SLA pendiente",
-			"sla_compliance":                  "Cumplimiento del SLA",
-			"response_minutes_median":         "Tiempo de respuesta mediano (min)",
-			"response_minutes_p90":            "Tiempo de respuesta, percentil 90 (min)",
-			"untouched_mqls":                  "MQL sin atender",
-			"accepted":                        "Aceptados por ventas",
-			"rejected":                        "Rechazados por ventas",
-			"decision_pending":                "Decisión pendiente",
-			"acceptance_rate":                 "Tasa de aceptación",
-			"decision_rate":                   "Tasa de decisión",
-			"sqls":                            "SQL (leads cualificados por ventas)",
-			"mql_to_sql_rate":                 "Conversión de MQL a SQL",
-			"opportunities_created":           "Oportunidades creadas",
-			"pipeline_created.total":          "Pipeline generado",
-			"pipeline_created.marketing":      "Pipeline generado: marketing",
-			"pipeline_created.sales":          "Pipeline generado: ventas",
-			"pipeline_created.other":          "Pipeline generado: otros",
-			"marketing_sourced_share":         "Proporción del pipeline generado por marketing",
-			"marketing_influenced_pipeline":   "Pipeline influenciado por marketing",
-			"won_deals":                       "Operaciones ganadas",
-			"lost_deals":                      "Operaciones perdidas",
-			"won_revenue.total":               "Ingresos ganados",
-			"won_revenue.marketing":           "Ingresos ganados: marketing",
-			"won_revenue.sales":               "Ingresos ganados: ventas",
-			"won_revenue.other":               "Ingresos ganados: otros",
-			"win_rate.total":                  "Tasa de cierre",
-			"win_rate.marketing":              "Tasa de cierre: marketing",
-			"win_rate.sales":                  "Tasa de cierre: ventas",
-			"win_rate.other":                  "Tasa de cierre: otros",
-			"avg_deal_size":                   "Ticket medio",
-			"sales_cycle_days_median":         "Duración mediana del ciclo de venta (días)",
-			"activities.sales":                "Actividades de ventas",
-			"activities.marketing":            "Actividades de marketing",
-			"activities.other":                "Otras actividades",
-			"leads_mql_before_created":        "Leads con MQL anterior a su creación",
-			"activities_unknown_team":         "Actividades de equipo desconocido",
-			"activities_unknown_lead":         "Actividades de lead desconocido",
-			"opportunities_negative_amount":   "Oportunidades con importe negativo",
-			"future_activities_ignored":       "Actividades futuras ignoradas",
-			"latest_lead_created_at":          "Último lead creado",
-			"latest_activity_at":              "Última actividad",
-			"followup_backlog":                "Seguimiento pendiente",
-			"roi":                             "ROI de la campaña",
-			"rejection_reasons":               "Motivos de rechazo",
-			"trend":                           "Tendencia",
-			"mql_cohort":                      "Cohorte de MQL",
-			"response_time":                   "Tiempo de respuesta",
-			"response_working_minutes_median": "Tiempo de respuesta laborable mediano (min)",
-			"response_working_minutes_p90":    "Tiempo de respuesta laborable, percentil 90 (min)",
-			"response_working_time":           "Tiempo de respuesta laborable",
-			"sla_working":                     "SLA en horas laborables",
-			"campaign_acceptance":             "Aceptación por campaña",
-			"decision":                        "Decisión",
-		},
+		labels: labels(loc),
 		defs: map[string]string{
 			"mql_cohort":                    "Los MQL del periodo: leads cuya fecha MQL cae en el periodo (y no después del momento de los datos). Las métricas de cohorte se refieren a ellos.",
 			"leads_created":                 "Leads creados en el periodo, por origen (marketing, ventas, otros).",
@@ -392,4 +267,28 @@ func spanish() *words {
 		date:     "dd/mm/yyyy",
 		subject:  "Alineación de marketing y ventas, %s",
 	}
+}
+
+// mustLocale is package locale's words for a tag this package names itself.
+func mustLocale(tag string) *locale.Locale {
+	l, err := locale.Get(tag)
+	if err != nil {
+		panic(err) // "en" and "es" are locale's own
+	}
+	return l
+}
+
+// labels are the workbook's names keyed by JSON path, from package locale:
+// a headline metric's under its catalog label key (metric.<key>), the
+// workbook's other terms under wb.label.<key>.
+func labels(loc *locale.Locale) map[string]string {
+	out := map[string]string{}
+	for _, k := range loc.Keys() {
+		if rest, ok := strings.CutPrefix(k, "metric."); ok {
+			out[rest] = loc.T(k)
+		} else if rest, ok := strings.CutPrefix(k, "wb.label."); ok {
+			out[rest] = loc.T(k)
+		}
+	}
+	return out
 }
