@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/sameteam/sameteam/internal/config"
 	"github.com/sameteam/sameteam/internal/locale"
+	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/pipeline"
 	"github.com/sameteam/sameteam/internal/report"
@@ -101,7 +104,11 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 			}
 		}
 	}
-	printDemo(env.Stdout, first, *dir, previews, time.Since(start))
+	l, err := locale.Get(cfg.Reports[0].Locale)
+	if err != nil {
+		return err
+	}
+	printDemo(env.Stdout, first, p, l, cfg.Currency, *dir, previews, time.Since(start))
 	if *serve {
 		return serveDemo(ctx, env, st, *listen)
 	}
@@ -127,18 +134,29 @@ func demoConfig(dir string) (*config.Config, error) {
 	return cfg, nil
 }
 
-func printDemo(w io.Writer, b *pipeline.Build, dir string, previews []string, took time.Duration) {
+// demoMetrics are the headline numbers the demo prints: keys of the metric
+// catalog.
+var demoMetrics = []string{"alignment_score", "mqls", "sla_compliance", "acceptance_rate",
+	"pipeline_created.total", "won_revenue.total"}
+
+// printDemo prints the week's numbers in the report's language (l) and
+// currency, the way its digest writes them, then where the files are.
+func printDemo(w io.Writer, b *pipeline.Build, p period.Period, l *locale.Locale, currency, dir string, previews []string, took time.Duration) {
 	s := b.Snapshot
-	h := s.Headline
-	es, _ := locale.Get("es")
-	fmt.Fprintf(w, "\nWeek %s (%s) · as of %s\n", s.Period.Label, s.Period.TimeZone, s.AsOf.Time().Format(time.RFC3339))
-	fmt.Fprintf(w, "  alignment score     %s\n", es.Score(h.AlignmentScore))
-	fmt.Fprintf(w, "  MQLs                %d (target %d)\n", h.MQLs, demoTarget)
-	fmt.Fprintf(w, "  SLA compliance      %s\n", es.Percent(h.SLACompliance))
-	fmt.Fprintf(w, "  acceptance rate     %s\n", es.Percent(h.AcceptanceRate))
-	fmt.Fprintf(w, "  pipeline created    %s\n", es.Money(h.PipelineCreated.Total, "EUR"))
-	fmt.Fprintf(w, "  won revenue         %s\n", es.Money(h.WonRevenue.Total, "EUR"))
-	fmt.Fprintf(w, "  follow-up backlog   %d MQLs without an answer\n", len(s.FollowupBacklog))
+	h := &s.Headline
+	name := []rune(l.PeriodName(p))
+	fmt.Fprintf(w, "\n%s (%s) · %s\n", string(unicode.ToUpper(name[0]))+string(name[1:]), s.Period.TimeZone, l.DateTime(s.AsOf.Time().In(p.Start.Location())))
+	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+	for _, key := range demoMetrics {
+		m := metrics.MustLookup(key)
+		v := l.Metric(m, m.Read(h), currency)
+		if key == "mqls" && h.MQLTarget != nil {
+			v += " (" + l.Tf("note.target", l.Int(*h.MQLTarget), l.Percent(h.MQLTargetAttainment)) + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", l.T(m.Label()), v)
+	}
+	fmt.Fprintf(tw, "  %s\t%s\n", l.T("wb.label.followup_backlog"), l.Int(len(s.FollowupBacklog)))
+	tw.Flush()
 	fmt.Fprintf(w, "\nEmails (.eml with the workbook attached): %s\n", filepath.Join(dir, "outbox"))
 	fmt.Fprintf(w, "Previews:\n")
 	for _, p := range previews {

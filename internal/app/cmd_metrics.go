@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sameteam/sameteam/internal/locale"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
 )
@@ -70,13 +71,28 @@ func runMetrics(ctx context.Context, env Env, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(snap)
 	}
-	printTable(env.Stdout, snap)
+	printTable(env.Stdout, snap, cfg.Currency)
 	return nil
 }
 
-// printTable writes a terminal summary of a snapshot.
-func printTable(w io.Writer, s *metrics.Snapshot) {
-	h, p := s.Headline, s.Previous.Headline
+// tableMetrics are the rows of `metrics --format table`, in order: keys of
+// the metric catalog.
+var tableMetrics = []string{
+	"alignment_score", "leads_created", "mqls", "mql_target_attainment", "sla_compliance",
+	"response_minutes_median", "untouched_mqls", "acceptance_rate", "decision_rate", "sqls",
+	"opportunities_created", "pipeline_created.total", "marketing_sourced_share",
+	"marketing_influenced_pipeline", "won_deals", "won_revenue.total", "win_rate.total",
+}
+
+// printTable writes a terminal summary of a snapshot, in English like the
+// rest of the command line: each row is a catalog metric, named and
+// written by package locale, money in currency.
+func printTable(w io.Writer, s *metrics.Snapshot, currency string) {
+	l, err := locale.Get("en")
+	if err != nil {
+		panic(err) // en is locale's own
+	}
+	h, p := &s.Headline, &s.Previous.Headline
 	fmt.Fprintf(w, "%s %s  [%s, %s)  %s  as of %s\n", s.Period.Kind, s.Period.Label, s.Period.Start, s.Period.End, s.Period.TimeZone, s.AsOf.Time().UTC().Format(time.RFC3339))
 	if s.Partial {
 		fmt.Fprintf(w, "partial: %s\n", incomplete(s.Span, s.AsOf.Time(), true, "the numbers can still change"))
@@ -84,43 +100,16 @@ func printTable(w io.Writer, s *metrics.Snapshot) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "metric\t%s\t%s\t\n", s.Period.Label, s.Previous.Label)
-	row := func(name, cur, prev string) { fmt.Fprintf(tw, "%s\t%s\t%s\t\n", name, cur, prev) }
-	row("alignment score", num(h.AlignmentScore, "%.1f"), num(p.AlignmentScore, "%.1f"))
-	row("leads created", fmt.Sprint(h.LeadsCreated), fmt.Sprint(p.LeadsCreated))
-	row("MQLs", fmt.Sprint(h.MQLs), fmt.Sprint(p.MQLs))
-	if h.MQLTarget != nil {
-		row("MQL target attainment", pct(h.MQLTargetAttainment), pct(p.MQLTargetAttainment))
+	for _, key := range tableMetrics {
+		m := metrics.MustLookup(key)
+		if key == "mql_target_attainment" && h.MQLTarget == nil {
+			continue // no target configured: nothing to attain
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", l.T(m.Label()), l.Metric(m, m.Read(h), currency), l.Metric(m, m.Read(p), currency))
 	}
-	row("SLA compliance", pct(h.SLACompliance), pct(p.SLACompliance))
-	row("response median (min)", num(h.ResponseMinutesMedian, "%.0f"), num(p.ResponseMinutesMedian, "%.0f"))
-	row("untouched MQLs", fmt.Sprint(h.UntouchedMQLs), fmt.Sprint(p.UntouchedMQLs))
-	row("acceptance rate", pct(h.AcceptanceRate), pct(p.AcceptanceRate))
-	row("decision rate", pct(h.DecisionRate), pct(p.DecisionRate))
-	row("SQLs", fmt.Sprint(h.SQLs), fmt.Sprint(p.SQLs))
-	row("opportunities created", fmt.Sprint(h.OpportunitiesCreated), fmt.Sprint(p.OpportunitiesCreated))
-	row("pipeline created", h.PipelineCreated.Total.String(), p.PipelineCreated.Total.String())
-	row("marketing-sourced share", pct(h.MarketingSourcedShare), pct(p.MarketingSourcedShare))
-	row("marketing-influenced pipeline", h.MarketingInfluencedPipeline.String(), p.MarketingInfluencedPipeline.String())
-	row("won deals", fmt.Sprint(h.WonDeals), fmt.Sprint(p.WonDeals))
-	row("won revenue", h.WonRevenue.Total.String(), p.WonRevenue.Total.String())
-	row("win rate", pct(h.WinRate.Total), pct(p.WinRate.Total))
 	tw.Flush()
 	fmt.Fprintf(w, "\nfollow-up backlog: %d MQLs without a response in the last 30 days\n", len(s.FollowupBacklog))
 	dh := s.DataHealth
 	fmt.Fprintf(w, "data health: %d MQL before created, %d activities of unknown team, %d of unknown lead, %d negative amounts, %d future activities ignored\n",
 		dh.LeadsMQLBeforeCreated, dh.ActivitiesUnknownTeam, dh.ActivitiesUnknownLead, dh.OpportunitiesNegativeAmount, dh.FutureActivitiesIgnored)
-}
-
-func pct(v *float64) string {
-	if v == nil {
-		return "-"
-	}
-	return fmt.Sprintf("%.1f%%", *v*100)
-}
-
-func num(v *float64, format string) string {
-	if v == nil {
-		return "-"
-	}
-	return fmt.Sprintf(format, *v)
 }

@@ -7,6 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/locale"
+	"github.com/sameteam/sameteam/internal/metrics"
+	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/pipeline"
 )
 
 // The README's first command: with no config, no server and no network,
@@ -22,9 +28,16 @@ func TestDemo(t *testing.T) {
 		if err != nil {
 			t.Fatalf("round %d: %v\n%s", round, err, stderr)
 		}
-		for _, want := range []string{"alignment score", "MQLs", "outbox", "weekly-sales-"} {
+		// The numbers are in the leadership report's language, Spanish, and
+		// the configured currency: no English label beside a Spanish number.
+		for _, want := range []string{"Puntuación de alineación", "MQL", "Cumplimiento del SLA", " %", "€", "outbox", "weekly-sales-"} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("round %d: the printout lacks %q:\n%s", round, want, stdout)
+			}
+		}
+		for _, english := range []string{"alignment score", "won revenue", "target"} {
+			if strings.Contains(strings.ToLower(stdout), strings.ToLower(english)) {
+				t.Errorf("round %d: the Spanish printout says %q:\n%s", round, english, stdout)
 			}
 		}
 		emls, _ := filepath.Glob(filepath.Join(dir, "outbox", "*.eml"))
@@ -62,6 +75,46 @@ func TestDemo(t *testing.T) {
 		previews, _ := filepath.Glob(filepath.Join(dir, "reports", "*"))
 		if len(previews) != 12 {
 			t.Errorf("%d previews, want 4 for each of 3 reports: %v", len(previews), previews)
+		}
+	}
+}
+
+// The demo's printout uses the configured currency and the report's
+// language for every label and number (it used to print English labels
+// beside Spanish numbers, and euros whatever the currency).
+func TestPrintDemoLocaleAndCurrency(t *testing.T) {
+	t.Parallel()
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := period.LastComplete(period.Week, time.Date(2026, 11, 25, 12, 0, 0, 0, loc), loc)
+	rate := 0.703
+	snap := &metrics.Snapshot{AsOf: metrics.Instant(p.End), Headline: metrics.Headline{
+		MQLs: 91, SLACompliance: &rate, PipelineCreated: metrics.MoneyBySource{Total: 49875000}}}
+	for _, tc := range []struct {
+		tag  string
+		want []string
+		not  []string
+	}{
+		{"en", []string{"Week 47", "SLA compliance", "70.3%", "$498,750.00"}, []string{"€", "Cumplimiento"}},
+		{"es", []string{"Semana 47", "Cumplimiento del SLA", "70,3 %", "498.750,00 $"}, []string{"€", "SLA compliance"}},
+	} {
+		l, err := locale.Get(tc.tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		printDemo(&out, &pipeline.Build{Snapshot: snap}, p, l, "USD", t.TempDir(), nil, time.Second)
+		for _, w := range tc.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%s: the printout lacks %q:\n%s", tc.tag, w, out.String())
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(out.String(), w) {
+				t.Errorf("%s: the printout says %q:\n%s", tc.tag, w, out.String())
+			}
 		}
 	}
 }

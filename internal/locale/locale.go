@@ -506,3 +506,27 @@ func shortEN() [12]string {
 	return [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
 }
+
+// Metric formats a catalog metric's value by its unit, money in currency:
+// the one way a headline number is written beside its catalog name. The
+// names of durations carry their unit ("Median response time (min)"), so
+// minutes are written as whole minutes, hours and days with one decimal.
+// A metric without a value prints as Null.
+func (l *Locale) Metric(m metrics.Metric, v metrics.Value, currency string) string {
+	if !v.Valid {
+		return Null
+	}
+	switch m.Unit {
+	case metrics.UnitCount:
+		return l.Int(v.Int())
+	case metrics.UnitRate:
+		return l.PercentOf(v.Number)
+	case metrics.UnitMoney:
+		return l.Money(v.Money, currency)
+	case metrics.UnitMinutes:
+		return l.Decimal(v.Number, 0)
+	case metrics.UnitScore:
+		return l.Score(&v.Number)
+	}
+	return l.Decimal(v.Number, 1) // hours, days
+}

@@ -313,3 +313,34 @@ func TestCatalogHasWords(t *testing.T) {
 		}
 	}
 }
+
+// A catalog metric is written the way its unit's own formatter writes it,
+// and a missing value as Null.
+func TestMetricByUnit(t *testing.T) {
+	t.Parallel()
+	es, en := get(t, "es"), get(t, "en")
+	rate, score := 0.703, 71.25
+	minutes, days := 194.4, 12.26
+	h := metrics.Headline{MQLs: 1234, SLACompliance: &rate, AlignmentScore: &score, WonRevenue: metrics.MoneyBySource{Total: 1234567},
+		ResponseMinutesMedian: &minutes, SalesCycleDaysMedian: &days}
+	for _, tc := range []struct {
+		l    *locale.Locale
+		key  string
+		want string
+	}{
+		{es, "mqls", es.Int(1234)},
+		{en, "sla_compliance", "70.3%"},
+		{es, "sla_compliance", "70,3 %"},
+		{es, "alignment_score", es.Score(&score)},
+		{en, "won_revenue.total", en.Money(1234567, "USD")},
+		{en, "mql_target_attainment", locale.Null},
+		// The names say the unit: "Median response time (min)".
+		{en, "response_minutes_median", "194"},
+		{es, "sales_cycle_days_median", "12,3"},
+	} {
+		m, _ := metrics.Lookup(tc.key)
+		if got := tc.l.Metric(m, m.Read(&h), "USD"); got != tc.want {
+			t.Errorf("%s %s = %q, want %q", tc.l.Tag(), tc.key, got, tc.want)
+		}
+	}
+}
