@@ -186,9 +186,6 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // D is the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-// Locales are the digest languages.
-var Locales = []string{"es", "en"}
-
 // Default returns the configuration before any file or environment.
 func Default() *Config {
 	return &Config{
@@ -470,7 +467,6 @@ func applyEnv(cfg *Config, env Env, probs *Problems) {
 }
 
 var (
-	nameRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 )
 
@@ -533,7 +529,7 @@ func (c *Config) check(probs *Problems) {
 	} else {
 		probs.add("time_zone", 0, "%q is not an IANA time zone (like Europe/Madrid)", c.TimeZone)
 	}
-	if !slices.Contains(Locales, c.Locale) {
+	if !report.ValidLocale(c.Locale) {
 		probs.add("locale", 0, "%q: want es or en", c.Locale)
 	}
 	if !currencyRE.MatchString(c.Currency) {
@@ -677,7 +673,7 @@ func (c *Config) validateSMTP(probs *Problems) {
 func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 	r := &c.Reports[i]
 	at := func(field string) string { return fmt.Sprintf("reports[%d].%s", i, field) }
-	if !nameRE.MatchString(r.Name) {
+	if !report.ValidName(r.Name) {
 		probs.add(at("name"), 0, "%q: want lower-case letters, digits and -, at most 64", r.Name)
 	} else if j, dup := seen[r.Name]; dup {
 		probs.add(at("name"), 0, "%q is already the name of reports[%d]", r.Name, j)
@@ -701,7 +697,7 @@ func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 	} else {
 		probs.add(at("time_zone"), 0, "%q is not an IANA time zone", r.TimeZone)
 	}
-	if r.Locale != c.Locale && !slices.Contains(Locales, r.Locale) {
+	if r.Locale != c.Locale && !report.ValidLocale(r.Locale) {
 		probs.add(at("locale"), 0, "%q: want es or en", r.Locale)
 	}
 	if r.SLAHours != c.SLAHours || probs.given(at("sla_hours")) {
@@ -739,7 +735,7 @@ func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 		if !c.allowed(rc.Email) {
 			probs.add(p, 0, "%q is outside allowed_domains", rc.Email)
 		}
-		if rc.Locale != "" && !slices.Contains(Locales, rc.Locale) {
+		if rc.Locale != "" && !report.ValidLocale(rc.Locale) {
 			probs.add(p+".locale", 0, "%q: want es or en", rc.Locale)
 		}
 	}
@@ -835,7 +831,7 @@ func (c *Config) validateCalendars(probs *Problems) {
 	slices.Sort(names)
 	for _, name := range names {
 		path := "calendars." + name
-		if !nameRE.MatchString(name) || name == NoCalendar {
+		if !report.ValidName(name) || name == NoCalendar {
 			probs.add(path, 0, "%q: want lower-case letters, digits and -, at most 64, and not %q", name, NoCalendar)
 			continue
 		}

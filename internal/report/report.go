@@ -17,6 +17,7 @@ package report
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -147,3 +148,22 @@ func oneOf[T ~string](words []T) string {
 // own key, so an owner who also receives the report gets both, each once.
 // A report name never holds a colon, so no report can take this key.
 func GateNotice(name string) string { return name + ":held-notice" }
+
+// nameRE is what a report name may be: it is a ledger key, a job name, a
+// file name prefix and part of a URL, so it stays lower-case and plain.
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+
+// ValidName reports whether name may name a report (or a calendar):
+// lower-case letters, digits and -, at most 64, starting with a letter or
+// digit.
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
+// Locales are the languages a report is written in, as the configuration
+// spells them; package locale has the words of each.
+var locales = []string{"es", "en"}
+
+// Locales lists every locale.
+func Locales() []string { return slices.Clone(locales) }
+
+// ValidLocale reports whether tag is a locale a report can be written in.
+func ValidLocale(tag string) bool { return slices.Contains(locales, tag) }

@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/sameteam/sameteam/internal/report"
@@ -60,5 +61,25 @@ func TestStoredWords(t *testing.T) {
 	}
 	if report.RunStatus("success").Valid() || report.Trigger("catch-up").Valid() || report.DeliveryStatus("ok").Valid() {
 		t.Error("a word no package stores is valid")
+	}
+}
+
+func TestNamesAndLocales(t *testing.T) {
+	for name, want := range map[string]bool{
+		"weekly-sales": true, "q4": true, "a": true, strings.Repeat("a", 64): true,
+		"": false, "-weekly": false, "Weekly": false, "weekly sales": false, "weekly_sales": false,
+		strings.Repeat("a", 65): false, "weekly:held-notice": false,
+	} {
+		if got := report.ValidName(name); got != want {
+			t.Errorf("report.ValidName(%q) = %v", name, got)
+		}
+	}
+	for _, tag := range report.Locales() {
+		if !report.ValidLocale(tag) {
+			t.Errorf("%q is listed and not valid", tag)
+		}
+	}
+	if report.ValidLocale("fr") || report.ValidLocale("") {
+		t.Error("fr or the empty tag is a valid locale")
 	}
 }

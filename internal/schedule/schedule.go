@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
 	"sync"
 	"time"
@@ -108,8 +107,6 @@ type Scheduler struct {
 	handled map[string]time.Time
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
-
 // catchUpTag marks the one-time catch-up jobs, which NextRuns leaves out.
 const catchUpTag = "catch-up"
 
@@ -135,7 +132,7 @@ func New(opts Options) (*Scheduler, error) {
 	}
 	var errs []error
 	for i, j := range opts.Jobs {
-		if !nameRE.MatchString(j.Name) {
+		if !report.ValidName(j.Name) {
 			errs = append(errs, fmt.Errorf("%w: jobs[%d]: name %q: use a-z, 0-9 and -", ErrJob, i, j.Name))
 			continue
 		}
