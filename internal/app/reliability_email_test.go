@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/db"
+	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/testdb"
@@ -193,10 +194,11 @@ func TestReliability_Email_SMTPUnreachable(t *testing.T) {
 
 // E2: transient 4xx. A greylisting relay (451 to a recipient's first
 // RCPT) delivers on the sender's retry within the run. A relay that starts
-// throttling after three messages (451 to everyone) stops the run after
-// three recipients in a row failed for now, instead of spending every
-// remaining recipient's retries on it (the circuit breaker), exits 75, and
-// the next run sends the rest once.
+// throttling after three messages (451 to every message's data) stops the
+// run after three recipients in a row failed for now, instead of spending
+// every remaining recipient's retries on it (the circuit breaker), records
+// the rest as not tried, exits 75, and the next run sends the rest once,
+// the ones not tried first.
 func TestReliability_Email_Transient4xx(t *testing.T) {
 	t.Parallel()
 	t.Run("greylisting", func(t *testing.T) {
@@ -228,7 +230,7 @@ func TestReliability_Email_Transient4xx(t *testing.T) {
 		var accepted atomic.Int32
 		w := newWorld(t, testdb.SQLiteURL(t), worldOptions{recipients: rcpts, smtp: smtptest.Options{Behavior: func(string) smtptest.Action {
 			if throttle.Load() && accepted.Load() >= 3 {
-				return smtptest.Reply451
+				return smtptest.Reply451AfterData
 			}
 			accepted.Add(1)
 			return smtptest.Accept
@@ -249,8 +251,92 @@ func TestReliability_Email_Transient4xx(t *testing.T) {
 		if tried != 6 {
 			t.Errorf("%d recipients tried, want the 3 sent and 3 refused in a row (took %v)", tried, took)
 		}
+		for _, r := range rcpts[6:] {
+			if d := w.deliveries()[r]; d.Status != report.DeliveryFailedTemporary || !strings.HasPrefix(d.LastError, ledger.NotTried) {
+				t.Errorf("%s: %s %q, want failed_temporary, not tried", r, d.Status, d.LastError)
+			}
+		}
 		throttle.Store(false)
+		before := len(w.srv.Messages())
 		if res := w.run(); res.code != ExitOK || !strings.Contains(res.stdout, "7 sent, 3 skipped") {
+			t.Errorf("next run: %s", res)
+		}
+		var order []string
+		for _, m := range w.srv.Messages()[before:] {
+			order = append(order, m.To...)
+		}
+		if len(order) != 7 || !slices.Equal(order[:4], rcpts[6:]) {
+			t.Errorf("the next run sent to %v, want the 4 not tried (%v) first", order, rcpts[6:])
+		}
+		checkInvariants(t, w.url, w.srv, map[key][]string{{testReport, testPeriod}: rcpts})
+	})
+}
+
+// E2b: the same three recipients deferred at RCPT (mailbox full,
+// greylisting that never clears) come first on every run. Their 4xx is
+// their own problem, not the relay's: everyone else gets the digest on the
+// first run, the three are failed_temporary with the relay's reply, and a
+// rerun tries only them. A relay that says 421 (closing) stops the run:
+// that is the session's failure, and the rest are recorded as not tried.
+func TestReliability_Email_DeferredRecipientsDoNotStarveTheRest(t *testing.T) {
+	t.Parallel()
+	t.Run("4xx at rcpt", func(t *testing.T) {
+		t.Parallel()
+		rcpts := numbered("e2b-", 10)
+		full := map[string]smtptest.Action{rcpts[0]: smtptest.Reply451, rcpts[1]: smtptest.Reply451, rcpts[2]: smtptest.Reply451}
+		w := newWorld(t, testdb.SQLiteURL(t), worldOptions{recipients: rcpts, smtp: smtptest.Options{Behavior: smtptest.ByRecipient(full)}})
+		for run := range 2 {
+			res := w.run()
+			want := "7 sent, 0 skipped, 3 failed (temporary)"
+			if run > 0 {
+				want = "0 sent, 7 skipped, 3 failed (temporary)"
+			}
+			if res.code != ExitTempFail || !strings.Contains(res.stdout, want) {
+				t.Errorf("run %d: want %q, exit 75\n%s", run+1, want, res)
+			}
+		}
+		got := w.deliveries()
+		for _, r := range rcpts {
+			d := got[r]
+			switch {
+			case full[r] == smtptest.Reply451:
+				if d.Status != report.DeliveryFailedTemporary || !strings.Contains(d.LastError, "451") {
+					t.Errorf("%s: %s %q, want failed_temporary with the 451", r, d.Status, d.LastError)
+				}
+			case d.Status != report.DeliverySent:
+				t.Errorf("%s: %s %q, want sent", r, d.Status, d.LastError)
+			}
+		}
+		if n := len(w.srv.Messages()); n != 7 {
+			t.Errorf("the relay holds %d messages, want 7", n)
+		}
+		checkInvariants(t, w.url, w.srv, map[key][]string{{testReport, testPeriod}: rcpts})
+	})
+	t.Run("421 closes the session", func(t *testing.T) {
+		t.Parallel()
+		rcpts := numbered("e2c-", 5)
+		var closing atomic.Bool
+		closing.Store(true)
+		w := newWorld(t, testdb.SQLiteURL(t), worldOptions{recipients: rcpts, smtp: smtptest.Options{Behavior: func(rcpt string) smtptest.Action {
+			if closing.Load() && rcpt == rcpts[1] {
+				return smtptest.Reply421
+			}
+			return smtptest.Accept
+		}}})
+		res := w.run()
+		if res.code != ExitTempFail || !strings.Contains(res.stdout, "1 sent, 0 skipped, 4 failed (temporary)") {
+			t.Errorf("want the run stopped at the 421, exit 75\n%s", res)
+		}
+		for _, r := range rcpts[2:] {
+			if n := w.srv.RcptCount(r); n != 0 {
+				t.Errorf("%s tried %d times after the relay said 421", r, n)
+			}
+			if d := w.deliveries()[r]; d.Status != report.DeliveryFailedTemporary || !strings.HasPrefix(d.LastError, ledger.NotTried) {
+				t.Errorf("%s: %s %q, want failed_temporary, not tried", r, d.Status, d.LastError)
+			}
+		}
+		closing.Store(false)
+		if res := w.run(); res.code != ExitOK || !strings.Contains(res.stdout, "4 sent, 1 skipped") {
 			t.Errorf("next run: %s", res)
 		}
 		checkInvariants(t, w.url, w.srv, map[key][]string{{testReport, testPeriod}: rcpts})

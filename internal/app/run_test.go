@@ -37,8 +37,11 @@ func TestRunClassifiesEachRecipient(t *testing.T) {
 	}{
 		{"accepted", "sqlite", map[string]smtptest.Action{ok: smtptest.Accept},
 			map[string]report.DeliveryStatus{ok: report.DeliverySent}, ExitOK, []string{"1 sent"}},
+		// 421 closes the session: the relay is going away for everyone, so
+		// the run stops and the recipient after it is not tried.
 		{"421 at rcpt", "postgres", map[string]smtptest.Action{ok: smtptest.Accept, r421: smtptest.Reply421},
-			map[string]report.DeliveryStatus{ok: report.DeliverySent, r421: report.DeliveryFailedTemporary}, ExitTempFail, []string{"failed_temporary  " + r421, "421"}},
+			map[string]report.DeliveryStatus{ok: report.DeliveryFailedTemporary, r421: report.DeliveryFailedTemporary}, ExitTempFail,
+			[]string{"failed_temporary  " + r421, "421", "failed_temporary  " + ok, "not tried"}},
 		{"451 at rcpt", "sqlite", map[string]smtptest.Action{ok: smtptest.Accept, r451: smtptest.Reply451},
 			map[string]report.DeliveryStatus{ok: report.DeliverySent, r451: report.DeliveryFailedTemporary}, ExitTempFail, []string{"failed_temporary  " + r451, "451"}},
 		{"550 at rcpt", "postgres", map[string]smtptest.Action{ok: smtptest.Accept, r550: smtptest.Reply550},

@@ -23,7 +23,8 @@ type Result struct {
 	Status report.DeliveryStatus
 	// Err explains any status but report.DeliverySent. Its text never contains the
 	// SMTP password. Match it with errors.Is against ErrSession, ErrTLS,
-	// ErrAuth, ErrAmbiguous, ErrInvalidMessage and ErrInvalidAddress.
+	// ErrAuth, ErrRecipientDeferred, ErrAmbiguous, ErrInvalidMessage and
+	// ErrInvalidAddress.
 	Err error
 	// Response is the server's reply to the message data when sent
 	// (e.g. "2.0.0 Ok: queued as 1234"), the failing reply when there was

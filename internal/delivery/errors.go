@@ -23,6 +23,11 @@ var (
 	// ErrAuth marks SMTP authentication that was refused or impossible. It
 	// is never retried inside Send: retries would lock the account.
 	ErrAuth = errors.New("delivery: smtp authentication failed")
+	// ErrRecipientDeferred marks a temporary refusal of one recipient at
+	// RCPT (4xx other than 421: mailbox full, greylisting). It is that
+	// recipient's problem, not the relay's: the session is sound and the
+	// other recipients are tried as usual.
+	ErrRecipientDeferred = errors.New("delivery: recipient deferred")
 	// ErrAmbiguous marks a delivery whose outcome is unknown: the message
 	// data went out but no final reply came back, so it may have arrived.
 	ErrAmbiguous = errors.New("delivery: outcome unknown")

@@ -386,13 +386,29 @@ func (s *SMTP) classify(msg *gomail.Msg, to string, err error) (Result, bool) {
 		r.Response = s.redact(replyIn(se.Error()))
 		return r
 	}
+	if code == 421 {
+		// 421 closes the transmission channel, whatever command it answers:
+		// the relay is going away for everyone, not refusing one address.
+		return result(report.DeliveryFailedTemporary, []error{ErrSession}), true
+	}
 	switch se.Reason {
 	case gomail.ErrConnCheck:
 		return result(report.DeliveryFailedTemporary, []error{ErrSession}), true
 	case gomail.ErrSMTPMailFrom:
 		// MAIL FROM concerns the sender, not this recipient.
 		return result(report.DeliveryFailedTemporary, []error{ErrSession}), code < 500
-	case gomail.ErrSMTPRcptTo, gomail.ErrSMTPData:
+	case gomail.ErrSMTPRcptTo:
+		if code >= 500 {
+			return result(report.DeliveryFailedPermanent, nil), false
+		}
+		if code >= 400 {
+			// The relay answered, for this address: the session is sound.
+			return result(report.DeliveryFailedTemporary, []error{ErrRecipientDeferred}), true
+		}
+		// No reply (a timeout, a dropped connection) says nothing of the
+		// recipient.
+		return result(report.DeliveryFailedTemporary, nil), true
+	case gomail.ErrSMTPData:
 		if code >= 500 {
 			return result(report.DeliveryFailedPermanent, nil), false
 		}

@@ -63,18 +63,21 @@ func TestSMTPClassification(t *testing.T) {
 		wantRcpts    int // RCPT commands the server saw
 		wantStored   int // messages the server holds
 		wantIs       error
+		wantSession  bool // the failure is the session's, not the recipient's
 	}{
 		{
 			name: "accepted is sent", action: smtptest.Accept,
 			wantStatus: report.DeliverySent, wantAttempts: 1, wantCode: 250, wantRcpts: 1, wantStored: 1,
 		},
 		{
-			name: "451 at RCPT is retried then temporary", action: smtptest.Reply451,
+			name: "451 at RCPT is retried then temporary, for this recipient only", action: smtptest.Reply451,
 			wantStatus: report.DeliveryFailedTemporary, wantAttempts: 3, wantCode: 451, wantEnhanced: "4.7.1", wantRcpts: 3,
+			wantIs: delivery.ErrRecipientDeferred,
 		},
 		{
-			name: "421 at RCPT is retried then temporary", action: smtptest.Reply421,
+			name: "421 at RCPT is retried then a temporary session failure", action: smtptest.Reply421,
 			wantStatus: report.DeliveryFailedTemporary, wantAttempts: 3, wantCode: 421, wantEnhanced: "4.3.2", wantRcpts: 3,
+			wantSession: true,
 		},
 		{
 			name: "550 at RCPT is permanent and not retried", action: smtptest.Reply550,
@@ -159,8 +162,11 @@ func TestSMTPClassification(t *testing.T) {
 			if tt.wantCode != 0 && !strings.HasPrefix(res.Response, fmt.Sprintf("%d %s ", tt.wantCode, tt.wantEnhanced)) {
 				t.Errorf("response %q does not carry the %d %s reply", res.Response, tt.wantCode, tt.wantEnhanced)
 			}
-			if errors.Is(res.Err, delivery.ErrSession) {
-				t.Errorf("recipient-level failure reported as a session failure: %v", res.Err)
+			if errors.Is(res.Err, delivery.ErrSession) != tt.wantSession {
+				t.Errorf("session failure = %v, want %v: %v", errors.Is(res.Err, delivery.ErrSession), tt.wantSession, res.Err)
+			}
+			if tt.wantIs != delivery.ErrRecipientDeferred && errors.Is(res.Err, delivery.ErrRecipientDeferred) {
+				t.Errorf("a failure that is not the recipient's own reported as one: %v", res.Err)
 			}
 			if tt.wantIs != nil && !errors.Is(res.Err, tt.wantIs) {
 				t.Errorf("error %v does not match %v", res.Err, tt.wantIs)

@@ -267,3 +267,23 @@ func (l *Ledger) mark(ctx context.Context, c Claim, status report.DeliveryStatus
 	}
 	return nil
 }
+
+// NotTried begins the last_error of a delivery that a run recorded as
+// failed_temporary without sending (it stopped before that recipient): the
+// next run tries those first, so that the same few failing recipients
+// cannot keep the rest waiting run after run.
+const NotTried = "not tried: "
+
+// NotTriedRecipients are the (lower-cased) recipients of a report's period
+// whose last outcome is failed_temporary because no run has tried them.
+func (l *Ledger) NotTriedRecipients(ctx context.Context, name, period string) ([]string, error) {
+	var rcpts []string
+	err := l.db.SelectContext(ctx, &rcpts, l.q(`SELECT recipient FROM sameteam_deliveries
+		WHERE report = ? AND period = ? AND status = ? AND last_error LIKE ?
+		ORDER BY recipient`),
+		name, period, string(report.DeliveryFailedTemporary), NotTried+"%")
+	if err != nil {
+		return nil, fmt.Errorf("ledger: recipients not tried for %s %s: %w", name, period, err)
+	}
+	return rcpts, nil
+}

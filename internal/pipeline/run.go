@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ type Ledger interface {
 	Claim(ctx context.Context, report, period, recipient, messageID string, runID int64, opts ledger.ClaimOptions) (ledger.Claim, error)
 	MarkSent(ctx context.Context, c ledger.Claim, response string) error
 	MarkFailed(ctx context.Context, c ledger.Claim, status report.DeliveryStatus, errText string) error
+	NotTriedRecipients(ctx context.Context, report, period string) ([]string, error)
 	Runs(ctx context.Context, report string, limit int) ([]ledger.Run, error)
 	NoteRun(ctx context.Context, runID int64, note string) error
 }
@@ -115,6 +117,10 @@ type DeliveryOutcome struct {
 	// AUTH, MAIL FROM): not this recipient's fault, and every other
 	// recipient would fail the same way.
 	session error
+	// deferred is set when the relay refused only this recipient for now
+	// (4xx at RCPT: mailbox full, greylisting): it says nothing of the
+	// relay, so it does not count towards stopping the run.
+	deferred bool
 }
 
 // counts are the outcome's deliveries as the ledger counts a run's.
@@ -342,40 +348,114 @@ func (r *Runner) run(ctx context.Context, rep Report, p period.Period, asOf time
 		return nil
 	}
 	c := &copyOf{build: b, arts: arts, opts: opts, runID: out.RunID, log: log}
-	temporary := 0 // recipients in a row that failed temporarily
+	if opts.records() {
+		rcpts = r.notTriedFirst(ctx, rep.Name, b.Snapshot.Period.Label, rcpts, log)
+	}
+	temporary := 0 // recipients in a row that failed temporarily, not for their own address
 	for i, rc := range rcpts {
 		d := r.deliver(ctx, c, rc)
 		out.Deliveries = append(out.Deliveries, d)
 		if d.session != nil {
 			// Stop here rather than fail every recipient the same way:
 			// each would burn its retries, and repeated AUTH failures lock
-			// the account. The rest stay unclaimed, so the next run (after
-			// the relay or the configuration is fixed) sends them.
-			for _, rest := range rcpts[i+1:] {
-				out.Deliveries = append(out.Deliveries, DeliveryOutcome{Recipient: rest.Email,
-					Status: report.DeliveryFailedTemporary, Detail: "not tried: the SMTP session failed for " + rc.Email})
-			}
+			// the account. The rest are recorded as not tried, so the next
+			// run (after the relay or the configuration is fixed) sends
+			// them, first.
+			r.notTried(ctx, c, rcpts[i+1:], "the SMTP session failed for "+rc.Email, out)
 			return fmt.Errorf("%w: %w", ErrTransport, d.session)
 		}
-		temporary++
-		if d.Status != report.DeliveryFailedTemporary {
+		switch {
+		case d.deferred:
+			// Neither a sign that the relay is failing nor that it works.
+		case d.Status == report.DeliveryFailedTemporary:
+			temporary++
+		default:
 			temporary = 0
 		}
 		if temporary >= maxTemporaryInARow && i+1 < len(rcpts) {
-			// A relay that throttles or defers everyone (454, 451 to all)
-			// would otherwise cost every remaining recipient its retries
-			// and backoff, holding the run for minutes; a cancelled run
-			// fails each claim the same way. Stop; the rest stay unclaimed
-			// for the next run, which the exit code (75) asks for.
+			// A relay that throttles or defers every message (451 to the
+			// data of all) would otherwise cost every remaining recipient
+			// its retries and backoff, holding the run for minutes; a
+			// cancelled run fails each claim the same way. Stop; the rest
+			// are recorded as not tried for the next run, which the exit
+			// code (75) asks for and which tries them first.
 			log.Warn("stopping: recipients in a row failed temporarily", "in_a_row", temporary, "not_tried", len(rcpts)-i-1)
-			for _, rest := range rcpts[i+1:] {
-				out.Deliveries = append(out.Deliveries, DeliveryOutcome{Recipient: rest.Email,
-					Status: report.DeliveryFailedTemporary, Detail: fmt.Sprintf("not tried: %d recipients in a row failed temporarily", temporary)})
-			}
+			r.notTried(ctx, c, rcpts[i+1:], fmt.Sprintf("%d recipients in a row failed temporarily", temporary), out)
 			return nil
 		}
 	}
 	return nil
+}
+
+// notTriedFirst puts the recipients an earlier run of the period stopped
+// before at the head of the list, keeping the order otherwise: whoever
+// fails first on every run then cannot keep them waiting forever.
+func (r *Runner) notTriedFirst(ctx context.Context, name, label string, rcpts []Recipient, log *slog.Logger) []Recipient {
+	waiting, err := r.Ledger.NotTriedRecipients(ctx, name, label)
+	if err != nil {
+		log.Warn("read the recipients not tried", slog.Any("error", err))
+		return rcpts
+	}
+	if len(waiting) == 0 {
+		return rcpts
+	}
+	first := make(map[string]bool, len(waiting))
+	for _, w := range waiting {
+		first[w] = true
+	}
+	ordered := slices.Clone(rcpts)
+	slices.SortStableFunc(ordered, func(a, b Recipient) int {
+		fa, fb := first[ledger.NormalizeRecipient(a.Email)], first[ledger.NormalizeRecipient(b.Email)]
+		switch {
+		case fa && !fb:
+			return -1
+		case fb && !fa:
+			return 1
+		}
+		return 0
+	})
+	return ordered
+}
+
+// notTried records the recipients a run stops before as failed_temporary,
+// "not tried: why", so that the ledger shows them and the next run tries
+// them first. A recipient the ledger would not let this run send to (sent
+// already, unknown, failed permanently) keeps its state.
+func (r *Runner) notTried(ctx context.Context, c *copyOf, rest []Recipient, why string, out *Outcome) {
+	label := c.build.Snapshot.Period.Label
+	mctx := context.WithoutCancel(ctx)
+	for _, rc := range rest {
+		d := DeliveryOutcome{Recipient: rc.Email, Status: report.DeliveryFailedTemporary, Detail: ledger.NotTried + why}
+		if c.opts.records() {
+			d = r.recordNotTried(mctx, c, rc, label, d)
+		}
+		out.Deliveries = append(out.Deliveries, d)
+	}
+}
+
+func (r *Runner) recordNotTried(ctx context.Context, c *copyOf, rc Recipient, label string, d DeliveryOutcome) DeliveryOutcome {
+	name := c.build.Report.Name
+	domain, _ := delivery.Domain(r.From)
+	msgID := delivery.MessageID(name, label, rc.Email, cmp.Or(domain, "sameteam.invalid"))
+	claim, err := r.Ledger.Claim(ctx, name, label, rc.Email, msgID, c.runID, ledger.ClaimOptions{})
+	if err != nil {
+		c.log.Warn("record a recipient not tried", "recipient_hash", recipientHash(rc.Email), slog.Any("error", err))
+		return d
+	}
+	if !claim.Claimed {
+		d.Status, d.Detail = report.DeliverySkipped, claim.Reason.Error()
+		switch {
+		case errors.Is(claim.Reason, ledger.ErrUnknownOutcome):
+			d.Status = report.DeliveryUnknown
+		case errors.Is(claim.Reason, ledger.ErrFailedPermanent):
+			d.Status = report.DeliveryFailedPermanent
+		}
+		return d
+	}
+	if err := r.Ledger.MarkFailed(ctx, claim, report.DeliveryFailedTemporary, d.Detail); err != nil {
+		c.log.Warn("record a recipient not tried", "recipient_hash", recipientHash(rc.Email), slog.Any("error", err))
+	}
+	return d
 }
 
 // recipients validates and de-duplicates the report's recipients; invalid
@@ -594,6 +674,7 @@ func (r *Runner) dispatch(ctx context.Context, c *copyOf, o outgoing) DeliveryOu
 		if errors.Is(result.Err, delivery.ErrSession) {
 			res.session = result.Err
 		}
+		res.deferred = errors.Is(result.Err, delivery.ErrRecipientDeferred)
 	}
 	switch result.Status {
 	case report.DeliverySent, report.DeliveryFailedPermanent, report.DeliveryUnknown:

@@ -97,6 +97,10 @@ func (l *fakeLedger) mark(c ledger.Claim, s report.DeliveryStatus) error {
 
 func (l *fakeLedger) Runs(context.Context, string, int) ([]ledger.Run, error) { return nil, nil }
 
+func (l *fakeLedger) NotTriedRecipients(context.Context, string, string) ([]string, error) {
+	return nil, nil
+}
+
 func (l *fakeLedger) NoteRun(_ context.Context, _ int64, note string) error {
 	l.note = note
 	return nil
@@ -132,6 +136,7 @@ var (
 	unknown   = delivery.Result{Status: report.DeliveryUnknown, Err: errors.New("connection lost after DATA")}
 	tooLarge  = delivery.Result{Status: report.DeliveryFailedPermanent, Code: 552, EnhancedCode: "5.3.4", Err: errors.New("552 message too large")}
 	session   = delivery.Result{Status: report.DeliveryFailedTemporary, Err: fmt.Errorf("%w: connection refused", delivery.ErrSession)}
+	deferred  = delivery.Result{Status: report.DeliveryFailedTemporary, Code: 452, Err: fmt.Errorf("%w: 452 mailbox full", delivery.ErrRecipientDeferred)}
 )
 
 func TestRun(t *testing.T) {
@@ -201,7 +206,7 @@ func TestRun(t *testing.T) {
 			name: "a session failure stops the run", rcpts: abc,
 			reply: to(map[string]delivery.Result{"a@example.com": session}),
 			want:  want{"a@example.com": report.DeliveryFailedTemporary, "b@example.com": report.DeliveryFailedTemporary, "c@example.com": report.DeliveryFailedTemporary},
-			marks: want{"a@example.com": report.DeliveryFailedTemporary},
+			marks: want{"a@example.com": report.DeliveryFailedTemporary, "b@example.com": report.DeliveryFailedTemporary, "c@example.com": report.DeliveryFailedTemporary},
 			run:   report.RunFailed, counts: ledger.Counts{Failed: 3}, err: pipeline.ErrTransport, sends: 1,
 		},
 		{
@@ -209,8 +214,18 @@ func TestRun(t *testing.T) {
 			reply: func(delivery.Message) delivery.Result { return temporary },
 			want: want{"a@example.com": report.DeliveryFailedTemporary, "b@example.com": report.DeliveryFailedTemporary, "c@example.com": report.DeliveryFailedTemporary,
 				"d@example.com": report.DeliveryFailedTemporary, "e@example.com": report.DeliveryFailedTemporary},
-			marks: want{"a@example.com": report.DeliveryFailedTemporary, "b@example.com": report.DeliveryFailedTemporary, "c@example.com": report.DeliveryFailedTemporary},
-			run:   report.RunFailed, counts: ledger.Counts{Failed: 5}, sends: 3,
+			marks: want{"a@example.com": report.DeliveryFailedTemporary, "b@example.com": report.DeliveryFailedTemporary, "c@example.com": report.DeliveryFailedTemporary,
+				"d@example.com": report.DeliveryFailedTemporary, "e@example.com": report.DeliveryFailedTemporary},
+			run: report.RunFailed, counts: ledger.Counts{Failed: 5}, sends: 3,
+		},
+		{
+			name: "recipients deferred at RCPT do not stop the run", rcpts: append(abc, "d@example.com", "e@example.com"),
+			reply: to(map[string]delivery.Result{"a@example.com": deferred, "b@example.com": deferred, "c@example.com": deferred, "d@example.com": deferred}),
+			want: want{"a@example.com": report.DeliveryFailedTemporary, "b@example.com": report.DeliveryFailedTemporary, "c@example.com": report.DeliveryFailedTemporary,
+				"d@example.com": report.DeliveryFailedTemporary, "e@example.com": report.DeliverySent},
+			marks: want{"a@example.com": report.DeliveryFailedTemporary, "b@example.com": report.DeliveryFailedTemporary, "c@example.com": report.DeliveryFailedTemporary,
+				"d@example.com": report.DeliveryFailedTemporary, "e@example.com": report.DeliverySent},
+			run: report.RunPartial, counts: ledger.Counts{Sent: 1, Failed: 4}, sends: 5,
 		},
 		{
 			name: "a refused address is a permanent failure, the others go", rcpts: []string{"not-an-address", "a@example.com", "A@Example.com "},
