@@ -15,6 +15,7 @@ import (
 	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/testdb"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
 // childEnv makes the test binary behave as the sameteam binary: TestMain
@@ -122,7 +123,7 @@ func killWhenReached(t *testing.T, w *world, reached <-chan struct{}, victim str
 	case <-reached:
 		// The victim's row is in sending (claimed before RCPT) and its
 		// message is on the wire.
-	case <-time.After(2 * time.Minute):
+	case <-testsupport.After(t):
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		t.Fatalf("the run never reached %s:\n%s", victim, out.String())

@@ -133,7 +133,7 @@ func (w *world) runAsync(flags ...string) <-chan result {
 // returns its backend pid.
 func sleeper(t *testing.T, d *db.DB, view string) int {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := testsupport.Deadline(t)
 	for time.Now().Before(deadline) {
 		var pids []int
 		err := d.SelectContext(context.Background(), &pids, `SELECT pid FROM pg_stat_activity

@@ -18,6 +18,7 @@ import (
 	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/testdb"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
 // rawSMTP is a hand-written SMTP server for the replies smtptest cannot
@@ -431,7 +432,7 @@ func TestReliability_Email_AmbiguousAfterData(t *testing.T) {
 			}
 			// The server finishes taking the message whatever the client
 			// thought: one copy, never two.
-			deadline := time.Now().Add(5 * time.Second)
+			deadline := testsupport.Deadline(t)
 			for len(w.srv.Messages()) == 0 && time.Now().Before(deadline) {
 				time.Sleep(20 * time.Millisecond)
 			}
@@ -489,12 +490,12 @@ func TestReliability_Email_CrashBetween250AndCommit(t *testing.T) {
 	var unlock func()
 	select {
 	case unlock = <-lockTx:
-	case <-time.After(30 * time.Second):
+	case <-testsupport.After(t):
 		t.Fatalf("the run never reached %s:\n%s", victim, out.String())
 	}
 	// Wait until the relay has the victim's message and the run waits on
 	// the row lock.
-	for deadline := time.Now().Add(10 * time.Second); received(srv)[victim] == 0 || !waitingOn(t, admin, holder); time.Sleep(10 * time.Millisecond) {
+	for deadline := testsupport.Deadline(t); received(srv)[victim] == 0 || !waitingOn(t, admin, holder); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the run never got stuck recording %s:\n%s", victim, out.String())
 		}

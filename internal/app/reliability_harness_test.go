@@ -233,7 +233,7 @@ func (r *rig) stop() {
 func (r *rig) advance(at time.Time) {
 	r.t.Helper()
 	r.quiet()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), testsupport.Deadline(r.t))
 	defer cancel()
 	if err := r.clock.BlockUntilContext(ctx, len(r.reports)); err != nil {
 		r.t.Fatalf("the scheduler did not set its timers: %v", err)
@@ -241,7 +241,7 @@ func (r *rig) advance(at time.Time) {
 	// The fake clock counts every waiter, not only the jobs' timers: wait
 	// until each job has really been rescheduled past the present, or a job
 	// still rescheduling when the clock jumps would skip the fire.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	for deadline := testsupport.Deadline(r.t); ; time.Sleep(5 * time.Millisecond) {
 		now, ready := r.clock.Now(), true
 		for _, next := range r.sched.NextRuns() {
 			if !next.After(now) {
@@ -252,7 +252,7 @@ func (r *rig) advance(at time.Time) {
 			break
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("the scheduler did not reschedule every job within 10s: %v", r.sched.NextRuns())
+			r.t.Fatalf("the scheduler did not reschedule every job: %v", r.sched.NextRuns())
 		}
 	}
 	if d := at.Sub(r.clock.Now()); d > 0 {
@@ -264,9 +264,9 @@ func (r *rig) advance(at time.Time) {
 // all: it closes an execution a moment after the run function returns.
 func (r *rig) quiet() {
 	r.t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); r.active.Load() > 0; time.Sleep(5 * time.Millisecond) {
+	for deadline := testsupport.Deadline(r.t); r.active.Load() > 0; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			r.t.Fatalf("a run is still in progress after 30s")
+			r.t.Fatalf("a run is still in progress; logs:\n%s", r.logs.String())
 		}
 	}
 	for {
@@ -285,8 +285,8 @@ func (r *rig) next() finished {
 	select {
 	case f := <-r.runs:
 		return f
-	case <-time.After(30 * time.Second):
-		r.t.Fatalf("no run within 30s; logs:\n%s", r.logs.String())
+	case <-testsupport.After(r.t):
+		r.t.Fatalf("no run before the test's deadline; logs:\n%s", r.logs.String())
 		return finished{}
 	}
 }
@@ -574,7 +574,7 @@ func startServeUntil(t *testing.T, probe string, port int, cfg string, vars map[
 			Getenv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }})
 	}()
 	t.Cleanup(func() { s.stop() })
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := testsupport.Deadline(t); ; time.Sleep(20 * time.Millisecond) {
 		select {
 		case err := <-s.done:
 			s.done <- err
@@ -601,8 +601,8 @@ func (s *served) stop() error {
 	case err := <-s.done:
 		s.done <- err
 		return err
-	case <-time.After(30 * time.Second):
-		s.t.Errorf("serve did not stop within 30s")
+	case <-testsupport.After(s.t):
+		s.t.Errorf("serve did not stop before the test's deadline")
 		return nil
 	}
 }
@@ -652,7 +652,7 @@ func measure(t *testing.T) resources {
 func settle(t *testing.T, base resources, slackG, slackFD int) resources {
 	t.Helper()
 	var m resources
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := testsupport.Deadline(t); ; time.Sleep(50 * time.Millisecond) {
 		m = measure(t)
 		if (m.goroutines <= base.goroutines+slackG && m.fds <= base.fds+slackFD) || time.Now().After(deadline) {
 			return m

@@ -258,7 +258,7 @@ func TestReliability_Observability_SIGTERM(t *testing.T) {
 		cmd, out := childRun(t, w)
 		select {
 		case <-reached:
-		case <-time.After(30 * time.Second):
+		case <-testsupport.After(t):
 			t.Fatalf("never reached %s:\n%s", rcpts[3], out)
 		}
 		begun := time.Now()
@@ -290,7 +290,7 @@ func TestReliability_Observability_SIGTERM(t *testing.T) {
 	t.Run("serve", func(t *testing.T) {
 		t.Parallel()
 		w := newServeWorld(t, serveOptions{recipients: rcpts, smtp: smtptest.Options{DataDelay: 300 * time.Millisecond}})
-		for deadline := time.Now().Add(20 * time.Second); len(w.srv.Messages()) < 2; time.Sleep(10 * time.Millisecond) {
+		for deadline := testsupport.Deadline(t); len(w.srv.Messages()) < 2; time.Sleep(10 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatal("the catch-up never got going")
 			}
@@ -397,10 +397,8 @@ func TestReliability_Observability_SIGHUP(t *testing.T) {
 		_ = cmd.Process.Kill()
 		<-exited
 	})
-	within := 30 * time.Second
-	if dl, ok := t.Deadline(); ok {
-		within = min(within, time.Until(dl)/3)
-	}
+	// Two waits: each may take a third of what is left.
+	within := testsupport.Patience(t) / 3
 	// The start-up catch-up delivers the last complete week.
 	for deadline := time.Now().Add(within); len(srv.Messages()) < 2; time.Sleep(10 * time.Millisecond) {
 		select {

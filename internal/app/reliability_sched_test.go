@@ -24,6 +24,7 @@ import (
 	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/testdb"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
 func mustLoad(t *testing.T, name string) *time.Location {
@@ -295,7 +296,7 @@ func killWhen(t *testing.T, cmd *exec.Cmd, out *bytes.Buffer, reached <-chan str
 	t.Helper()
 	select {
 	case <-reached:
-	case <-time.After(30 * time.Second):
+	case <-testsupport.After(t):
 		t.Fatalf("the run never reached %s:\n%s", what, out.String())
 	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -398,7 +399,7 @@ func TestReliability_Scheduling_LockLostMidRun(t *testing.T) {
 	})
 	first := make(chan result, 1)
 	go func() { first <- w.run() }()
-	for deadline := time.Now().Add(20 * time.Second); count.Load() < 5; time.Sleep(5 * time.Millisecond) {
+	for deadline := testsupport.Deadline(t); count.Load() < 5; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the first run never got going")
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/sameteam/sameteam/internal/signedlink"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/testdb"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
 // canaries are the secrets a serve world plants in every secret setting.
@@ -86,7 +87,7 @@ func newServeWorld(t *testing.T, o serveOptions) *serveWorld {
 // waitRuns waits until serve has logged n finished runs.
 func (w *serveWorld) waitRuns(n int) {
 	w.t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); strings.Count(w.stderr.String(), "run finished") < n; time.Sleep(20 * time.Millisecond) {
+	for deadline := testsupport.Deadline(w.t); strings.Count(w.stderr.String(), "run finished") < n; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			w.t.Fatalf("serve did not finish %d runs:\n%s", n, w.stderr.String())
 		}
@@ -338,8 +339,8 @@ func TestReliability_Security_OddPeriodsInDownloads(t *testing.T) {
 			}()
 			select {
 			case <-done:
-			case <-time.After(20 * time.Second):
-				t.Fatalf("%s.%s: no answer in 20 s", label, ext)
+			case <-testsupport.After(t):
+				t.Fatalf("%s.%s: no answer before the test's deadline", label, ext)
 			}
 			if code != http.StatusOK && code != http.StatusNotFound {
 				t.Errorf("%s.%s: %d %q", label, ext, code, body[:min(len(body), 100)])

@@ -18,6 +18,7 @@ import (
 	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/testdb"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
 // roleURL creates a PostgreSQL role with password pw that owns a fresh
@@ -309,10 +310,8 @@ func TestReliability_Security_SecretFiles(t *testing.T) {
 	}
 	f.Close()
 	cfg := writeConfig(t, configYAML("", "outbox: "+t.TempDir()+"\n", []string{"a@example.com"}))
-	within := 20 * time.Second
-	if dl, ok := t.Deadline(); ok {
-		within = min(within, time.Until(dl)/4)
-	}
+	// Four files in turn: each may take a quarter of what is left.
+	within := testsupport.Patience(t) / 4
 	for _, tc := range []struct{ variable, file string }{
 		{"SAMETEAM_SMTP_PASSWORD_FILE", "/dev/zero"},
 		{"SAMETEAM_SMTP_PASSWORD_FILE", fifo},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/testdb"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
 // TestLockExcludes: on both engines, a held lock refuses a second holder
@@ -97,7 +98,7 @@ func TestPostgresLockLostWithConnection(t *testing.T) {
 	if _, err := b.db.ExecContext(ctx, `SELECT pg_terminate_backend($1)`, pid); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := testsupport.Deadline(t)
 	for {
 		u, err := l.Lock(ctx, rep, per)
 		if err == nil {

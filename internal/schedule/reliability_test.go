@@ -13,6 +13,7 @@ import (
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/schedule"
+	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
 // ledgerStub answers Succeeded from the runs that returned without error.
@@ -100,7 +101,7 @@ func TestReliability_Scheduling_Overrun(t *testing.T) {
 			if got.period != want || got.trigger != trigger {
 				t.Fatalf("ran %s (%s), want %s (%s)", got.period, got.trigger, want, trigger)
 			}
-		case <-time.After(5 * time.Second):
+		case <-testsupport.After(t):
 			t.Fatalf("no run of %s", want)
 		}
 	}

@@ -57,8 +57,8 @@ func (l *runLog) next(tb testing.TB) run {
 	select {
 	case r := <-l.calls:
 		return r
-	case <-time.After(5 * time.Second):
-		tb.Fatal("no run within 5s")
+	case <-testsupport.After(tb):
+		tb.Fatal("no run before the test's deadline")
 		return run{}
 	}
 }
@@ -75,7 +75,7 @@ func (l *runLog) none(tb testing.TB) {
 
 func shutdown(tb testing.TB, s *schedule.Scheduler) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), testsupport.Deadline(tb))
 	defer cancel()
 	if err := s.Shutdown(ctx); err != nil {
 		tb.Errorf("Shutdown: %v", err)
@@ -85,7 +85,7 @@ func shutdown(tb testing.TB, s *schedule.Scheduler) {
 // waitFor waits until the log holds s.
 func waitFor(tb testing.TB, logs *testsupport.SyncBuffer, s string) {
 	tb.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), s); time.Sleep(5 * time.Millisecond) {
+	for deadline := testsupport.Deadline(tb); !strings.Contains(logs.String(), s); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			tb.Fatalf("the log never showed %q:\n%s", s, logs.String())
 		}
@@ -316,7 +316,7 @@ func TestCatchUp(t *testing.T) {
 					if got != want {
 						t.Fatalf("Succeeded asked about %s, want %s", got, want)
 					}
-				case <-time.After(5 * time.Second):
+				case <-testsupport.After(t):
 					t.Fatalf("Succeeded never asked about %s", want)
 				}
 			}
@@ -395,7 +395,7 @@ func TestShutdownWithRunInFlight(t *testing.T) {
 			advanceTo(t, clock, 1, time.Date(2026, 11, 23, 8, 0, 0, 0, madrid))
 			select {
 			case <-started:
-			case <-time.After(5 * time.Second):
+			case <-testsupport.After(t):
 				t.Fatal("the run never started")
 			}
 
@@ -465,7 +465,7 @@ func TestPanicRecovered(t *testing.T) {
 			if got != w {
 				t.Fatalf("ran %s, want %s", got, w)
 			}
-		case <-time.After(5 * time.Second):
+		case <-testsupport.After(t):
 			t.Fatalf("no run for %s: the scheduler died after the panic", w)
 		}
 		// A fire that comes while gocron is still closing the previous run is
