@@ -255,6 +255,11 @@ func outcomeCode(out *pipeline.Outcome, err error) int {
 		// A missing relation or column, or no right to read it: the
 		// config or the grants need a person, not a retry.
 		return ExitConfig
+	case errors.Is(err, ledger.ErrLocked) && !errors.Is(err, ledger.ErrHolderAlive):
+		// A SQLite lock whose holder may be gone (another host's, or an
+		// owner that cannot be checked): its lease will pass, and the
+		// recipients it has not reached are waiting. Try again.
+		return ExitTempFail
 	case errors.Is(err, ledger.ErrLocked), errors.Is(err, ledger.ErrRunInProgress):
 		// Another process is delivering this period right now: duplicate
 		// triggers converge on that one run, and this one has nothing to do.
@@ -281,6 +286,10 @@ func outcomeCode(out *pipeline.Outcome, err error) int {
 }
 
 func printOutcome(env Env, out *pipeline.Outcome, err error, dry bool) {
+	if out != nil && errors.Is(err, ledger.ErrLocked) && !errors.Is(err, ledger.ErrHolderAlive) {
+		fmt.Fprintf(env.Stdout, "%s %s: not run, the period is locked by a process that may have stopped; try again after its lease (%v)\n", out.Report, out.Period, err)
+		return
+	}
 	if out != nil && (errors.Is(err, ledger.ErrLocked) || errors.Is(err, ledger.ErrRunInProgress)) {
 		fmt.Fprintf(env.Stdout, "%s %s: skipped, another run is delivering this period (%v)\n", out.Report, out.Period, err)
 		return

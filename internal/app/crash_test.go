@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/testdb"
@@ -136,4 +137,90 @@ func killWhenReached(t *testing.T, w *world, reached <-chan struct{}, victim str
 		t.Fatalf("the run was not killed (%v):\n%s", err, out.String())
 	}
 	return &out
+}
+
+// D7b: on SQLite, `run` killed with SIGKILL mid-batch, and run again at
+// once, as cron or an operator would. The lock's row outlives its holder
+// (no session dies with it, as on PostgreSQL), and the rerun skipped the
+// period with exit 0: the recipients after the victim never got the
+// digest. The lock's owner names its process; a rerun on the same host sees
+// it gone, takes over at once, records the victim's delivery unknown, and
+// sends everyone else exactly once.
+func TestReliability_Database_SQLiteRerunRightAfterKill9(t *testing.T) {
+	t.Parallel()
+	const n = 40
+	rcpts := numbered("d7b-", n)
+	victim := rcpts[10]
+	reached := make(chan struct{}, 1)
+	w := newWorld(t, testdb.SQLiteURL(t), worldOptions{
+		recipients: rcpts,
+		smtp: smtptest.Options{
+			DataDelay: 100 * time.Millisecond,
+			Behavior: func(rcpt string) smtptest.Action {
+				if rcpt == victim {
+					select {
+					case reached <- struct{}{}:
+					default:
+					}
+				}
+				return smtptest.Accept
+			},
+		},
+		smtpYAML: "  timeout: 5s\n",
+	})
+	killWhenReached(t, w, reached, victim)
+
+	res := w.run()
+	if strings.Contains(res.stdout, "skipped, another run") {
+		t.Fatalf("the rerun skipped the period its killed predecessor left:\n%s", res)
+	}
+	if res.code != ExitDataErr || !strings.Contains(res.stdout, "unknown  "+victim) {
+		t.Errorf("rerun: exit %d, want %d with %s unknown\n%s", res.code, ExitDataErr, victim, res)
+	}
+	ds := w.deliveries()
+	got := received(w.srv)
+	for _, r := range rcpts {
+		d := ds[r]
+		switch {
+		case r == victim:
+			if d.Status != report.DeliveryUnknown || got[r] > 1 {
+				t.Errorf("%s (in flight at the kill): %q, %d messages; want unknown and at most 1", r, d.Status, got[r])
+			}
+		case d.Status != report.DeliverySent || got[r] != 1:
+			t.Errorf("%s: %q, %d messages; want sent and exactly 1", r, d.Status, got[r])
+		}
+	}
+	checkInvariants(t, w.url, w.srv, map[key][]string{{testReport, testPeriod}: rcpts})
+}
+
+// D7b, the other side: a SQLite lock of the period held by a process of
+// another host (which this one cannot check) is not a reason to report
+// success: `run` exits 75 so that cron tries again, and sends nothing.
+func TestReliability_Database_SQLiteLockOfAnotherHost(t *testing.T) {
+	t.Parallel()
+	rcpts := numbered("d7c-", 3)
+	w := newWorld(t, testdb.SQLiteURL(t), worldOptions{recipients: rcpts})
+	d := testdb.Open(t, w.url)
+	if err := ledger.Migrate(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	other := ledger.NewWithOptions(d, ledger.Options{Owner: "elsewhere.example:4242 (process start 0f0f/1)"})
+	unlock, err := other.Lock(context.Background(), testReport, testPeriod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := w.run()
+	if res.code != ExitTempFail || !strings.Contains(res.stdout, "elsewhere.example:4242") || strings.Contains(res.stdout, "skipped") {
+		t.Errorf("want exit 75 naming the holder, not a skip\n%s", res)
+	}
+	if n := len(w.srv.Messages()); n != 0 {
+		t.Errorf("%d messages sent under another's lock", n)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if res := w.run(); res.code != ExitOK || !strings.Contains(res.stdout, "3 sent") {
+		t.Errorf("once the lock is free: %s", res)
+	}
+	checkInvariants(t, w.url, w.srv, map[key][]string{{testReport, testPeriod}: rcpts})
 }

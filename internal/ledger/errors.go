@@ -44,6 +44,12 @@ var (
 	// ErrLocked is returned by Lock when another process holds the lock; the
 	// caller skips the run.
 	ErrLocked = errors.New("ledger: locked by another process")
+	// ErrHolderAlive comes with ErrLocked when the holder is known to be a
+	// live process delivering the same thing: a PostgreSQL session holds
+	// the lock, or the SQLite lock's owner is a running process of this
+	// host. Without it the holder may be gone (another host, an owner that
+	// cannot be checked), and the caller must try again later.
+	ErrHolderAlive = errors.New("ledger: the lock's holder is alive")
 	// ErrLockLost is returned by unlock when the lock was lost while held: the
 	// connection dropped (PostgreSQL) or the lease expired and another
 	// process took it over (SQLite).

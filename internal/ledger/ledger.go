@@ -27,13 +27,10 @@
 package ledger
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -114,8 +111,7 @@ func NewWithOptions(d *db.DB, o Options) *Ledger {
 		o.LockLease = time.Minute
 	}
 	if o.Owner == "" {
-		host, _ := os.Hostname()
-		o.Owner = cmp.Or(host, "localhost") + ":" + strconv.Itoa(os.Getpid())
+		o.Owner = defaultOwner()
 	}
 	return &Ledger{db: d, now: o.Now, runLease: o.RunLease, lockLease: o.LockLease, owner: o.Owner}
 }

@@ -64,7 +64,8 @@ func (l *Ledger) LockKey(ctx context.Context, key string) (unlock func() error, 
 func (l *Ledger) pgLock(ctx context.Context, key string) (func() error, error) {
 	unlock, err := l.db.TryAdvisoryLock(ctx, "sameteam:"+key)
 	if errors.Is(err, db.ErrLocked) {
-		return nil, fmt.Errorf("lock %q: %w", key, ErrLocked)
+		// The holder's session is open, so it is alive.
+		return nil, fmt.Errorf("lock %q: %w: %w", key, ErrLocked, ErrHolderAlive)
 	}
 	if err != nil {
 		return nil, err
@@ -85,31 +86,8 @@ func (l *Ledger) sqliteLock(ctx context.Context, key string) (func() error, erro
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	token := hex.EncodeToString(b)
-	now := l.clock()
-	// One statement, so atomic: insert the row, or take over one whose lease
-	// has passed. No row back means a live holder.
-	var got string
-	err := l.db.GetContext(ctx, &got, `INSERT INTO sameteam_locks (key, owner, token, acquired_at, expires_at)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (key) DO UPDATE
-		SET owner = excluded.owner, token = excluded.token,
-		    acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-		WHERE sameteam_locks.expires_at <= ?
-		RETURNING token`,
-		key, l.owner, token, l.db.Time(now), l.db.Time(now.Add(l.lockLease)), l.db.Time(now))
-	if errors.Is(err, sql.ErrNoRows) {
-		var holder struct {
-			Owner   string      `db:"owner"`
-			Expires db.NullTime `db:"expires_at"`
-		}
-		if herr := l.db.GetContext(ctx, &holder, `SELECT owner, expires_at FROM sameteam_locks WHERE key = ?`, key); herr != nil {
-			return nil, fmt.Errorf("lock %q: %w", key, ErrLocked)
-		}
-		return nil, fmt.Errorf("lock %q: %w (held by %s until %s)", key, ErrLocked,
-			holder.Owner, utc(holder.Expires).Format(time.RFC3339))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("lock %q: %w", key, err)
+	if err := l.takeSQLiteLock(ctx, key, token); err != nil {
+		return nil, err
 	}
 
 	base := context.WithoutCancel(ctx)
@@ -168,4 +146,58 @@ func (l *Ledger) sqliteLock(ctx context.Context, key string) (func() error, erro
 		})
 		return uerr
 	}, nil
+}
+
+// takeSQLiteLock takes key's row for token: a new row, one whose lease has
+// passed, or one whose owner is a process of this host that is gone (killed
+// with SIGKILL: no need to wait out its lease, and a cron rerun right after
+// must not skip the period). Otherwise it returns ErrLocked, with
+// ErrHolderAlive when the owner is a running process of this host.
+func (l *Ledger) takeSQLiteLock(ctx context.Context, key, token string) error {
+	now := l.clock()
+	// One statement, so atomic: insert the row, or take over one whose lease
+	// has passed. No row back means a holder within its lease.
+	var got string
+	err := l.db.GetContext(ctx, &got, `INSERT INTO sameteam_locks (key, owner, token, acquired_at, expires_at)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (key) DO UPDATE
+		SET owner = excluded.owner, token = excluded.token,
+		    acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+		WHERE sameteam_locks.expires_at <= ?
+		RETURNING token`,
+		key, l.owner, token, l.db.Time(now), l.db.Time(now.Add(l.lockLease)), l.db.Time(now))
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("lock %q: %w", key, err)
+	}
+	var holder struct {
+		Owner   string      `db:"owner"`
+		Token   string      `db:"token"`
+		Expires db.NullTime `db:"expires_at"`
+	}
+	if herr := l.db.GetContext(ctx, &holder, `SELECT owner, token, expires_at FROM sameteam_locks WHERE key = ?`, key); herr != nil {
+		return fmt.Errorf("lock %q: %w", key, ErrLocked)
+	}
+	held := fmt.Sprintf("held by %s until %s", holder.Owner, utc(holder.Expires).Format(time.RFC3339))
+	switch holderOf(holder.Owner) {
+	case holderAlive:
+		return fmt.Errorf("lock %q: %w: %w (%s)", key, ErrLocked, ErrHolderAlive, held)
+	case holderGone:
+		// Compare-and-set on the holder's token: of two processes taking
+		// over the same dead holder, one wins.
+		res, err := l.db.ExecContext(ctx, `UPDATE sameteam_locks
+			SET owner = ?, token = ?, acquired_at = ?, expires_at = ?
+			WHERE key = ? AND token = ?`,
+			l.owner, token, l.db.Time(now), l.db.Time(now.Add(l.lockLease)), key, holder.Token)
+		if err != nil {
+			return fmt.Errorf("lock %q: take over from a stopped process: %w", key, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		return fmt.Errorf("lock %q: %w (taken over by another process just now)", key, ErrLocked)
+	}
+	return fmt.Errorf("lock %q: %w (%s; whether it is still running cannot be told from here)", key, ErrLocked, held)
 }
