@@ -46,22 +46,11 @@ func TestRunKilledMidBatchThenRunAgain(t *testing.T) {
 		rcpts = append(rcpts, fmt.Sprintf("r%02d@example.com", i))
 	}
 	victim := rcpts[20]
-	reached := make(chan struct{}, 1)
+	smtp, reached := slowRelayReaching(victim)
 	w := newWorld(t, testdb.PostgresURL(t), worldOptions{
 		recipients: rcpts,
-		smtp: smtptest.Options{
-			DataDelay: 100 * time.Millisecond,
-			Behavior: func(rcpt string) smtptest.Action {
-				if rcpt == victim {
-					select {
-					case reached <- struct{}{}:
-					default:
-					}
-				}
-				return smtptest.Accept
-			},
-		},
-		smtpYAML: "  timeout: 5s\n",
+		smtp:       smtp,
+		smtpYAML:   "  timeout: 5s\n",
 	})
 
 	out := killWhenReached(t, w, reached, victim)
@@ -151,22 +140,11 @@ func TestReliability_Database_SQLiteRerunRightAfterKill9(t *testing.T) {
 	const n = 40
 	rcpts := numbered("d7b-", n)
 	victim := rcpts[10]
-	reached := make(chan struct{}, 1)
+	smtp, reached := slowRelayReaching(victim)
 	w := newWorld(t, testdb.SQLiteURL(t), worldOptions{
 		recipients: rcpts,
-		smtp: smtptest.Options{
-			DataDelay: 100 * time.Millisecond,
-			Behavior: func(rcpt string) smtptest.Action {
-				if rcpt == victim {
-					select {
-					case reached <- struct{}{}:
-					default:
-					}
-				}
-				return smtptest.Accept
-			},
-		},
-		smtpYAML: "  timeout: 5s\n",
+		smtp:       smtp,
+		smtpYAML:   "  timeout: 5s\n",
 	})
 	killWhenReached(t, w, reached, victim)
 
@@ -223,4 +201,22 @@ func TestReliability_Database_SQLiteLockOfAnotherHost(t *testing.T) {
 		t.Errorf("once the lock is free: %s", res)
 	}
 	checkInvariants(t, w.url, w.srv, map[key][]string{{testReport, testPeriod}: rcpts})
+}
+
+// slowRelayReaching is a relay that takes 100 ms over each message's data
+// and says on reached when victim's message is on the wire.
+func slowRelayReaching(victim string) (smtptest.Options, <-chan struct{}) {
+	reached := make(chan struct{}, 1)
+	return smtptest.Options{
+		DataDelay: 100 * time.Millisecond,
+		Behavior: func(rcpt string) smtptest.Action {
+			if rcpt == victim {
+				select {
+				case reached <- struct{}{}:
+				default:
+				}
+			}
+			return smtptest.Accept
+		},
+	}, reached
 }

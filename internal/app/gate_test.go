@@ -9,7 +9,6 @@ import (
 
 	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/report"
-	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/testdb"
 	"github.com/sameteam/sameteam/internal/testsupport"
 )
@@ -250,23 +249,12 @@ func TestReliability_Gate_KilledWhileNotifying(t *testing.T) {
 		owners = append(owners, fmt.Sprintf("owner%d@example.com", i))
 	}
 	victim := owners[2]
-	reached := make(chan struct{}, 1)
+	smtp, reached := slowRelayReaching(victim)
 	w := newWorld(t, testdb.PostgresURL(t), worldOptions{
 		recipients: []string{"ana@example.com"},
 		topYAML:    "gate: {max_source_age: 2h}\nowners: [" + strings.Join(owners, ", ") + "]\n",
-		smtp: smtptest.Options{
-			DataDelay: 100 * time.Millisecond,
-			Behavior: func(rcpt string) smtptest.Action {
-				if rcpt == victim {
-					select {
-					case reached <- struct{}{}:
-					default:
-					}
-				}
-				return smtptest.Accept
-			},
-		},
-		smtpYAML: "  timeout: 5s\n",
+		smtp:       smtp,
+		smtpYAML:   "  timeout: 5s\n",
 	})
 	killWhenReached(t, w, reached, victim)
 
