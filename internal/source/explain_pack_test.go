@@ -2,7 +2,6 @@ package source
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -11,8 +10,6 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/crmpack"
-	"github.com/sameteam/sameteam/internal/metrics"
-	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/seed"
 	"github.com/sameteam/sameteam/internal/testdb"
 )
@@ -125,28 +122,7 @@ func TestFactQueriesNeverScanActivitiesThroughPack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc, _ := time.LoadLocation("Europe/Madrid")
-	p, _ := period.Parse("2026-W47", loc)
-	in := metrics.Input{Period: p, AsOf: end, SLAHours: 24}
-
-	tx, err := d.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	e := &explainer{tx: tx, plans: map[string]any{}, names: map[string]string{}}
-	for name, q := range src.queries {
-		e.names[q.sql] = name
-	}
-	r := &reader{s: src, tx: e, ctx: ctx}
-	r.read(metrics.Plan(in))
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	if len(e.plans) < 10 {
-		t.Fatalf("explained only %d queries", len(e.plans))
-	}
-	for name, plan := range e.plans {
+	for name, plan := range weeklyPlans(t, d, src, end) {
 		if packScansAllowed[name] {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/seed"
@@ -85,10 +86,24 @@ func TestFactQueriesNeverScanActivities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for name, plan := range weeklyPlans(t, d, src, end) {
+		for _, rel := range seqScans(plan) {
+			if strings.Trim(rel, `"`) == "activities" {
+				b, _ := json.MarshalIndent(plan, "", " ")
+				t.Errorf("query %s scans activities sequentially:\n%s", name, b)
+			}
+		}
+	}
+}
+
+// weeklyPlans explains every fact query of the 2026-W47 (Europe/Madrid)
+// snapshot at as_of end, with its real parameters, by query name.
+func weeklyPlans(t *testing.T, d *db.DB, src *Source, end time.Time) map[string]any {
+	t.Helper()
+	ctx := context.Background()
 	loc, _ := time.LoadLocation("Europe/Madrid")
 	p, _ := period.Parse("2026-W47", loc)
 	in := metrics.Input{Period: p, AsOf: end, SLAHours: 24}
-
 	tx, err := d.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
@@ -106,12 +121,5 @@ func TestFactQueriesNeverScanActivities(t *testing.T) {
 	if len(e.plans) < 10 {
 		t.Fatalf("explained only %d queries", len(e.plans))
 	}
-	for name, plan := range e.plans {
-		for _, rel := range seqScans(plan) {
-			if strings.Trim(rel, `"`) == "activities" {
-				b, _ := json.MarshalIndent(plan, "", " ")
-				t.Errorf("query %s scans activities sequentially:\n%s", name, b)
-			}
-		}
-	}
+	return e.plans
 }
