@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -35,7 +36,16 @@ func TestLockHolderIsAliveOrGone(t *testing.T) {
 	if got := holderOf(owner); got != holderGone {
 		t.Errorf("a killed child: %v, want gone", got)
 	}
-	reused := thisHost() + ":" + strconv.Itoa(os.Getpid()) + " (process start " + start + ")"
+	// The child may have started in the same clock tick as this process,
+	// so a start one tick after this process's own stands for "another
+	// process that had this PID before".
+	mine, _ := processStart(os.Getpid())
+	boot, ticks, _ := strings.Cut(mine, "/")
+	n, err := strconv.Atoi(ticks)
+	if err != nil {
+		t.Fatalf("start %q: %v", mine, err)
+	}
+	reused := thisHost() + ":" + strconv.Itoa(os.Getpid()) + " (process start " + boot + "/" + strconv.Itoa(n+1) + ")"
 	if got := holderOf(reused); got != holderGone {
 		t.Errorf("a PID now of another process: %v, want gone", got)
 	}
