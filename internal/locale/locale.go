@@ -60,12 +60,28 @@ func Get(tag string) (*Locale, error) {
 	switch base {
 	case "", "es":
 		return &Locale{tag: "es", decimal: ',', group: '.',
-			months: monthsES(), short: shortES(), weekdays: weekdaysES(), words: wordsES(), subjects: subjectsES()}, nil
+			months: monthsES(), short: shortES(), weekdays: weekdaysES(), words: join(wordsES(), workbookES()), subjects: subjectsES()}, nil
 	case "en":
 		return &Locale{tag: "en", decimal: '.', group: ',',
-			months: monthsEN(), short: shortEN(), weekdays: weekdaysEN(), words: wordsEN(), subjects: subjectsEN()}, nil
+			months: monthsEN(), short: shortEN(), weekdays: weekdaysEN(), words: join(wordsEN(), workbookEN()), subjects: subjectsEN()}, nil
 	}
 	return nil, fmt.Errorf("%w %q (want es or en)", ErrUnknown, tag)
+}
+
+// join puts a language's word tables into one. The tables are kept apart
+// by who reads them; a key in two of them is a programming error, caught
+// the first time any locale is built.
+func join(tables ...map[string]string) map[string]string {
+	out := make(map[string]string)
+	for _, t := range tables {
+		for k, v := range t {
+			if _, dup := out[k]; dup {
+				panic(fmt.Sprintf("locale: key %q is in two word tables", k))
+			}
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // Tag is the locale's language tag: "es" or "en".

@@ -221,9 +221,10 @@ func TestDates(t *testing.T) {
 
 var verb = regexp.MustCompile(`%(\[\d+\])?[-+# 0]*\d*(\.\d+)?[a-zA-Z%]`)
 
-// TestWordTables checks that both languages have the same keys, that no
-// entry is empty and that the fmt verbs of each key agree, so a phrase
-// formats the same arguments in either language.
+// TestWordTables checks that both languages have the same keys in every
+// word table (the shared words and the workbook's), that no entry is empty
+// and that the fmt verbs of each key agree, so a phrase formats the same
+// arguments in either language.
 func TestWordTables(t *testing.T) {
 	t.Parallel()
 	es, en := get(t, "es"), get(t, "en")
@@ -259,6 +260,11 @@ func TestWordTables(t *testing.T) {
 	}
 	if a, b := strings.Join(es.SubjectKeys(), ","), strings.Join(en.SubjectKeys(), ","); a != b {
 		t.Errorf("subject keys differ:\nes %s\nen %s", a, b)
+	}
+	for _, k := range []string{"metric.mqls", "wb.sheet.summary", "wb.label.trend"} {
+		if !es.Has(k) || !en.Has(k) {
+			t.Errorf("%q is not among the words checked", k)
+		}
 	}
 	if got := es.T("no.such.key"); got != "⟦no.such.key⟧" {
 		t.Errorf("missing key prints %q", got)

@@ -222,9 +222,8 @@ func wordsEN() map[string]string {
 		"notice.held.next":    "sameteam tries again at the next run, and sends the report as usual once the data passes. To send it as it is: sameteam run --report %s --period %s --ignore-gate",
 		"notice.held.once":    "You get this notice once per report and period, as an owner of the report.",
 
-		// The workbook's names of the headline metrics (metric.<key>, the
-		// catalog's label keys of package metrics) and of its other terms
-		// (wb.label.<key>).
+		// The names of the headline metrics: metric.<key>, the catalog's
+		// label keys of package metrics.
 		"metric.alignment_score":                 "Alignment score",
 		"metric.leads_created":                   "Leads created",
 		"metric.leads_by_source.marketing":       "Leads created: marketing",
@@ -233,7 +232,6 @@ func wordsEN() map[string]string {
 		"metric.mqls":                            "MQLs",
 		"metric.mql_target":                      "MQL target",
 		"metric.mql_target_attainment":           "MQL target attainment",
-		"wb.label.mql_target_attainment_capped":  "MQL target attainment (capped at 100 %)",
 		"metric.unassigned_mqls":                 "Unassigned MQLs",
 		"metric.sla_met":                         "SLA met",
 		"metric.sla_breached":                    "SLA breached",
@@ -271,25 +269,8 @@ func wordsEN() map[string]string {
 		"metric.activities.sales":                "Sales activities",
 		"metric.activities.marketing":            "Marketing activities",
 		"metric.activities.other":                "Other activities",
-		"wb.label.leads_mql_before_created":      "Leads with MQL before creation",
-		"wb.label.activities_unknown_team":       "Activities with an unknown team",
-		"wb.label.activities_unknown_lead":       "Activities with an unknown lead",
-		"wb.label.opportunities_negative_amount": "Opportunities with a negative amount",
-		"wb.label.future_activities_ignored":     "Future activities ignored",
-		"wb.label.latest_lead_created_at":        "Latest lead created",
-		"wb.label.latest_activity_at":            "Latest activity",
-		"wb.label.followup_backlog":              "Follow-up backlog",
-		"wb.label.roi":                           "Campaign ROI",
-		"wb.label.rejection_reasons":             "Rejection reasons",
-		"wb.label.trend":                         "Trend",
-		"wb.label.mql_cohort":                    "MQL cohort",
-		"wb.label.response_time":                 "Response time",
 		"metric.response_working_minutes_median": "Median working response time (min)",
 		"metric.response_working_minutes_p90":    "90th percentile working response time (min)",
-		"wb.label.response_working_time":         "Working response time",
-		"wb.label.sla_working":                   "SLA in working hours",
-		"wb.label.campaign_acceptance":           "Acceptance by campaign",
-		"wb.label.decision":                      "Decision",
 	}
 }
 

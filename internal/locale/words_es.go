@@ -225,9 +225,8 @@ func wordsES() map[string]string {
 		"notice.held.next":    "sameteam lo intentará de nuevo en la próxima ejecución y enviará el informe como siempre cuando los datos lo pasen. Para enviarlo tal cual: sameteam run --report %s --period %s --ignore-gate",
 		"notice.held.once":    "Recibes este aviso una vez por informe y periodo, como responsable del informe.",
 
-		// The workbook's names of the headline metrics (metric.<key>, the
-		// catalog's label keys of package metrics) and of its other terms
-		// (wb.label.<key>).
+		// The names of the headline metrics: metric.<key>, the catalog's
+		// label keys of package metrics.
 		"metric.alignment_score":                 "Puntuación de alineación",
 		"metric.leads_created":                   "Leads creados",
 		"metric.leads_by_source.marketing":       "Leads creados: marketing",
@@ -236,7 +235,6 @@ func wordsES() map[string]string {
 		"metric.mqls":                            "MQL (leads cualificados por marketing)",
 		"metric.mql_target":                      "Objetivo de MQL",
 		"metric.mql_target_attainment":           "Cumplimiento del objetivo de MQL",
-		"wb.label.mql_target_attainment_capped":  "Cumplimiento del objetivo de MQL (máx. 100 %)",
 		"metric.unassigned_mqls":                 "MQL sin asignar",
 		"metric.sla_met":                         "SLA cumplido",
 		"metric.sla_breached":                    "SLA incumplido",
@@ -274,25 +272,8 @@ func wordsES() map[string]string {
 		"metric.activities.sales":                "Actividades de ventas",
 		"metric.activities.marketing":            "Actividades de marketing",
 		"metric.activities.other":                "Otras actividades",
-		"wb.label.leads_mql_before_created":      "Leads con MQL anterior a su creación",
-		"wb.label.activities_unknown_team":       "Actividades de equipo desconocido",
-		"wb.label.activities_unknown_lead":       "Actividades de lead desconocido",
-		"wb.label.opportunities_negative_amount": "Oportunidades con importe negativo",
-		"wb.label.future_activities_ignored":     "Actividades futuras ignoradas",
-		"wb.label.latest_lead_created_at":        "Último lead creado",
-		"wb.label.latest_activity_at":            "Última actividad",
-		"wb.label.followup_backlog":              "Seguimiento pendiente",
-		"wb.label.roi":                           "ROI de la campaña",
-		"wb.label.rejection_reasons":             "Motivos de rechazo",
-		"wb.label.trend":                         "Tendencia",
-		"wb.label.mql_cohort":                    "Cohorte de MQL",
-		"wb.label.response_time":                 "Tiempo de respuesta",
 		"metric.response_working_minutes_median": "Tiempo de respuesta laborable mediano (min)",
 		"metric.response_working_minutes_p90":    "Tiempo de respuesta laborable, percentil 90 (min)",
-		"wb.label.response_working_time":         "Tiempo de respuesta laborable",
-		"wb.label.sla_working":                   "SLA en horas laborables",
-		"wb.label.campaign_acceptance":           "Aceptación por campaña",
-		"wb.label.decision":                      "Decisión",
 	}
 }
 

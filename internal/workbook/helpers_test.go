@@ -209,3 +209,13 @@ func cell(row []string, i int) string {
 	}
 	return ""
 }
+
+// mustVocabulary is the workbook's words for a tag the test names.
+func mustVocabulary(tb testing.TB, tag string) *words {
+	tb.Helper()
+	w, err := vocabulary(tag)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return w
+}

@@ -32,9 +32,9 @@ func TestSheetsPerAudience(t *testing.T) {
 		{"default audience", "", "en", []string{"Summary", "Trend", "Reps", "Campaigns", "Rejections", "Follow-up backlog", "MQL detail", "Data health", "Definitions"}},
 		{"sales en", AudienceSales, "en", []string{"Summary", "Follow-up backlog", "Reps", "Rejections", "Trend", "MQL detail", "Data health", "Definitions"}},
 		{"marketing en", AudienceMarketing, "en", []string{"Summary", "Campaigns", "Trend", "Rejections", "MQL detail", "Data health", "Definitions"}},
-		{"leadership es", AudienceLeadership, "es", []string{"Resumen", "Tendencia", "Comerciales", "Campañas", "Rechazos", "Seguimiento pendiente", "Detalle MQL", "Calidad de datos", "Definiciones"}},
-		{"sales es", AudienceSales, "es", []string{"Resumen", "Seguimiento pendiente", "Comerciales", "Rechazos", "Tendencia", "Detalle MQL", "Calidad de datos", "Definiciones"}},
-		{"marketing es", AudienceMarketing, "es", []string{"Resumen", "Campañas", "Tendencia", "Rechazos", "Detalle MQL", "Calidad de datos", "Definiciones"}},
+		{"leadership es", AudienceLeadership, "es", []string{"Resumen", "Tendencia", "Comerciales", "Campañas", "Rechazos", "Seguimiento pendiente", "Detalle MQL", "Calidad de los datos", "Definiciones"}},
+		{"sales es", AudienceSales, "es", []string{"Resumen", "Seguimiento pendiente", "Comerciales", "Rechazos", "Tendencia", "Detalle MQL", "Calidad de los datos", "Definiciones"}},
+		{"marketing es", AudienceMarketing, "es", []string{"Resumen", "Campañas", "Tendencia", "Rechazos", "Detalle MQL", "Calidad de los datos", "Definiciones"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -677,9 +677,9 @@ func TestDefinitionsCalendar(t *testing.T) {
 			"Calendar time zone": "Europe/Madrid", "Monday": "09:00–14:00, 15:00–18:30 (8.5 h)",
 			"Friday": "08:00–15:00 (7 h)", "Saturday": "not worked", "Sunday": "not worked",
 			"Working hours per week": "41", "Holidays in the period": "2026-11-09",
-			"SLA in working hours":   english().defs["sla_working"],
-			"Working response time":  english().defs["response_working_time"],
-			"Acceptance by campaign": english().defs["campaign_acceptance"],
+			"SLA in working hours":   mustVocabulary(t, "en").defs["sla_working"],
+			"Working response time":  mustVocabulary(t, "en").defs["response_working_time"],
+			"Acceptance by campaign": mustVocabulary(t, "en").defs["campaign_acceptance"],
 		}, nil},
 		{"calendar es", "w46-madrid-office-hours", "es", map[string]string{
 			"SLA": "8 horas laborables, calendario madrid-office", "lunes": "09:00–14:00, 15:00–18:30 (8,5 h)",
@@ -987,7 +987,23 @@ func TestEmptyPeriod(t *testing.T) {
 	s, _ := golden(t, "empty-week")
 	f := open(t, write(t, s, Options{Audience: AudienceSales, Locale: "es"}))
 	rows := rawRows(t, f, "Detalle MQL")
-	if len(rows) != 1 || !slices.Equal(rows[0], spanish().detail) {
+	if len(rows) != 1 || !slices.Equal(rows[0], mustVocabulary(t, "es").detail) {
 		t.Errorf("detail rows = %q, want the header only", rows)
+	}
+}
+
+// Every word the workbook reads is in package locale, in both languages:
+// a key locale lacks comes back as ⟦key⟧.
+func TestVocabularyIsComplete(t *testing.T) {
+	t.Parallel()
+	for _, tag := range []string{"en", "es"} {
+		w := mustVocabulary(t, tag)
+		if s := fmt.Sprintf("%+v", *w); strings.Contains(s, "⟦") {
+			i := strings.Index(s, "⟦")
+			t.Errorf("%s: a word is missing from package locale: …%s…", tag, s[max(0, i-40):min(len(s), i+60)])
+		}
+	}
+	if _, err := vocabulary("fr"); !errors.Is(err, ErrLocale) {
+		t.Errorf("vocabulary(fr) = %v, want ErrLocale", err)
 	}
 }
