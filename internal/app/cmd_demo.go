@@ -153,7 +153,7 @@ func printDemo(w io.Writer, b *pipeline.Build, p period.Period, l *locale.Locale
 		if key == "mqls" && h.MQLTarget != nil {
 			v += " (" + l.Tf("note.target", l.Int(*h.MQLTarget), l.Percent(h.MQLTargetAttainment)) + ")"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\n", l.T(m.Label()), v)
+		fmt.Fprintf(tw, "  %s\t%s\n", l.MetricHeading(m), v)
 	}
 	fmt.Fprintf(tw, "  %s\t%s\n", l.T("wb.label.followup_backlog"), l.Int(len(s.FollowupBacklog)))
 	tw.Flush()

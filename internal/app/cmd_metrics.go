@@ -105,7 +105,7 @@ func printTable(w io.Writer, s *metrics.Snapshot, currency string) {
 		if key == "mql_target_attainment" && h.MQLTarget == nil {
 			continue // no target configured: nothing to attain
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", l.T(m.Label()), l.Metric(m, m.Read(h), currency), l.Metric(m, m.Read(p), currency))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", l.MetricHeading(m), l.Metric(m, m.Read(h), currency), l.Metric(m, m.Read(p), currency))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nfollow-up backlog: %d MQLs without a response in the last 30 days\n", len(s.FollowupBacklog))

@@ -434,26 +434,20 @@ func (b *builder) none() delta {
 	return delta{Text: b.l.Tf("delta.none", b.prev), Tone: "flat"}
 }
 
-func (b *builder) rateDelta(cur, prev *float64, better int) delta {
-	if cur == nil || prev == nil {
-		return b.none()
-	}
-	pts := (*cur - *prev) * 100
+func (b *builder) rateDelta(cur, prev float64, better int) delta {
+	pts := (cur - prev) * 100
 	if math.Round(math.Abs(pts)*10) == 0 {
 		return b.vs("", 0, better)
 	}
 	return b.vs(b.l.Points(pts), pts, better)
 }
 
-func (b *builder) scoreDelta(cur, prev *float64) delta {
-	if cur == nil || prev == nil {
-		return b.none()
-	}
-	d := *cur - *prev
+func (b *builder) scoreDelta(cur, prev float64, better int) delta {
+	d := cur - prev
 	if math.Round(math.Abs(d)*10) == 0 {
-		return b.vs("", 0, 1)
+		return b.vs("", 0, better)
 	}
-	return b.vs(b.l.Points(d), d, 1)
+	return b.vs(b.l.Points(d), d, better)
 }
 
 func (b *builder) countDelta(cur, prev int, better int) delta {
@@ -480,11 +474,8 @@ func (b *builder) moneyDelta(cur, prev metrics.Money, better int) delta {
 	return b.vs(text, float64(d), better)
 }
 
-func (b *builder) minutesDelta(cur, prev *float64, better int) delta {
-	if cur == nil || prev == nil {
-		return b.none()
-	}
-	d := *cur - *prev
+func (b *builder) minutesDelta(cur, prev float64, better int) delta {
+	d := cur - prev
 	if math.Round(math.Abs(d)) == 0 {
 		return b.vs("", 0, better)
 	}
@@ -507,82 +498,130 @@ func (b *builder) targetNote() string {
 	return b.l.Tf("note.target", b.l.Int(*h.MQLTarget), b.l.Percent(h.MQLTargetAttainment))
 }
 
+// metric is a catalog metric as the digest shows it, read from the
+// catalog: its key for the tie-out, its name, its value written with its
+// unit, and its change against the period before, judged by the direction
+// the catalog gives it. Callers add the note that goes under it.
+func (b *builder) metric(key string) tile {
+	m := metrics.MustLookup(key)
+	cur, prev := m.Read(&b.s.Headline), m.Read(&b.s.Previous.Headline)
+	t := tile{Key: "headline." + m.Key, Fmt: unitFmt[m.Unit], Label: b.l.MetricName(m),
+		Value: b.value(m, cur), Delta: b.change(m, cur, prev)}
+	if m.Unit == metrics.UnitScore {
+		t.Suffix = "/100"
+	}
+	return t
+}
+
+// unitFmt is how the tie-out test reads a number of each unit back.
+var unitFmt = map[metrics.Unit]string{
+	metrics.UnitCount: "int", metrics.UnitRate: "pct", metrics.UnitMoney: "money",
+	metrics.UnitMinutes: "minutes", metrics.UnitHours: "hours", metrics.UnitDays: "days",
+	metrics.UnitScore: "score",
+}
+
+// value writes a metric's value with its unit: "70,3 %", "3 h 16 min",
+// "2,5 días"; a metric without a value is Null.
+func (b *builder) value(m metrics.Metric, v metrics.Value) string {
+	l := b.l
+	if !v.Valid {
+		return locale.Null
+	}
+	switch m.Unit {
+	case metrics.UnitCount:
+		return l.Int(v.Int())
+	case metrics.UnitRate:
+		return l.PercentOf(v.Number)
+	case metrics.UnitMoney:
+		return l.Money(v.Money, b.cur)
+	case metrics.UnitMinutes:
+		return l.Hours(v.Number / 60)
+	case metrics.UnitHours:
+		return l.Hours(v.Number)
+	case metrics.UnitDays:
+		return l.Days(&v.Number)
+	}
+	return l.Score(&v.Number)
+}
+
+// change is a metric's change from prev to cur, in the words of its unit.
+// A duration in days or hours (the median sales cycle) carries no change:
+// the digest compares it with nothing.
+func (b *builder) change(m metrics.Metric, cur, prev metrics.Value) delta {
+	if !cur.Valid || !prev.Valid {
+		return b.none()
+	}
+	switch m.Unit {
+	case metrics.UnitCount:
+		return b.countDelta(cur.Int(), prev.Int(), m.Better)
+	case metrics.UnitRate:
+		return b.rateDelta(cur.Number, prev.Number, m.Better)
+	case metrics.UnitMoney:
+		return b.moneyDelta(cur.Money, prev.Money, m.Better)
+	case metrics.UnitMinutes:
+		return b.minutesDelta(cur.Number, prev.Number, m.Better)
+	case metrics.UnitScore:
+		return b.scoreDelta(cur.Number, prev.Number, m.Better)
+	}
+	return b.none()
+}
+
+// line is a catalog metric as a labelled line of a section.
+func (b *builder) line(key string) line {
+	t := b.metric(key)
+	return line{Key: t.Key, Fmt: t.Fmt, Label: t.Label, Value: t.Value, Suffix: t.Suffix, Delta: t.Delta}
+}
+
 func (b *builder) tiles() []tile {
-	l, h, p := b.l, &b.s.Headline, &b.s.Previous.Headline
-	mqls := tile{Key: "headline.mqls", Fmt: "int", Label: l.T("m.mqls.delivered"), Value: l.Int(h.MQLs),
-		Note: b.targetNote(), Delta: b.countDelta(h.MQLs, p.MQLs, 1)}
-	sla := tile{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", b.slaHours()),
-		Value: l.Percent(h.SLACompliance),
-		Note:  l.Tf("note.sla", l.Int(h.SLAMet), l.Int(h.SLABreached), l.Int(h.SLAPending)),
-		Delta: b.rateDelta(h.SLACompliance, p.SLACompliance, 1)}
-	resp := tile{Key: "headline.response_minutes_median", Fmt: "minutes", Label: l.T("m.response_median"),
-		Value: l.Minutes(h.ResponseMinutesMedian),
-		Note:  l.Tf("note.p90", l.Minutes(h.ResponseMinutesP90)),
-		Also:  b.working("working.long", "headline.response_working_minutes_median", h.ResponseWorkingMinutesMedian),
-		Delta: b.minutesDelta(h.ResponseMinutesMedian, p.ResponseMinutesMedian, -1)}
+	l, h := b.l, &b.s.Headline
+	mqls := b.metric("mqls")
+	mqls.Label, mqls.Note = l.T("m.mqls.delivered"), b.targetNote()
+	sla := b.metric("sla_compliance")
+	sla.Label = l.Tf("m.sla_compliance.hours", b.slaHours())
+	sla.Note = l.Tf("note.sla", l.Int(h.SLAMet), l.Int(h.SLABreached), l.Int(h.SLAPending))
+	resp := b.metric("response_minutes_median")
+	resp.Note = l.Tf("note.p90", l.Minutes(h.ResponseMinutesP90))
+	resp.Also = b.working("working.long", "headline.response_working_minutes_median", h.ResponseWorkingMinutesMedian)
 	switch b.aud {
 	case Sales:
-		acc := tile{Key: "headline.accepted", Fmt: "int", Label: l.T("m.accepted"), Value: l.Int(h.Accepted),
-			Note:  l.Tf("note.decisions", l.Int(h.Rejected), l.Int(h.DecisionPending)),
-			Delta: b.countDelta(h.Accepted, p.Accepted, 1)}
+		acc := b.metric("accepted")
+		acc.Note = l.Tf("note.decisions", l.Int(h.Rejected), l.Int(h.DecisionPending))
 		return []tile{mqls, acc, sla, resp}
 	case Marketing:
-		acc := tile{Key: "headline.acceptance_rate", Fmt: "pct", Label: l.T("m.acceptance_rate"),
-			Value: l.Percent(h.AcceptanceRate),
-			Note:  l.Tf("note.accepted_of", l.Int(h.Accepted), l.Int(h.Rejected)),
-			Delta: b.rateDelta(h.AcceptanceRate, p.AcceptanceRate, 1)}
-		src := tile{Key: "headline.pipeline_created.marketing", Fmt: "money", Label: l.T("m.pipeline_sourced"),
-			Value: l.Money(h.PipelineCreated.Marketing, b.cur),
-			Note:  l.Tf("note.share_of", l.Percent(h.MarketingSourcedShare), l.Money(h.PipelineCreated.Total, b.cur)),
-			Delta: b.moneyDelta(h.PipelineCreated.Marketing, p.PipelineCreated.Marketing, 1)}
+		acc := b.metric("acceptance_rate")
+		acc.Note = l.Tf("note.accepted_of", l.Int(h.Accepted), l.Int(h.Rejected))
+		src := b.metric("pipeline_created.marketing")
+		src.Note = l.Tf("note.share_of", l.Percent(h.MarketingSourcedShare), l.Money(h.PipelineCreated.Total, b.cur))
 		return []tile{mqls, acc, src, resp}
 	}
-	score := tile{Key: "headline.alignment_score", Fmt: "score", Label: l.T("m.alignment_score"),
-		Value: l.Score(h.AlignmentScore), Suffix: "/100", Note: l.T("note.score"),
-		Delta: b.scoreDelta(h.AlignmentScore, p.AlignmentScore)}
-	pipe := tile{Key: "headline.pipeline_created.total", Fmt: "money", Label: l.T("m.pipeline_created"),
-		Value: l.Money(h.PipelineCreated.Total, b.cur),
-		Note:  l.Tf("note.sourced", l.Percent(h.MarketingSourcedShare), l.Int(h.OpportunitiesCreated)),
-		Delta: b.moneyDelta(h.PipelineCreated.Total, p.PipelineCreated.Total, 1)}
-	won := tile{Key: "headline.won_revenue.total", Fmt: "money", Label: l.T("m.won_revenue"),
-		Value: l.Money(h.WonRevenue.Total, b.cur),
-		Note:  l.Tf("note.won", l.Int(h.WonDeals), l.MoneyPtr(h.AvgDealSize, b.cur)),
-		Delta: b.moneyDelta(h.WonRevenue.Total, p.WonRevenue.Total, 1)}
-	win := tile{Key: "headline.win_rate.total", Fmt: "pct", Label: l.T("m.win_rate"),
-		Value: l.Percent(h.WinRate.Total),
-		Note:  l.Tf("note.win", l.Int(h.WonDeals), l.Int(h.LostDeals)),
-		Delta: b.rateDelta(h.WinRate.Total, p.WinRate.Total, 1)}
+	score := b.metric("alignment_score")
+	score.Note = l.T("note.score")
+	pipe := b.metric("pipeline_created.total")
+	pipe.Note = l.Tf("note.sourced", l.Percent(h.MarketingSourcedShare), l.Int(h.OpportunitiesCreated))
+	won := b.metric("won_revenue.total")
+	won.Note = l.Tf("note.won", l.Int(h.WonDeals), l.MoneyPtr(h.AvgDealSize, b.cur))
+	win := b.metric("win_rate.total")
+	win.Note = l.Tf("note.win", l.Int(h.WonDeals), l.Int(h.LostDeals))
 	return []tile{score, pipe, won, win}
 }
 
 func (b *builder) commitments() commitments {
-	l, h, p := b.l, &b.s.Headline, &b.s.Previous.Headline
+	l, h := b.l, &b.s.Headline
 	var c commitments
-	c.Marketing = []line{
-		{Key: "headline.mqls", Fmt: "int", Label: l.T("m.mqls"), Value: l.Int(h.MQLs), Note: b.targetNote(),
-			Delta: b.countDelta(h.MQLs, p.MQLs, 1), Star: h.MQLTarget != nil},
-		{Key: "headline.acceptance_rate", Fmt: "pct", Label: l.T("m.acceptance_rate"), Value: l.Percent(h.AcceptanceRate),
-			Note:  l.Tf("note.accepted_of", l.Int(h.Accepted), l.Int(h.Rejected)),
-			Delta: b.rateDelta(h.AcceptanceRate, p.AcceptanceRate, 1), Star: true},
-	}
-	c.Sales = []line{
-		{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", b.slaHours()),
-			Value: l.Percent(h.SLACompliance), Note: l.Tf("note.sla", l.Int(h.SLAMet), l.Int(h.SLABreached), l.Int(h.SLAPending)),
-			Delta: b.rateDelta(h.SLACompliance, p.SLACompliance, 1), Star: true},
-		{Key: "headline.decision_rate", Fmt: "pct", Label: l.T("m.decision_rate"), Value: l.Percent(h.DecisionRate),
-			Note:  l.Tf("note.decided", l.Int(h.Accepted+h.Rejected), l.Int(h.MQLs)),
-			Delta: b.rateDelta(h.DecisionRate, p.DecisionRate, 1), Star: true},
-		{Key: "headline.untouched_mqls", Fmt: "int", Label: l.T("m.untouched_mqls"), Value: l.Int(h.UntouchedMQLs),
-			Note: l.T("note.untouched"), Delta: b.countDelta(h.UntouchedMQLs, p.UntouchedMQLs, -1)},
-	}
-	c.Shared = []line{
-		{Key: "headline.alignment_score", Fmt: "score", Label: l.T("m.alignment_score"), Value: l.Score(h.AlignmentScore),
-			Suffix: "/100", Delta: b.scoreDelta(h.AlignmentScore, p.AlignmentScore)},
-		{Key: "headline.pipeline_created.total", Fmt: "money", Label: l.T("m.pipeline_created"),
-			Value: l.Money(h.PipelineCreated.Total, b.cur), Delta: b.moneyDelta(h.PipelineCreated.Total, p.PipelineCreated.Total, 1)},
-		{Key: "headline.won_revenue.total", Fmt: "money", Label: l.T("m.won_revenue"),
-			Value: l.Money(h.WonRevenue.Total, b.cur), Delta: b.moneyDelta(h.WonRevenue.Total, p.WonRevenue.Total, 1)},
-	}
+	mqls := b.line("mqls")
+	mqls.Note, mqls.Star = b.targetNote(), h.MQLTarget != nil
+	acc := b.line("acceptance_rate")
+	acc.Note, acc.Star = l.Tf("note.accepted_of", l.Int(h.Accepted), l.Int(h.Rejected)), true
+	c.Marketing = []line{mqls, acc}
+	sla := b.line("sla_compliance")
+	sla.Label = l.Tf("m.sla_compliance.hours", b.slaHours())
+	sla.Note, sla.Star = l.Tf("note.sla", l.Int(h.SLAMet), l.Int(h.SLABreached), l.Int(h.SLAPending)), true
+	dec := b.line("decision_rate")
+	dec.Note, dec.Star = l.Tf("note.decided", l.Int(h.Accepted+h.Rejected), l.Int(h.MQLs)), true
+	untouched := b.line("untouched_mqls")
+	untouched.Note = l.T("note.untouched")
+	c.Sales = []line{sla, dec, untouched}
+	c.Shared = []line{b.line("alignment_score"), b.line("pipeline_created.total"), b.line("won_revenue.total")}
 	return c
 }
 
@@ -603,7 +642,7 @@ func (b *builder) trend() trend {
 	switch b.aud {
 	case Sales:
 		t.Title = l.Tf("trend.sla", b.slaHours(), n, unit)
-		t.Legend = []legend{{"a", l.T("m.sla_compliance")}}
+		t.Legend = []legend{{"a", l.MetricName(metrics.MustLookup("sla_compliance"))}}
 		for i, p := range b.s.Trend {
 			r := trendRow{Label: label(i), Value: l.Percent(p.SLACompliance), Current: i == n-1}
 			if p.SLACompliance != nil {
@@ -613,7 +652,7 @@ func (b *builder) trend() trend {
 		}
 	case Marketing:
 		t.Title = l.Tf("trend.mqls", n, unit)
-		t.Legend = []legend{{"a", l.T("m.mqls")}}
+		t.Legend = []legend{{"a", l.MetricName(metrics.MustLookup("mqls"))}}
 		top := 0.0
 		for _, p := range b.s.Trend {
 			top = max(top, float64(p.MQLs))
@@ -986,30 +1025,22 @@ func (b *builder) reasons() table {
 
 // feedback is sales' verdict on marketing's MQLs.
 func (b *builder) feedback() []line {
-	l, h, p := b.l, &b.s.Headline, &b.s.Previous.Headline
-	return []line{
-		{Key: "headline.accepted", Fmt: "int", Label: l.T("m.accepted"), Value: l.Int(h.Accepted), Delta: b.countDelta(h.Accepted, p.Accepted, 1)},
-		{Key: "headline.rejected", Fmt: "int", Label: l.T("m.rejected"), Value: l.Int(h.Rejected), Delta: b.countDelta(h.Rejected, p.Rejected, -1)},
-		{Key: "headline.decision_pending", Fmt: "int", Label: l.T("m.decision_pending"), Value: l.Int(h.DecisionPending), Delta: b.countDelta(h.DecisionPending, p.DecisionPending, 0)},
-		{Key: "headline.mql_to_sql_rate", Fmt: "pct", Label: l.T("m.mql_to_sql_rate"), Value: l.Percent(h.MQLToSQLRate), Delta: b.rateDelta(h.MQLToSQLRate, p.MQLToSQLRate, 1)},
-	}
+	return []line{b.line("accepted"), b.line("rejected"), b.line("decision_pending"), b.line("mql_to_sql_rate")}
 }
 
 // follow is how quickly sales followed up marketing's MQLs.
 func (b *builder) follow() []line {
-	l, h, p := b.l, &b.s.Headline, &b.s.Previous.Headline
-	return []line{
-		{Key: "headline.sla_compliance", Fmt: "pct", Label: l.Tf("m.sla_compliance.hours", b.slaHours()), Value: l.Percent(h.SLACompliance),
-			Note: l.Tf("note.sla", l.Int(h.SLAMet), l.Int(h.SLABreached), l.Int(h.SLAPending)), Delta: b.rateDelta(h.SLACompliance, p.SLACompliance, 1)},
-		{Key: "headline.response_minutes_median", Fmt: "minutes", Label: l.T("m.response_median"), Value: l.Minutes(h.ResponseMinutesMedian),
-			Also:  b.working("working.long", "headline.response_working_minutes_median", h.ResponseWorkingMinutesMedian),
-			Delta: b.minutesDelta(h.ResponseMinutesMedian, p.ResponseMinutesMedian, -1)},
-		{Key: "headline.response_minutes_p90", Fmt: "minutes", Label: l.T("m.response_p90"), Value: l.Minutes(h.ResponseMinutesP90),
-			Also:  b.working("working.long", "headline.response_working_minutes_p90", h.ResponseWorkingMinutesP90),
-			Delta: b.minutesDelta(h.ResponseMinutesP90, p.ResponseMinutesP90, -1)},
-		{Key: "headline.untouched_mqls", Fmt: "int", Label: l.T("m.untouched_mqls"), Value: l.Int(h.UntouchedMQLs),
-			Note: l.T("note.untouched"), Delta: b.countDelta(h.UntouchedMQLs, p.UntouchedMQLs, -1)},
-	}
+	l, h := b.l, &b.s.Headline
+	sla := b.line("sla_compliance")
+	sla.Label = l.Tf("m.sla_compliance.hours", b.slaHours())
+	sla.Note = l.Tf("note.sla", l.Int(h.SLAMet), l.Int(h.SLABreached), l.Int(h.SLAPending))
+	median := b.line("response_minutes_median")
+	median.Also = b.working("working.long", "headline.response_working_minutes_median", h.ResponseWorkingMinutesMedian)
+	p90 := b.line("response_minutes_p90")
+	p90.Also = b.working("working.long", "headline.response_working_minutes_p90", h.ResponseWorkingMinutesP90)
+	untouched := b.line("untouched_mqls")
+	untouched.Note = l.T("note.untouched")
+	return []line{sla, median, p90, untouched}
 }
 
 // sources is pipeline, revenue and win rate by source.
@@ -1045,66 +1076,41 @@ func (b *builder) sources() table {
 
 // influence is marketing-sourced against marketing-influenced pipeline.
 func (b *builder) influence() []line {
-	l, h, p := b.l, &b.s.Headline, &b.s.Previous.Headline
-	return []line{
-		{Key: "headline.pipeline_created.marketing", Fmt: "money", Label: l.T("m.pipeline_sourced"),
-			Value: l.Money(h.PipelineCreated.Marketing, b.cur), Note: l.Tf("note.share", l.Percent(h.MarketingSourcedShare)),
-			Delta: b.moneyDelta(h.PipelineCreated.Marketing, p.PipelineCreated.Marketing, 1)},
-		{Key: "headline.marketing_influenced_pipeline", Fmt: "money", Label: l.T("m.pipeline_influenced"),
-			Value: l.Money(h.MarketingInfluencedPipeline, b.cur), Note: l.T("note.influenced"),
-			Delta: b.moneyDelta(h.MarketingInfluencedPipeline, p.MarketingInfluencedPipeline, 1)},
-		{Key: "headline.pipeline_created.total", Fmt: "money", Label: l.T("m.pipeline_created"),
-			Value: l.Money(h.PipelineCreated.Total, b.cur), Note: l.Tf("note.opps", l.Int(h.OpportunitiesCreated)),
-			Delta: b.moneyDelta(h.PipelineCreated.Total, p.PipelineCreated.Total, 1)},
-	}
+	l, h := b.l, &b.s.Headline
+	sourced := b.line("pipeline_created.marketing")
+	sourced.Note = l.Tf("note.share", l.Percent(h.MarketingSourcedShare))
+	influenced := b.line("marketing_influenced_pipeline")
+	influenced.Note = l.T("note.influenced")
+	total := b.line("pipeline_created.total")
+	total.Note = l.Tf("note.opps", l.Int(h.OpportunitiesCreated))
+	return []line{sourced, influenced, total}
 }
 
 // funnel is the period's stage counts. They count events of the period,
 // not one cohort moving down, so no stage-to-stage rate is implied.
 func (b *builder) funnel() []bar {
-	l, h := b.l, &b.s.Headline
-	steps := []struct {
-		key, word string
-		n         int
-	}{
-		{"leads_created", "m.leads_created", h.LeadsCreated},
-		{"mqls", "m.mqls", h.MQLs},
-		{"accepted", "m.accepted", h.Accepted},
-		{"sqls", "m.sqls", h.SQLs},
-		{"opportunities_created", "m.opportunities_created", h.OpportunitiesCreated},
-		{"won_deals", "m.won_deals", h.WonDeals},
-	}
+	steps := []string{"leads_created", "mqls", "accepted", "sqls", "opportunities_created", "won_deals"}
+	counts := make([]int, len(steps))
 	top := 0
-	for _, s := range steps {
-		top = max(top, s.n)
+	for i, key := range steps {
+		counts[i] = metrics.MustLookup(key).Read(&b.s.Headline).Int()
+		top = max(top, counts[i])
 	}
 	out := make([]bar, 0, len(steps))
-	for _, s := range steps {
-		w := 0
-		if top > 0 && s.n > 0 {
-			w = max(1, int(math.Round(float64(s.n)/float64(top)*100)))
+	for i, key := range steps {
+		n, w := counts[i], 0
+		if top > 0 && n > 0 {
+			w = max(1, int(math.Round(float64(n)/float64(top)*100)))
 		}
-		out = append(out, bar{Key: "headline." + s.key, Fmt: "int", Label: l.T(s.word), Value: l.Int(s.n), Width: w})
+		t := b.metric(key)
+		out = append(out, bar{Key: t.Key, Fmt: t.Fmt, Label: t.Label, Value: t.Value, Width: w})
 	}
 	return out
 }
 
 // deals is the rest of the sales outcome for leadership.
 func (b *builder) deals() []line {
-	l, h, p := b.l, &b.s.Headline, &b.s.Previous.Headline
-	return []line{
-		{Key: "headline.avg_deal_size", Fmt: "money", Label: l.T("m.avg_deal_size"), Value: l.MoneyPtr(h.AvgDealSize, b.cur), Delta: b.moneyPtrDelta(h.AvgDealSize, p.AvgDealSize)},
-		{Key: "headline.sales_cycle_days_median", Fmt: "days", Label: l.T("m.sales_cycle"), Value: l.Days(h.SalesCycleDaysMedian), Delta: b.none()},
-		{Key: "headline.marketing_influenced_pipeline", Fmt: "money", Label: l.T("m.pipeline_influenced"),
-			Value: l.Money(h.MarketingInfluencedPipeline, b.cur), Delta: b.moneyDelta(h.MarketingInfluencedPipeline, p.MarketingInfluencedPipeline, 1)},
-	}
-}
-
-func (b *builder) moneyPtrDelta(cur, prev *metrics.Money) delta {
-	if cur == nil || prev == nil {
-		return b.none()
-	}
-	return b.moneyDelta(*cur, *prev, 1)
+	return []line{b.line("avg_deal_size"), b.line("sales_cycle_days_median"), b.line("marketing_influenced_pipeline")}
 }
 
 func (b *builder) health() (table, bool) {

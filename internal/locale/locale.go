@@ -523,11 +523,28 @@ func shortEN() [12]string {
 		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
 }
 
+// MetricName is a catalog metric's name: "Median response time". It is
+// the name where the value is written with its unit ("3 h 16 min"), as in
+// the digest.
+func (l *Locale) MetricName(m metrics.Metric) string { return l.T(m.Label()) }
+
+// MetricHeading is a catalog metric's name where its value stands as a
+// bare number, as Metric writes it (a workbook cell, a column of the
+// metrics table): a duration's name carries its unit, "Median response
+// time (min)".
+func (l *Locale) MetricHeading(m metrics.Metric) string {
+	switch m.Unit {
+	case metrics.UnitMinutes, metrics.UnitHours, metrics.UnitDays:
+		return l.MetricName(m) + " " + l.T("unit."+string(m.Unit)+".heading")
+	}
+	return l.MetricName(m)
+}
+
 // Metric formats a catalog metric's value by its unit, money in currency:
-// the one way a headline number is written beside its catalog name. The
-// names of durations carry their unit ("Median response time (min)"), so
-// minutes are written as whole minutes, hours and days with one decimal.
-// A metric without a value prints as Null.
+// the one way a headline number is written as a bare number beside its
+// MetricHeading, which names a duration's unit, so minutes are written as
+// whole minutes, hours and days with one decimal. A metric without a value
+// prints as Null.
 func (l *Locale) Metric(m metrics.Metric, v metrics.Value, currency string) string {
 	if !v.Valid {
 		return Null

@@ -316,6 +316,34 @@ func TestCatalogHasWords(t *testing.T) {
 			if !l.Has(m.Label()) {
 				t.Errorf("%s: no word for %s (%s)", tag, m.Key, m.Label())
 			}
+			if h := l.MetricHeading(m); strings.Contains(h, "⟦") {
+				t.Errorf("%s: %s heading %q lacks a word", tag, m.Key, h)
+			}
+		}
+	}
+}
+
+// A metric has one name; where its value stands as a bare number the name
+// of a duration carries the unit.
+func TestMetricHeading(t *testing.T) {
+	t.Parallel()
+	es, en := get(t, "es"), get(t, "en")
+	for _, tc := range []struct {
+		l          *locale.Locale
+		key        string
+		name, head string
+	}{
+		{en, "response_minutes_median", "Median response time", "Median response time (min)"},
+		{es, "response_minutes_median", "Mediana del tiempo de respuesta", "Mediana del tiempo de respuesta (min)"},
+		{es, "sales_cycle_days_median", "Duración mediana del ciclo de venta", "Duración mediana del ciclo de venta (días)"},
+		{en, "sla_compliance", "SLA compliance", "SLA compliance"},
+	} {
+		m := metrics.MustLookup(tc.key)
+		if got := tc.l.MetricName(m); got != tc.name {
+			t.Errorf("%s %s name = %q, want %q", tc.l.Tag(), tc.key, got, tc.name)
+		}
+		if got := tc.l.MetricHeading(m); got != tc.head {
+			t.Errorf("%s %s heading = %q, want %q", tc.l.Tag(), tc.key, got, tc.head)
 		}
 	}
 }

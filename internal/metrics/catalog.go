@@ -130,7 +130,9 @@ var catalog = []Metric{
 	count("untouched_mqls", -1, func(h *Headline) int { return h.UntouchedMQLs }),
 	count("accepted", 1, func(h *Headline) int { return h.Accepted }),
 	count("rejected", -1, func(h *Headline) int { return h.Rejected }),
-	count("decision_pending", -1, func(h *Headline) int { return h.DecisionPending }),
+	// Undecided MQLs are neither good nor bad, like SLA pending: an MQL that
+	// arrived late in the period is rightly not decided yet.
+	count("decision_pending", 0, func(h *Headline) int { return h.DecisionPending }),
 	optional("acceptance_rate", UnitRate, 1, func(h *Headline) *float64 { return h.AcceptanceRate }),
 	optional("decision_rate", UnitRate, 1, func(h *Headline) *float64 { return h.DecisionRate }),
 	count("sqls", 1, func(h *Headline) int { return h.SQLs }),

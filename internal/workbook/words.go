@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sameteam/sameteam/internal/locale"
+	"github.com/sameteam/sameteam/internal/metrics"
 )
 
 // words is the workbook's vocabulary in one language: sheet names, column
@@ -67,7 +68,7 @@ func vocabulary(tag string) (*words, error) {
 		return nil, fmt.Errorf("%w: %q", ErrLocale, tag)
 	}
 	loc := mustLocale(tag)
-	w := fill(loc.T)
+	w := fill(loc)
 	w.labels = labels(loc)
 	return w, nil
 }
@@ -82,24 +83,37 @@ func mustLocale(tag string) *locale.Locale {
 }
 
 // labels are the workbook's names keyed by JSON path, from package locale:
-// a headline metric's under its catalog label key (metric.<key>), the
-// workbook's other terms under wb.label.<key>.
+// a headline metric's is its catalog heading (with the unit of a bare
+// number), a data-health count's the name the digest gives it too
+// (health.<key>), the workbook's other terms are under wb.label.<key>.
 func labels(loc *locale.Locale) map[string]string {
 	out := map[string]string{}
+	for _, m := range metrics.Catalog() {
+		out[m.Key] = loc.MetricHeading(m)
+	}
 	for _, k := range loc.Keys() {
-		if rest, ok := strings.CutPrefix(k, "metric."); ok {
-			out[rest] = loc.T(k)
-		} else if rest, ok := strings.CutPrefix(k, "wb.label."); ok {
-			out[rest] = loc.T(k)
+		for _, prefix := range []string{"wb.label.", "health."} {
+			if rest, ok := strings.CutPrefix(k, prefix); ok {
+				out[rest] = loc.T(k)
+			}
 		}
 	}
 	return out
 }
 
-// fill builds the workbook's words from t, package locale's lookup. The
-// sheet-specific words are under wb.; words the digest uses too (metric
-// names, audiences) are read under their shared keys.
-func fill(t func(string) string) *words {
+// fill builds the workbook's words from loc. The sheet-specific words are
+// under wb.; words the digest uses too (metric names, audiences, column
+// names) are read under their shared keys, a headline metric's as its
+// heading.
+func fill(loc *locale.Locale) *words {
+	t := func(k string) string {
+		if rest, ok := strings.CutPrefix(k, "metric."); ok {
+			if m, ok := metrics.Lookup(rest); ok {
+				return loc.MetricHeading(m)
+			}
+		}
+		return loc.T(k)
+	}
 	// list reads keys in order; a key without a dot is the sheet's own,
 	// under prefix, a dotted one is a shared key read as it is.
 	list := func(prefix string, keys ...string) []string {
@@ -131,7 +145,7 @@ func fill(t func(string) string) *words {
 		audience: byKey("audience.", "leadership", "sales", "marketing"),
 
 		trendHeaders: list("wb.trend.", "period", "col.mqls", "metric.sla_compliance", "metric.acceptance_rate",
-			"metric.pipeline_created.total", "pipeline_created_marketing", "metric.won_revenue.total"),
+			"metric.pipeline_created.total", "metric.pipeline_created.marketing", "metric.won_revenue.total"),
 		chartMQLs: t("wb.chart.mqls"), chartRates: t("wb.chart.rates"),
 		chartMoney: t("wb.chart.money"), periodW: t("wb.trend.period"),
 
