@@ -506,7 +506,7 @@ func (b *builder) metric(key string) tile {
 	m := metrics.MustLookup(key)
 	cur, prev := m.Read(&b.s.Headline), m.Read(&b.s.Previous.Headline)
 	t := tile{Key: "headline." + m.Key, Fmt: unitFmt[m.Unit], Label: b.l.MetricName(m),
-		Value: b.value(m, cur), Delta: b.change(m, cur, prev)}
+		Value: b.l.MetricText(m, cur, b.cur), Delta: b.change(m, cur, prev)}
 	if m.Unit == metrics.UnitScore {
 		t.Suffix = "/100"
 	}
@@ -518,30 +518,6 @@ var unitFmt = map[metrics.Unit]string{
 	metrics.UnitCount: "int", metrics.UnitRate: "pct", metrics.UnitMoney: "money",
 	metrics.UnitMinutes: "minutes", metrics.UnitHours: "hours", metrics.UnitDays: "days",
 	metrics.UnitScore: "score",
-}
-
-// value writes a metric's value with its unit: "70,3 %", "3 h 16 min",
-// "2,5 días"; a metric without a value is Null.
-func (b *builder) value(m metrics.Metric, v metrics.Value) string {
-	l := b.l
-	if !v.Valid {
-		return locale.Null
-	}
-	switch m.Unit {
-	case metrics.UnitCount:
-		return l.Int(v.Int())
-	case metrics.UnitRate:
-		return l.PercentOf(v.Number)
-	case metrics.UnitMoney:
-		return l.Money(v.Money, b.cur)
-	case metrics.UnitMinutes:
-		return l.Hours(v.Number / 60)
-	case metrics.UnitHours:
-		return l.Hours(v.Number)
-	case metrics.UnitDays:
-		return l.Days(&v.Number)
-	}
-	return l.Score(&v.Number)
 }
 
 // change is a metric's change from prev to cur, in the words of its unit.

@@ -523,6 +523,25 @@ func shortEN() [12]string {
 		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
 }
 
+// MetricText writes a catalog metric's value as running text shows it,
+// beside its MetricName: a duration with its unit ("3 h 16 min", "2,5
+// días"), every other unit as Metric writes it. A metric without a value
+// prints as Null.
+func (l *Locale) MetricText(m metrics.Metric, v metrics.Value, currency string) string {
+	if !v.Valid {
+		return Null
+	}
+	switch m.Unit {
+	case metrics.UnitMinutes:
+		return l.Hours(v.Number / 60)
+	case metrics.UnitHours:
+		return l.Hours(v.Number)
+	case metrics.UnitDays:
+		return l.Days(&v.Number)
+	}
+	return l.Metric(m, v, currency)
+}
+
 // MetricName is a catalog metric's name: "Median response time". It is
 // the name where the value is written with its unit ("3 h 16 min"), as in
 // the digest.
