@@ -151,17 +151,7 @@ func (c Config) WithDefaults() Config {
 		c.hubspotDefaults()
 		return c
 	}
-	if m.Teams.By == "" {
-		m.Teams.By = "department"
-	}
-	if m.Teams.By != "ids" {
-		if m.Teams.Sales == nil {
-			m.Teams.Sales = []string{"Sales"}
-		}
-		if m.Teams.Marketing == nil {
-			m.Teams.Marketing = []string{"Marketing"}
-		}
-	}
+	m.Teams.defaults("department")
 	if m.LeadSources.Column == "" {
 		m.LeadSources.Column = n("lead_source", "LeadSource")
 	}
@@ -212,23 +202,30 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// defaults classifies users by the field by (the pack's own unless the
+// configuration names one), and, unless users are listed by id, takes the
+// teams named Sales and Marketing for sales and marketing.
+func (t *Teams) defaults(by string) {
+	if t.By == "" {
+		t.By = by
+	}
+	if t.By != "ids" {
+		if t.Sales == nil {
+			t.Sales = []string{"Sales"}
+		}
+		if t.Marketing == nil {
+			t.Marketing = []string{"Marketing"}
+		}
+	}
+}
+
 // hubspotDefaults fills the defaults of a HubSpot sync by Fivetran: teams
 // by the owner's primary team, the original source, the lifecycle stage
 // dates for MQL and SQL, the lead status history for accepted and
 // rejected, engagements, marketing emails sent and form submissions.
 func (c *Config) hubspotDefaults() {
 	m := &c.Mapping
-	if m.Teams.By == "" {
-		m.Teams.By = "team"
-	}
-	if m.Teams.By != "ids" {
-		if m.Teams.Sales == nil {
-			m.Teams.Sales = []string{"Sales"}
-		}
-		if m.Teams.Marketing == nil {
-			m.Teams.Marketing = []string{"Marketing"}
-		}
-	}
+	m.Teams.defaults("team")
 	if m.LeadSources.Column == "" {
 		m.LeadSources.Column = "property_hs_analytics_source"
 	}
