@@ -37,16 +37,22 @@ func (b *builder) callouts() []string {
 			cs = append(cs, c)
 		}
 	}
-	rate := func(key string, cur, prev *float64) { add(b.rateMove(key, cur, prev)) }
-	count := func(key string, cur, prev int, f func(int) string) {
-		add(b.countMove(key, float64(cur), float64(prev), f(cur), f(prev)))
-	}
-	money := func(key string, cur, prev metrics.Money) {
-		add(b.countMove(key, cur.Float(), prev.Float(), b.l.Money(cur, b.cur), b.l.Money(prev, b.cur)))
-	}
-	mins := func(key string, cur, prev *float64) {
-		if cur != nil && prev != nil {
-			add(b.countMove(key, *cur, *prev, b.l.Minutes(cur), b.l.Minutes(prev)))
+	// move is a catalog metric's move, judged by its unit: a rate by
+	// points, the score by points of 100, anything else by its relative
+	// change, written as the digest writes the metric.
+	move := func(key string) {
+		m := metrics.MustLookup(key)
+		cur, prev := m.Read(h), m.Read(p)
+		if !cur.Valid || !prev.Valid {
+			return
+		}
+		switch m.Unit {
+		case metrics.UnitRate:
+			add(b.rateMove(key, cur.Number, prev.Number))
+		case metrics.UnitScore:
+			add(b.scoreMove(key, cur.Number, prev.Number))
+		default:
+			add(b.countMove(key, cur.Number, prev.Number, b.l.MetricText(m, cur, b.cur), b.l.MetricText(m, prev, b.cur)))
 		}
 	}
 	urgent := 1.0
@@ -60,30 +66,20 @@ func (b *builder) callouts() []string {
 	case Sales:
 		overdue()
 		breaches()
-		rate("sla_compliance", h.SLACompliance, p.SLACompliance)
-		mins("response_minutes_median", h.ResponseMinutesMedian, p.ResponseMinutesMedian)
-		rate("decision_rate", h.DecisionRate, p.DecisionRate)
-		count("mqls", h.MQLs, p.MQLs, b.l.Int)
-		rate("acceptance_rate", h.AcceptanceRate, p.AcceptanceRate)
-		count("untouched_mqls", h.UntouchedMQLs, p.UntouchedMQLs, b.l.Int)
+		for _, k := range []string{"sla_compliance", "response_minutes_median", "decision_rate", "mqls", "acceptance_rate", "untouched_mqls"} {
+			move(k)
+		}
 	case Marketing:
-		count("mqls", h.MQLs, p.MQLs, b.l.Int)
-		rate("acceptance_rate", h.AcceptanceRate, p.AcceptanceRate)
-		money("pipeline_created", h.PipelineCreated.Total, p.PipelineCreated.Total)
-		rate("marketing_sourced_share", h.MarketingSourcedShare, p.MarketingSourcedShare)
-		money("marketing_influenced_pipeline", h.MarketingInfluencedPipeline, p.MarketingInfluencedPipeline)
-		rate("mql_to_sql_rate", h.MQLToSQLRate, p.MQLToSQLRate)
-		rate("sla_compliance", h.SLACompliance, p.SLACompliance)
+		for _, k := range []string{"mqls", "acceptance_rate", "pipeline_created.total", "marketing_sourced_share",
+			"marketing_influenced_pipeline", "mql_to_sql_rate", "sla_compliance"} {
+			move(k)
+		}
 		breaches()
 	default:
-		add(b.scoreMove(h.AlignmentScore, p.AlignmentScore))
-		money("pipeline_created", h.PipelineCreated.Total, p.PipelineCreated.Total)
-		money("won_revenue", h.WonRevenue.Total, p.WonRevenue.Total)
-		rate("win_rate", h.WinRate.Total, p.WinRate.Total)
-		count("mqls", h.MQLs, p.MQLs, b.l.Int)
-		rate("sla_compliance", h.SLACompliance, p.SLACompliance)
-		rate("acceptance_rate", h.AcceptanceRate, p.AcceptanceRate)
-		rate("decision_rate", h.DecisionRate, p.DecisionRate)
+		for _, k := range []string{"alignment_score", "pipeline_created.total", "won_revenue.total", "win_rate.total",
+			"mqls", "sla_compliance", "acceptance_rate", "decision_rate"} {
+			move(k)
+		}
 		overdue()
 	}
 	// Stable: equal scores keep the audience's order of importance.
@@ -115,27 +111,21 @@ func (b *builder) phrase(kind, key string, up bool, args ...any) string {
 	return b.l.Tf("callout."+kind+"."+dir+"."+num, append([]any{s.Text}, args...)...)
 }
 
-func (b *builder) rateMove(key string, cur, prev *float64) (candidate, bool) {
-	if cur == nil || prev == nil {
-		return candidate{}, false
-	}
-	d := *cur - *prev
+func (b *builder) rateMove(key string, cur, prev float64) (candidate, bool) {
+	d := cur - prev
 	if math.Abs(d) < rateMove {
 		return candidate{}, false
 	}
-	text := b.phrase("rate", key, d > 0, b.l.Points(math.Abs(d) * 100)[1:], b.l.PercentOf(*prev), b.l.PercentOf(*cur))
+	text := b.phrase("rate", key, d > 0, b.l.Points(math.Abs(d) * 100)[1:], b.l.PercentOf(prev), b.l.PercentOf(cur))
 	return candidate{score: math.Abs(d) / rateMove, text: text}, true
 }
 
-func (b *builder) scoreMove(cur, prev *float64) (candidate, bool) {
-	if cur == nil || prev == nil {
-		return candidate{}, false
-	}
-	d := *cur - *prev
+func (b *builder) scoreMove(key string, cur, prev float64) (candidate, bool) {
+	d := cur - prev
 	if math.Abs(d) < scoreMove {
 		return candidate{}, false
 	}
-	text := b.phrase("rate", "alignment_score", d > 0, b.l.Points(math.Abs(d))[1:], b.l.Score(prev), b.l.Score(cur))
+	text := b.phrase("rate", key, d > 0, b.l.Points(math.Abs(d))[1:], b.l.Score(&prev), b.l.Score(&cur))
 	return candidate{score: math.Abs(d) / scoreMove, text: text}, true
 }
 

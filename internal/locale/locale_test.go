@@ -320,6 +320,12 @@ func TestCatalogHasWords(t *testing.T) {
 				t.Errorf("%s: %s heading %q lacks a word", tag, m.Key, h)
 			}
 		}
+		// Callouts name a metric by its catalog key.
+		for _, k := range l.SubjectKeys() {
+			if _, ok := metrics.Lookup(k); !ok {
+				t.Errorf("%s: subject %q is not a catalog key", tag, k)
+			}
+		}
 	}
 }
 

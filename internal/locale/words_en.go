@@ -254,7 +254,7 @@ func wordsEN() map[string]string {
 	}
 }
 
-// subjectsEN names metrics as sentence subjects for callouts.
+// subjectsEN names metrics as sentence subjects for callouts, by catalog key.
 func subjectsEN() map[string]Subject {
 	return map[string]Subject{
 		"alignment_score":               {"The alignment score", false},
@@ -264,11 +264,11 @@ func subjectsEN() map[string]Subject {
 		"acceptance_rate":               {"The acceptance rate", false},
 		"mqls":                          {"MQLs", true},
 		"untouched_mqls":                {"Untouched MQLs", true},
-		"pipeline_created":              {"Pipeline created", false},
+		"pipeline_created.total":        {"Pipeline created", false},
 		"marketing_sourced_share":       {"Marketing's share of pipeline", false},
 		"marketing_influenced_pipeline": {"Marketing-influenced pipeline", false},
 		"mql_to_sql_rate":               {"MQL-to-SQL conversion", false},
-		"won_revenue":                   {"Won revenue", false},
-		"win_rate":                      {"The win rate", false},
+		"won_revenue.total":             {"Won revenue", false},
+		"win_rate.total":                {"The win rate", false},
 	}
 }

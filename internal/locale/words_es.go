@@ -267,11 +267,11 @@ func subjectsES() map[string]Subject {
 		"acceptance_rate":               {"La tasa de aceptación", false},
 		"mqls":                          {"Los MQL", true},
 		"untouched_mqls":                {"Los MQL sin atender", true},
-		"pipeline_created":              {"El pipeline creado", false},
+		"pipeline_created.total":        {"El pipeline creado", false},
 		"marketing_sourced_share":       {"La parte del pipeline generada por marketing", false},
 		"marketing_influenced_pipeline": {"El pipeline influenciado por marketing", false},
 		"mql_to_sql_rate":               {"La conversión de MQL a SQL", false},
-		"won_revenue":                   {"Los ingresos ganados", true},
-		"win_rate":                      {"La tasa de cierre", false},
+		"won_revenue.total":             {"Los ingresos ganados", true},
+		"win_rate.total":                {"La tasa de cierre", false},
 	}
 }
