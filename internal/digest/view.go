@@ -764,15 +764,8 @@ const (
 // assigned (where a slip costs most), then rep id; the rest are in the
 // workbook.
 func repsShown(rows []metrics.RepRow) []int {
-	idx := make([]int, len(rows))
-	for i := range idx {
-		idx[i] = i
-	}
-	if len(idx) <= maxRepRows {
-		return idx
-	}
-	sort.SliceStable(idx, func(x, y int) bool {
-		a, c := rows[idx[x]], rows[idx[y]]
+	return shown(len(rows), maxRepRows, func(x, y int) bool {
+		a, c := rows[x], rows[y]
 		switch {
 		case a.SLABreached != c.SLABreached:
 			return a.SLABreached > c.SLABreached
@@ -785,7 +778,6 @@ func repsShown(rows []metrics.RepRow) []int {
 		}
 		return a.RepID < c.RepID
 	})
-	return idx[:maxRepRows]
 }
 
 // campaignsShown is which campaigns the campaign table shows: all of them
@@ -794,15 +786,8 @@ func repsShown(rows []metrics.RepRow) []int {
 // pipeline created, then campaign id. The verdicts section already lists
 // the campaigns sales turned down most.
 func campaignsShown(rows []metrics.CampaignRow) []int {
-	idx := make([]int, len(rows))
-	for i := range idx {
-		idx[i] = i
-	}
-	if len(idx) <= maxCampaignRows {
-		return idx
-	}
-	sort.SliceStable(idx, func(x, y int) bool {
-		a, c := rows[idx[x]], rows[idx[y]]
+	return shown(len(rows), maxCampaignRows, func(x, y int) bool {
+		a, c := rows[x], rows[y]
 		switch {
 		case a.MQLs != c.MQLs:
 			return a.MQLs > c.MQLs
@@ -811,7 +796,21 @@ func campaignsShown(rows []metrics.CampaignRow) []int {
 		}
 		return a.CampaignID < c.CampaignID
 	})
-	return idx[:maxCampaignRows]
+}
+
+// shown is which of n rows a capped table shows, as indexes: all of them
+// in their order when they fit, otherwise the first limit by first, which
+// says whether row x goes before row y.
+func shown(n, limit int, first func(x, y int) bool) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	if n <= limit {
+		return idx
+	}
+	sort.SliceStable(idx, func(x, y int) bool { return first(idx[x], idx[y]) })
+	return idx[:limit]
 }
 
 func (b *builder) reps() table {
