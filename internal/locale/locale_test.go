@@ -261,7 +261,7 @@ func TestWordTables(t *testing.T) {
 	if a, b := strings.Join(es.SubjectKeys(), ","), strings.Join(en.SubjectKeys(), ","); a != b {
 		t.Errorf("subject keys differ:\nes %s\nen %s", a, b)
 	}
-	for _, k := range []string{"metric.mqls", "wb.sheet.summary", "wb.label.trend"} {
+	for _, k := range []string{"metric.mqls", "wb.sheet.summary", "wb.label.mql_cohort"} {
 		if !es.Has(k) || !en.Has(k) {
 			t.Errorf("%q is not among the words checked", k)
 		}

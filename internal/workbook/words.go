@@ -70,6 +70,9 @@ func vocabulary(tag string) (*words, error) {
 	loc := mustLocale(tag)
 	w := fill(loc)
 	w.labels = labels(loc)
+	// The Definitions sheet explains the Trend and Follow-up backlog sheets
+	// under their sheet names.
+	w.labels["trend"], w.labels["followup_backlog"] = w.sheetTrend, w.sheetBacklog
 	return w, nil
 }
 
