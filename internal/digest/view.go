@@ -798,6 +798,16 @@ func campaignsShown(rows []metrics.CampaignRow) []int {
 	})
 }
 
+// more is what a capped table says under its rows when it shows only
+// shown of total, in the words of word ("these are the 25 …; the other 175
+// are in the workbook"); nothing when every row is shown.
+func (b *builder) more(word string, shown, total int) string {
+	if total <= shown {
+		return ""
+	}
+	return b.l.Tf(word, b.l.Int(shown), b.l.Int(total-shown))
+}
+
 // shown is which of n rows a capped table shows, as indexes: all of them
 // in their order when they fit, otherwise the first limit by first, which
 // says whether row x goes before row y.
@@ -821,9 +831,7 @@ func (b *builder) reps() table {
 		Num: []bool{false, true, true, true, true, true, true, true},
 	}
 	shown := repsShown(b.s.ByRep)
-	if n := len(b.s.ByRep) - len(shown); n > 0 {
-		t.More = l.Tf("more.reps", l.Int(len(shown)), l.Int(n))
-	}
+	t.More = b.more("more.reps", len(shown), len(b.s.ByRep))
 	for _, i := range shown {
 		r := b.s.ByRep[i]
 		k := func(f string) string { return fmt.Sprintf("by_rep.%d.%s", i, f) }
@@ -853,9 +861,7 @@ func (b *builder) campaigns() table {
 		Num:     []bool{false, true, true, true, true, true},
 	}
 	shown := campaignsShown(b.s.ByCampaign)
-	if n := len(b.s.ByCampaign) - len(shown); n > 0 {
-		t.More = l.Tf("more.campaign_rows", l.Int(len(shown)), l.Int(n))
-	}
+	t.More = b.more("more.campaign_rows", len(shown), len(b.s.ByCampaign))
 	for _, i := range shown {
 		c := b.s.ByCampaign[i]
 		k := func(f string) string { return fmt.Sprintf("by_campaign.%d.%s", i, f) }
