@@ -216,9 +216,8 @@ func scheduled(ctx context.Context, cfg *config.Config, st *stack, rec *telemetr
 			}
 			return err
 		},
-		Succeeded: func(ctx context.Context, name string, p period.Period) (bool, error) {
-			rec, err := st.ledger.Record(ctx, name, p.Label())
-			return rec.Succeeded, err
+		Standing: func(ctx context.Context, name string, p period.Period) (ledger.Standing, error) {
+			return st.ledger.Standing(ctx, name, p.Label())
 		},
 		Monitor: rec,
 		Logger:  log,

@@ -422,8 +422,7 @@ type Record struct {
 	// instant whose figures its recipients got, at which a download of the
 	// period is rendered so that it matches the mail. Zero if no such run.
 	AsOf time.Time
-	// Succeeded is set when a run of the period finished succeeded: the
-	// scheduler's catch-up leaves the period alone.
+	// Succeeded is set when a run of the period finished succeeded.
 	Succeeded bool
 }
 
@@ -445,4 +444,55 @@ func (l *Ledger) Record(ctx context.Context, name, period string) (Record, error
 		return Record{}, fmt.Errorf("ledger record of %s %s: %w", name, period, err)
 	}
 	return Record{AsOf: utc(row.AsOf), Succeeded: row.Succeeded > 0}, nil
+}
+
+// Standing is what the ledger holds of one (report, period) that decides
+// whether the report still owes it: the facts, not the rule (the rule is
+// the scheduler's Owes, shared by run and serve).
+type Standing struct {
+	// Runs is how many runs of the period the ledger holds.
+	Runs int
+	// Succeeded is set when one of them finished succeeded.
+	Succeeded bool
+	// Latest is the status of the period's latest run ("" without one).
+	Latest report.RunStatus
+	// Deliveries is how many recipients of the period have a row;
+	// Retriable, how many of those a rerun would try (failed_temporary,
+	// pending).
+	Deliveries, Retriable int
+	// FirstRun is when the report's first recorded run, of any period,
+	// started: zero for a report that never ran.
+	FirstRun time.Time
+}
+
+// Standing reads the Standing of one (report, period) in one query.
+func (l *Ledger) Standing(ctx context.Context, name, period string) (Standing, error) {
+	var row struct {
+		Runs       int         `db:"runs"`
+		Succeeded  int         `db:"succeeded"`
+		Latest     string      `db:"latest"`
+		Deliveries int         `db:"deliveries"`
+		Retriable  int         `db:"retriable"`
+		FirstRun   db.NullTime `db:"first_run"`
+	}
+	err := l.db.GetContext(ctx, &row, l.q(`SELECT
+		(SELECT COUNT(*) FROM sameteam_runs WHERE report = ? AND period = ?) AS runs,
+		(SELECT COUNT(*) FROM sameteam_runs WHERE report = ? AND period = ? AND status = ?) AS succeeded,
+		COALESCE((SELECT status FROM sameteam_runs WHERE report = ? AND period = ?
+		          ORDER BY started_at DESC, id DESC LIMIT 1), '') AS latest,
+		(SELECT COUNT(*) FROM sameteam_deliveries WHERE report = ? AND period = ?) AS deliveries,
+		(SELECT COUNT(*) FROM sameteam_deliveries WHERE report = ? AND period = ? AND status IN (?, ?)) AS retriable,
+		(SELECT started_at FROM sameteam_runs WHERE report = ?
+		 ORDER BY started_at, id LIMIT 1) AS first_run`),
+		name, period,
+		name, period, string(report.RunSucceeded),
+		name, period,
+		name, period,
+		name, period, string(report.DeliveryFailedTemporary), string(report.DeliveryPending),
+		name)
+	if err != nil {
+		return Standing{}, fmt.Errorf("ledger standing of %s %s: %w", name, period, err)
+	}
+	return Standing{Runs: row.Runs, Succeeded: row.Succeeded > 0, Latest: report.RunStatus(row.Latest),
+		Deliveries: row.Deliveries, Retriable: row.Retriable, FirstRun: utc(row.FirstRun)}, nil
 }

@@ -10,22 +10,24 @@ import (
 	"github.com/go-co-op/gocron/v2"
 	"github.com/jonboulle/clockwork"
 
+	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/schedule"
 	"github.com/sameteam/sameteam/internal/testsupport"
 )
 
-// ledgerStub answers Succeeded from the runs that returned without error.
+// ledgerStub answers Standing from the runs that returned without error:
+// those succeeded, and the report has run since long before.
 type ledgerStub struct {
 	mu   sync.Mutex
 	done map[string]bool
 }
 
-func (l *ledgerStub) succeeded(_ context.Context, report string, p period.Period) (bool, error) {
+func (l *ledgerStub) standing(_ context.Context, report string, p period.Period) (ledger.Standing, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.done[report+" "+p.Label()], nil
+	return ledger.Standing{Succeeded: l.done[report+" "+p.Label()], FirstRun: inService}, nil
 }
 
 func (l *ledgerStub) mark(report, label string) {
@@ -84,9 +86,9 @@ func TestReliability_Scheduling_Overrun(t *testing.T) {
 			calls <- run{report: name, period: p.Label(), trigger: trigger, at: clock.Now()}
 			return nil
 		},
-		Succeeded: stub.succeeded,
-		Locker:    locker,
-		Clock:     clock,
+		Standing: stub.standing,
+		Locker:   locker,
+		Clock:    clock,
 	})
 	if err != nil {
 		t.Fatal(err)

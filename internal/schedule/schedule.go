@@ -10,10 +10,11 @@
 // DST: a fire time in a spring-forward gap runs once, just after the jump; a
 // fire time in a fall-back overlap runs once, at its first occurrence (see
 // DSTWarnings). Exactly-once per period is the ledger's job, behind RunFunc;
-// the scheduler makes sure each period gets at least its one attempt: on
-// start it catches up a period whose fire time passed while it was down, and
-// a fire skipped while the report was still running or locked has its
-// period run at the report's next fire.
+// the scheduler makes sure each period gets its attempts: on start it
+// catches up what the report still owes (Owed: a fire time passed while it
+// was down, a run that failed or was held), and each fire first runs the
+// earlier periods the report still owes (a fire skipped while the report
+// was still running or locked, a held or failed period), then its own.
 //
 // Several replicas: pass a Locker (AdvisoryLocker on PostgreSQL) so that only
 // one replica runs a given report at a time.
@@ -26,7 +27,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
@@ -49,10 +49,6 @@ const DefaultStopTimeout = 25 * time.Second
 // trigger is report.TriggerScheduled or report.TriggerCatchUp.
 type RunFunc func(ctx context.Context, name string, p period.Period, trigger report.Trigger) error
 
-// SucceededFunc reports whether the ledger holds a successful run of report
-// for p.
-type SucceededFunc func(ctx context.Context, name string, p period.Period) (bool, error)
-
 // Job is one report's schedule.
 type Job struct {
 	// Name is the report name; also gocron's job name and the lock key.
@@ -63,9 +59,9 @@ type Job struct {
 	Location *time.Location
 	// Kind is the length of the period each run reports on.
 	Kind period.Kind
-	// CatchUp is how many of the latest fire times before Start are checked
-	// on start and, when their period has no successful run, run then,
-	// oldest first: 0 means 1, negative none.
+	// CatchUp is how many periods before the current one the report heals
+	// (see Owed): on start, and at each fire before the fire's own period.
+	// 0 means 1, negative none.
 	CatchUp int
 }
 
@@ -74,8 +70,9 @@ type Options struct {
 	Jobs []Job
 	// Run is called for every scheduled and catch-up run. Required.
 	Run RunFunc
-	// Succeeded enables the catch-up on start; nil disables it.
-	Succeeded SucceededFunc
+	// Standing reads the ledger for Owed: it enables the catch-up on start
+	// and the retry of owed periods at each fire; nil disables both.
+	Standing StandingFunc
 	// Locker, when set, makes replicas take turns: a run starts only after
 	// Lock(ctx, report) succeeds.
 	Locker gocron.Locker
@@ -92,19 +89,13 @@ type Options struct {
 
 // Scheduler runs the jobs. Create it with New, then Start and Shutdown.
 type Scheduler struct {
-	s         gocron.Scheduler
-	clock     clockwork.Clock
-	log       *slog.Logger
-	jobs      []Job
-	crons     map[string]*zonedCron
-	run       RunFunc
-	succeeded SucceededFunc
-
-	mu sync.Mutex
-	// handled is, per report, the clock when its scheduled run last began
-	// (Start's clock before the first): fire times after it that never ran
-	// were skipped.
-	handled map[string]time.Time
+	s        gocron.Scheduler
+	clock    clockwork.Clock
+	log      *slog.Logger
+	jobs     []Job
+	crons    map[string]*zonedCron
+	run      RunFunc
+	standing StandingFunc
 }
 
 // catchUpTag marks the one-time catch-up jobs, which NextRuns leaves out.
@@ -116,13 +107,12 @@ func New(opts Options) (*Scheduler, error) {
 		return nil, fmt.Errorf("%w: no run function", ErrJob)
 	}
 	s := &Scheduler{
-		clock:     opts.Clock,
-		log:       opts.Logger,
-		jobs:      opts.Jobs,
-		crons:     make(map[string]*zonedCron, len(opts.Jobs)),
-		run:       opts.Run,
-		succeeded: opts.Succeeded,
-		handled:   make(map[string]time.Time, len(opts.Jobs)),
+		clock:    opts.Clock,
+		log:      opts.Logger,
+		jobs:     opts.Jobs,
+		crons:    make(map[string]*zonedCron, len(opts.Jobs)),
+		run:      opts.Run,
+		standing: opts.Standing,
 	}
 	if s.clock == nil {
 		s.clock = clockwork.NewRealClock()
@@ -222,21 +212,21 @@ func (s *Scheduler) scheduledTask(j Job) func(ctx context.Context) error {
 		now := s.clock.Now()
 		p := period.LastComplete(j.Kind, now, j.Location)
 		var errs []error
-		for _, sp := range s.skipped(j, now, p) {
+		// First what the report still owes of its earlier periods (see
+		// Owed): a fire skipped while the previous run was still going or
+		// another replica held the lock, a run that failed or was held.
+		// Each is retried here, at the next fire, not only by the next
+		// restart's catch-up.
+		for _, op := range s.owed(ctx, j, p, now, &errs) {
+			if op.Label() == p.Label() {
+				continue // this fire's own, below
+			}
 			if ctx.Err() != nil {
 				break
 			}
-			done, err := s.succeeded(ctx, j.Name, sp)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("skipped %s %s: %w", j.Name, sp.Label(), err))
-				continue
-			}
-			if done {
-				continue
-			}
-			s.log.Info("running a period whose scheduled run was skipped", "report", j.Name, "period", sp.Label(), "trigger", report.TriggerCatchUp)
-			if err := s.run(ctx, j.Name, sp, report.TriggerCatchUp); err != nil {
-				errs = append(errs, fmt.Errorf("skipped %s %s: %w", j.Name, sp.Label(), err))
+			s.log.Info("running an earlier period the report still owes", "report", j.Name, "period", op.Label(), "trigger", report.TriggerCatchUp)
+			if err := s.run(ctx, j.Name, op, report.TriggerCatchUp); err != nil {
+				errs = append(errs, fmt.Errorf("owed %s %s: %w", j.Name, op.Label(), err))
 			}
 		}
 		if ctx.Err() != nil {
@@ -247,64 +237,34 @@ func (s *Scheduler) scheduledTask(j Job) func(ctx context.Context) error {
 	}
 }
 
-// skipped lists, oldest first, the periods of j's fire times that came
-// after its last scheduled run began and before now and never ran: gocron
-// skips a fire while the report's previous run is still going (singleton
-// mode) and while its lock is held (another replica, or this one's
-// catch-up). Without this, such a period would wait for the next restart's
-// catch-up. At most j.CatchUp (at least 1) of the latest are returned, the
-// current period p excluded; it records now as handled. Only with
-// Succeeded, which tells the ones another replica ran.
-func (s *Scheduler) skipped(j Job, now time.Time, p period.Period) []period.Period {
-	s.mu.Lock()
-	since, ok := s.handled[j.Name]
-	s.handled[j.Name] = now
-	s.mu.Unlock()
-	if !ok || s.succeeded == nil {
+// owed is Owed on the scheduler's ledger, its error added to errs; nothing
+// without a Standing function.
+func (s *Scheduler) owed(ctx context.Context, j Job, current period.Period, now time.Time, errs *[]error) []period.Period {
+	if s.standing == nil {
 		return nil
 	}
-	z := s.crons[j.Name]
-	var fires []time.Time
-	for t := z.Next(since); !t.IsZero() && !t.After(now); t = z.Next(t) {
-		fires = append(fires, t)
+	ps, err := Owed(ctx, j, current, now, s.standing)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("read what %s still owes: %w", j.Name, err))
 	}
-	if len(fires) < 2 {
-		return nil
-	}
-	fires = fires[:len(fires)-1] // the last is this run's
-	if n := max(j.CatchUp, 1); len(fires) > n {
-		fires = fires[len(fires)-n:]
-	}
-	var out []period.Period
-	for _, f := range fires {
-		sp := period.LastComplete(j.Kind, f, j.Location)
-		if sp.Label() != p.Label() && (len(out) == 0 || out[len(out)-1].Label() != sp.Label()) {
-			out = append(out, sp)
-		}
-	}
-	return out
+	return ps
 }
 
 // Start starts the timers and, when catch-up is enabled, one catch-up job
-// per report for the periods of its latest fire times before now (Job.CatchUp
-// of them). The catch-up asks Succeeded about each period and runs only the
-// ones without a successful run, oldest first, so a restart resends nothing.
+// per report that runs, oldest first, what Owed says the report still owes
+// at this moment: its last complete period and the Job.CatchUp before it,
+// each if its fire time has passed and the ledger shows it incomplete. So
+// a restart resends nothing.
 func (s *Scheduler) Start() {
 	now := s.clock.Now()
-	s.mu.Lock()
-	for _, j := range s.jobs {
-		s.handled[j.Name] = now
-	}
-	s.mu.Unlock()
-	if s.succeeded != nil {
+	if s.standing != nil {
 		for _, j := range s.jobs {
-			periods := s.missable(j, now)
-			if len(periods) == 0 {
+			if j.CatchUp < 0 {
 				continue
 			}
 			_, err := s.s.NewJob(
 				gocron.OneTimeJob(gocron.OneTimeJobStartImmediately()),
-				gocron.NewTask(s.catchUpTask(j.Name, periods)),
+				gocron.NewTask(s.catchUpTask(j, now)),
 				// Not under the replicas' lock: its minimum hold would make the
 				// report's own next fire, if it comes within it, skip. Two
 				// replicas catching up together meet at the ledger's run lock.
@@ -318,59 +278,24 @@ func (s *Scheduler) Start() {
 	s.s.Start()
 }
 
-func (s *Scheduler) catchUpTask(name string, periods []period.Period) func(ctx context.Context) error {
+func (s *Scheduler) catchUpTask(j Job, now time.Time) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		var errs []error
+		periods := s.owed(ctx, j, period.LastComplete(j.Kind, now, j.Location), now, &errs)
+		if len(periods) == 0 {
+			s.log.Debug("nothing to catch up", "report", j.Name)
+		}
 		for _, p := range periods {
 			if ctx.Err() != nil {
 				break
 			}
-			done, err := s.succeeded(ctx, name, p)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("catch-up %s %s: %w", name, p.Label(), err))
-				continue
-			}
-			if done {
-				s.log.Debug("nothing to catch up", "report", name, "period", p.Label())
-				continue
-			}
-			s.log.Info("catching up a missed run", "report", name, "period", p.Label(), "trigger", report.TriggerCatchUp)
-			if err := s.run(ctx, name, p, report.TriggerCatchUp); err != nil {
-				errs = append(errs, fmt.Errorf("catch-up %s %s: %w", name, p.Label(), err))
+			s.log.Info("catching up a missed run", "report", j.Name, "period", p.Label(), "trigger", report.TriggerCatchUp)
+			if err := s.run(ctx, j.Name, p, report.TriggerCatchUp); err != nil {
+				errs = append(errs, fmt.Errorf("catch-up %s %s: %w", j.Name, p.Label(), err))
 			}
 		}
 		return errors.Join(errs...)
 	}
-}
-
-// missable lists the distinct periods of j's latest CatchUp fire times at or
-// before now, oldest first.
-func (s *Scheduler) missable(j Job, now time.Time) []period.Period {
-	n := j.CatchUp
-	if n < 0 {
-		return nil
-	}
-	n = max(n, 1)
-	z := s.crons[j.Name]
-	// Look back n+1 periods: far enough for n fire times of any schedule that
-	// fires at least once a period, and a bound on the walk for one that fires
-	// every minute.
-	from := period.Containing(j.Kind, now, j.Location).Shift(-(n + 1)).Start
-	var fires []time.Time
-	for t := z.Next(from.Add(-time.Second)); !t.IsZero() && !t.After(now); t = z.Next(t) {
-		fires = append(fires, t)
-		if len(fires) > n {
-			fires = fires[1:]
-		}
-	}
-	var out []period.Period
-	for _, f := range fires {
-		p := period.LastComplete(j.Kind, f, j.Location)
-		if len(out) == 0 || out[len(out)-1].Label() != p.Label() {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // Shutdown stops the timers, cancels the context of runs in flight and waits

@@ -12,6 +12,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/goleak"
 
+	"github.com/sameteam/sameteam/internal/ledger"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/schedule"
@@ -49,6 +50,18 @@ func (l *runLog) Run(_ context.Context, name string, p period.Period, trigger re
 	l.mu.Unlock()
 	l.calls <- r
 	return nil
+}
+
+// ran reports whether a run of the period was called.
+func (l *runLog) ran(label string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, r := range l.runs {
+		if r.period == label {
+			return true
+		}
+	}
+	return false
 }
 
 // next waits (in real time) for the next RunFunc call.
@@ -258,10 +271,15 @@ func TestNewRejects(t *testing.T) {
 	}
 }
 
+// inService is when the reports of these tests first ran: long before any
+// period they are asked about, so a period without a run is owed.
+var inService = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // TestCatchUp starts the scheduler after missed fire times and checks that
-// each missed period runs once, oldest first, only when the ledger has no
-// success for it, and that the next scheduled run moves on to the next
-// period.
+// each period the report still owes (the current one and catch_up before
+// it, once its fire time has passed) runs once, oldest first, only when the
+// ledger has no success for it, and that the next scheduled run moves on to
+// the next period without running the caught-up ones again.
 func TestCatchUp(t *testing.T) {
 	t.Parallel()
 	madrid := mustZone(t, "Europe/Madrid")
@@ -271,18 +289,22 @@ func TestCatchUp(t *testing.T) {
 		catchUp   int
 		succeeded map[string]bool
 		askErr    error
-		wantAsked []string // the periods Succeeded is asked about
+		wantAsked []string // the periods Standing is asked about
 		wantRuns  []string // the periods caught up
 	}{
-		{name: "missed this morning", start: "2026-11-23 10:00", wantAsked: []string{"2026-W47"}, wantRuns: []string{"2026-W47"}},
-		{name: "missed and already sent", start: "2026-11-23 10:00", succeeded: map[string]bool{"2026-W47": true}, wantAsked: []string{"2026-W47"}},
+		{name: "missed this morning", start: "2026-11-23 10:00", succeeded: map[string]bool{"2026-W46": true},
+			wantAsked: []string{"2026-W46", "2026-W47"}, wantRuns: []string{"2026-W47"}},
+		{name: "missed this morning and last week", start: "2026-11-23 10:00",
+			wantAsked: []string{"2026-W46", "2026-W47"}, wantRuns: []string{"2026-W46", "2026-W47"}},
+		{name: "missed and already sent", start: "2026-11-23 10:00", succeeded: map[string]bool{"2026-W46": true, "2026-W47": true},
+			wantAsked: []string{"2026-W46", "2026-W47"}},
 		{name: "before this morning's run, last week's missed", start: "2026-11-23 07:00", wantAsked: []string{"2026-W46"}, wantRuns: []string{"2026-W46"}},
 		{name: "before this morning's run, last week's sent", start: "2026-11-23 07:00", succeeded: map[string]bool{"2026-W46": true}, wantAsked: []string{"2026-W46"}},
-		{name: "three weeks down, one of them sent", start: "2026-11-25 12:00", catchUp: 3,
-			succeeded: map[string]bool{"2026-W46": true},
-			wantAsked: []string{"2026-W45", "2026-W46", "2026-W47"}, wantRuns: []string{"2026-W45", "2026-W47"}},
+		{name: "three weeks down, two of them sent", start: "2026-11-25 12:00", catchUp: 3,
+			succeeded: map[string]bool{"2026-W44": true, "2026-W46": true},
+			wantAsked: []string{"2026-W44", "2026-W45", "2026-W46", "2026-W47"}, wantRuns: []string{"2026-W45", "2026-W47"}},
 		{name: "disabled", start: "2026-11-23 10:00", catchUp: -1},
-		{name: "ledger unreachable", start: "2026-11-23 10:00", askErr: errors.New("connection refused"), wantAsked: []string{"2026-W47"}},
+		{name: "ledger unreachable", start: "2026-11-23 10:00", askErr: errors.New("connection refused"), wantAsked: []string{"2026-W46", "2026-W47"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -293,14 +315,19 @@ func TestCatchUp(t *testing.T) {
 			}
 			clock := clockwork.NewFakeClockAt(start)
 			log := newRunLog(clock)
-			asked := make(chan string, 10)
+			asked := make(chan string, 100)
 			logs := &testsupport.SyncBuffer{}
 			s, err := schedule.New(schedule.Options{
 				Jobs: []schedule.Job{{Name: "weekly-sales", Cron: "0 8 * * MON", Location: madrid, Kind: period.Week, CatchUp: tt.catchUp}},
 				Run:  log.Run,
-				Succeeded: func(_ context.Context, report string, p period.Period) (bool, error) {
+				// As the ledger would: a period succeeded once it ran (the
+				// runs here all succeed) or when the test says so.
+				Standing: func(_ context.Context, report string, p period.Period) (ledger.Standing, error) {
 					asked <- p.Label()
-					return tt.succeeded[p.Label()], tt.askErr
+					if tt.askErr != nil {
+						return ledger.Standing{}, tt.askErr
+					}
+					return ledger.Standing{Succeeded: tt.succeeded[p.Label()] || log.ran(p.Label()), FirstRun: inService}, nil
 				},
 				Clock:  clock,
 				Logger: slog.New(slog.NewTextHandler(logs, nil)),
@@ -314,10 +341,10 @@ func TestCatchUp(t *testing.T) {
 				select {
 				case got := <-asked:
 					if got != want {
-						t.Fatalf("Succeeded asked about %s, want %s", got, want)
+						t.Fatalf("Standing asked about %s, want %s", got, want)
 					}
 				case <-testsupport.After(t):
-					t.Fatalf("Succeeded never asked about %s", want)
+					t.Fatalf("Standing never asked about %s", want)
 				}
 			}
 			for _, want := range tt.wantRuns {
@@ -329,7 +356,7 @@ func TestCatchUp(t *testing.T) {
 			log.none(t)
 			select {
 			case got := <-asked:
-				t.Fatalf("Succeeded asked again, about %s", got)
+				t.Fatalf("Standing asked again, about %s", got)
 			default:
 			}
 			if tt.askErr != nil && !strings.Contains(logs.String(), "connection refused") {
@@ -347,6 +374,103 @@ func TestCatchUp(t *testing.T) {
 			log.none(t)
 		})
 	}
+}
+
+// TestReliability_Scheduling_NextFireRetriesWhatDidNotGoOut: a scheduled
+// run that fails (the relay down) or is held leaves its period owed, and the
+// report's next fire runs it again, before that fire's own period, until the
+// ledger shows it done; a period whose only gaps a rerun cannot fill
+// (unknown, failed_permanent) is not run again.
+func TestReliability_Scheduling_NextFireRetriesWhatDidNotGoOut(t *testing.T) {
+	t.Parallel()
+	madrid := mustZone(t, "Europe/Madrid")
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 16, 7, 0, 0, 0, madrid))
+	var mu sync.Mutex
+	// What the ledger holds, by period; a period with no entry has no run.
+	done := ledger.Standing{Runs: 1, Succeeded: true, Latest: report.RunSucceeded, FirstRun: inService}
+	held := map[string]ledger.Standing{"2026-11-13": done, "2026-11-14": done}
+	// outcome is what the next run of a period leaves in the ledger.
+	outcome := map[string]ledger.Standing{
+		"2026-11-15": {Runs: 1, Latest: report.RunFailed, Deliveries: 3, Retriable: 3, FirstRun: inService},  // the relay was down
+		"2026-11-16": {Runs: 1, Latest: report.RunHeld, FirstRun: inService},                                 // the gate held it
+		"2026-11-17": {Runs: 1, Latest: report.RunPartial, Deliveries: 3, Retriable: 0, FirstRun: inService}, // one unknown: not retried
+	}
+	calls := make(chan run, 20)
+	s, err := schedule.New(schedule.Options{
+		Jobs: []schedule.Job{{Name: "daily", Cron: "0 8 * * *", Location: madrid, Kind: period.Day, CatchUp: 2}},
+		Run: func(_ context.Context, name string, p period.Period, trigger report.Trigger) error {
+			mu.Lock()
+			st, bad := outcome[p.Label()]
+			if bad {
+				delete(outcome, p.Label()) // the next run of it succeeds
+			} else {
+				st = done
+			}
+			held[p.Label()] = st
+			mu.Unlock()
+			calls <- run{report: name, period: p.Label(), trigger: trigger, at: clock.Now()}
+			if bad && st.Latest != report.RunPartial {
+				return errors.New("did not go out")
+			}
+			return nil
+		},
+		Standing: func(_ context.Context, _ string, p period.Period) (ledger.Standing, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if st, ok := held[p.Label()]; ok {
+				return st, nil
+			}
+			return ledger.Standing{FirstRun: inService}, nil
+		},
+		Clock:  clock,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	defer shutdown(t, s)
+	wait := func(want string, trigger report.Trigger) {
+		t.Helper()
+		select {
+		case got := <-calls:
+			if got.period != want || got.trigger != trigger {
+				t.Fatalf("ran %s (%s), want %s (%s)", got.period, got.trigger, want, trigger)
+			}
+		case <-testsupport.After(t):
+			t.Fatalf("no run of %s", want)
+		}
+	}
+	noRun := func() {
+		t.Helper()
+		select {
+		case got := <-calls:
+			t.Fatalf("unexpected run %+v", got)
+		case <-time.After(150 * time.Millisecond):
+		}
+	}
+	// Start at 07:00: the 13th and 14th are done, the 15th not due until
+	// 08:00.
+	noRun()
+	fire := func(day int) {
+		t.Helper()
+		at := time.Date(2026, 11, day, 8, 0, 0, 0, madrid)
+		if next := nextFire(t, clock, s, "daily"); !next.Equal(at) {
+			t.Fatalf("next fire %s, want %s", next, at)
+		}
+		advanceTo(t, clock, 1, at)
+	}
+	fire(16)
+	wait("2026-11-15", report.TriggerScheduled) // fails
+	fire(17)
+	wait("2026-11-15", report.TriggerCatchUp) // retried, goes out
+	wait("2026-11-16", report.TriggerScheduled)
+	fire(18)
+	wait("2026-11-16", report.TriggerCatchUp) // the held day, now fresh
+	wait("2026-11-17", report.TriggerScheduled)
+	fire(19)
+	wait("2026-11-18", report.TriggerScheduled) // the 17th's unknown is left to a person
+	noRun()
 }
 
 // TestShutdownWithRunInFlight checks both ends of a graceful stop: a run that
