@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/pipeline"
 	"github.com/sameteam/sameteam/internal/report"
+	"github.com/sameteam/sameteam/internal/schedule"
 )
 
 func runRun(ctx context.Context, env Env, args []string) error {
@@ -74,18 +76,18 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	defer st.Close()
 
 	opts := pipeline.Options{Trigger: report.TriggerManual, DryRun: *dry, To: *to, Partial: *partial, IgnoreGate: *ignoreGate, Force: *force, ResendUnknown: *resend}
+	// Without --period, a run that records heals the report: it first
+	// finishes the earlier periods the ledger shows it still owes (see
+	// schedule.Owed), so a cron line that failed on Monday finishes
+	// Monday's recipients on Tuesday. A named period, a preview, a dry run
+	// or a test copy does that one period; so does a run that overrides
+	// the ledger or the gate, a deliberate act on one period.
+	heal := pf.period == "" && !*dry && *to == "" && !*partial && !*force && !*resend && !*ignoreGate
 	// One instant for every report of the invocation: the digests agree
 	// with each other, and reports that read the same period share one
 	// snapshot (one set of queries).
 	now := time.Now()
-	type job struct {
-		rep  pipeline.Report
-		p    period.Period
-		out  *pipeline.Outcome
-		err  error
-		skip bool
-	}
-	jobs := make([]*job, 0, len(reports))
+	jobs := make([]*runJob, 0, len(reports))
 	for _, r := range reports {
 		rep, err := pipelineReport(cfg, r)
 		if err != nil {
@@ -107,11 +109,16 @@ func runRun(ctx context.Context, env Env, args []string) error {
 		// The built-in leadership report has nobody to go to until a
 		// config names its readers; say so instead of failing.
 		skip := cfg.BuiltinReports && len(rep.Recipients) == 0 && len(rep.RecipientsFrom) == 0 && *to == ""
-		jobs = append(jobs, &job{rep: rep, p: p, skip: skip})
+		j := &runJob{rep: rep, p: p, skip: skip}
+		if heal && st.ledger != nil {
+			j.heal = &schedule.Job{Name: r.Name, Cron: r.Schedule, Location: p.Location(), Kind: p.Kind, CatchUp: r.CatchUp}
+		}
+		jobs = append(jobs, j)
 	}
 	// Reports run side by side when there are cores for it: rendering
 	// (workbooks above all) is CPU-bound, and each report has its own lock
-	// and ledger rows.
+	// and ledger rows. A report's own periods run one after the other,
+	// oldest first.
 	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
 	var wg sync.WaitGroup
 	var finished struct {
@@ -137,7 +144,7 @@ func runRun(ctx context.Context, env Env, args []string) error {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			j.out, j.err = st.runner.Run(ctx, j.rep, j.p, opts)
+			j.run(ctx, st, opts, log)
 			finished.Lock()
 			finished.n++
 			bar.update(finished.n, runnable)
@@ -147,34 +154,41 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	wg.Wait()
 	bar.done()
 	code, codeErr := ExitOK, error(nil)
-	codes := make([]int, len(jobs))
-	for i, j := range jobs {
+	var results []*periodResult
+	for _, j := range jobs {
 		if j.skip {
 			fmt.Fprintf(env.Stdout, "%s: no recipients (add the report to a config file with its recipients); not run\n", j.rep.Name)
 			continue
 		}
-		printOutcome(env, j.out, j.err, *dry)
-		codes[i] = outcomeCode(j.out, j.err)
-		if runRank(codes[i]) > runRank(code) {
-			code, codeErr = codes[i], j.err
+		for _, res := range j.results {
+			if res.owed {
+				fmt.Fprintf(env.Stdout, "%s %s: finishing an earlier period the ledger shows incomplete\n", j.rep.Name, res.p.Label())
+			}
+			printOutcome(env, res.out, res.err, *dry)
+			res.code = outcomeCode(res.out, res.err)
+			if runRank(res.code) > runRank(code) {
+				code, codeErr = res.code, res.err
+			}
+			results = append(results, res)
 		}
 	}
 	if code == ExitOK {
 		return nil
 	}
-	if len(jobs) > 1 {
-		// Each report's own outcome, so that the ones the exit code does not
-		// speak for (a misconfigured report while another is retried) still
-		// reach the logs and the alert on failed runs.
-		for i, j := range jobs {
-			if codes[i] == ExitOK {
+	if len(results) > 1 {
+		// Each report's and period's own outcome, so that the ones the exit
+		// code does not speak for (a misconfigured report while another is
+		// retried, an earlier period held while the current one went out)
+		// still reach the logs and the alert on failed runs.
+		for _, res := range results {
+			if res.code == ExitOK {
 				continue
 			}
-			attrs := []any{"report", j.rep.Name, "period", j.p.Label(), "exit", codes[i]}
-			if j.err != nil {
-				attrs = append(attrs, "err", j.err)
+			attrs := []any{"report", res.name, "period", res.p.Label(), "exit", res.code}
+			if res.err != nil {
+				attrs = append(attrs, "err", res.err)
 			}
-			if codes[i] == ExitTempFail {
+			if res.code == ExitTempFail {
 				log.Warn("report will be retried", attrs...)
 			} else {
 				log.Error("report needs a person: a retry will not fix it", attrs...)
@@ -185,6 +199,54 @@ func runRun(ctx context.Context, env Env, args []string) error {
 		codeErr = errors.New("some deliveries did not go out (see above)")
 	}
 	return withCode(code, codeErr)
+}
+
+// runJob is one report of a `run`: its period and, when it heals, what it
+// still owes before it.
+type runJob struct {
+	rep  pipeline.Report
+	p    period.Period
+	skip bool
+	// heal, when set, is the report as the shared rule of what it still
+	// owes reads it.
+	heal    *schedule.Job
+	results []*periodResult
+}
+
+// periodResult is one period's run.
+type periodResult struct {
+	name string
+	p    period.Period
+	owed bool // an earlier period the run finished before the current one
+	out  *pipeline.Outcome
+	err  error
+	code int
+}
+
+// run runs the earlier periods the report still owes, oldest first, then
+// its current period. An earlier period runs as the scheduler's catch-up
+// does: no override of the ledger or the gate.
+func (j *runJob) run(ctx context.Context, st *stack, opts pipeline.Options, log *slog.Logger) {
+	if j.heal != nil {
+		owed, err := schedule.Owed(ctx, *j.heal, j.p, opts.AsOf, func(ctx context.Context, name string, p period.Period) (ledger.Standing, error) {
+			return st.ledger.Standing(ctx, name, p.Label())
+		})
+		if err != nil {
+			// The current period's run meets the same ledger and says why
+			// it fails, with the exit code for it.
+			log.Warn("cannot read what the report still owes; running the current period only", "report", j.rep.Name, slog.Any("error", err))
+		}
+		earlier := pipeline.Options{Trigger: report.TriggerCatchUp, AsOf: opts.AsOf}
+		for _, p := range owed {
+			if p.Label() == j.p.Label() || ctx.Err() != nil {
+				continue
+			}
+			out, err := st.runner.Run(ctx, j.rep, p, earlier)
+			j.results = append(j.results, &periodResult{name: j.rep.Name, p: p, owed: true, out: out, err: err})
+		}
+	}
+	out, err := st.runner.Run(ctx, j.rep, j.p, opts)
+	j.results = append(j.results, &periodResult{name: j.rep.Name, p: j.p, out: out, err: err})
 }
 
 func selectReports(cfg *config.Config, name string, all bool) ([]*config.Report, error) {
@@ -266,6 +328,10 @@ func outcomeCode(out *pipeline.Outcome, err error) int {
 		return ExitOK
 	case errors.Is(err, pipeline.ErrSource), errors.Is(err, pipeline.ErrTransport):
 		return ExitTempFail
+	case errors.Is(err, pipeline.ErrUnrecorded):
+		// The state database went away before the run's end was recorded:
+		// the next run takes the run over and finishes what is left.
+		return ExitTempFail
 	case errors.Is(err, pipeline.ErrHeld):
 		// The data may be fixed by the next try (a sync that catches up):
 		// a CronJob retries, and a run that then passes sends as usual.
@@ -294,6 +360,12 @@ func printOutcome(env Env, out *pipeline.Outcome, err error, dry bool) {
 		fmt.Fprintf(env.Stdout, "%s %s: skipped, another run is delivering this period (%v)\n", out.Report, out.Period, err)
 		return
 	}
+	if out != nil && errors.Is(err, pipeline.ErrUnrecorded) && out.Held != "" {
+		// Nothing was sent, but the ledger does not say held: saying so
+		// would claim a record that does not exist.
+		fmt.Fprintf(env.Stdout, "%s %s: nothing sent; the data-quality gate would hold it, but the ledger could not record the held run, so the next run tries again: %s\n", out.Report, out.Period, out.Held)
+		return
+	}
 	if out != nil && out.Held != "" {
 		fmt.Fprintf(env.Stdout, "%s %s: held by the data-quality gate, nothing sent: %s\n", out.Report, out.Period, out.Held)
 		for _, n := range out.Notices {
@@ -316,6 +388,9 @@ func printOutcome(env Env, out *pipeline.Outcome, err error, dry bool) {
 	fmt.Fprintf(env.Stdout, " %d sent, %d skipped, %d failed (temporary), %d failed (permanent), %d unknown\n",
 		out.Count(report.DeliverySent), out.Count(report.DeliverySkipped), out.Count(report.DeliveryFailedTemporary),
 		out.Count(report.DeliveryFailedPermanent), out.Count(report.DeliveryUnknown))
+	if errors.Is(err, pipeline.ErrUnrecorded) {
+		fmt.Fprintf(env.Stdout, "  the ledger could not record the end of this run; the next run takes it over\n")
+	}
 	for _, d := range out.Deliveries {
 		switch d.Status {
 		case report.DeliverySent, report.DeliverySkipped:

@@ -66,9 +66,9 @@ func TestReliability_Scheduling_MissedSchedulesCatchUp(t *testing.T) {
 		want    []string // the periods run on restart, in order
 	}{
 		{"catch_up 4", 4, []string{"2026-11-18", "2026-11-19", "2026-11-20"}},
-		// Only the latest missed fire is looked at: the 19th and 20th are
-		// left to an operator (documented).
-		{"catch_up 1", 1, []string{"2026-11-20"}},
+		// The latest due period and catch_up before it are looked at: the
+		// 18th is left to an operator (documented).
+		{"catch_up 1", 1, []string{"2026-11-19", "2026-11-20"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -460,9 +460,11 @@ type Standing struct {
 	// Retriable, how many of those a rerun would try (failed_temporary,
 	// pending).
 	Deliveries, Retriable int
-	// FirstRun is when the report's first recorded run, of any period,
-	// started: zero for a report that never ran.
-	FirstRun time.Time
+	// FirstAsOf is the earliest as_of of the report's runs, of any
+	// period: the report has been producing periods since then. Zero for
+	// a report that never ran. (The as_of, not the start, so that a run
+	// for a past instant counts where it belongs.)
+	FirstAsOf time.Time
 }
 
 // Standing reads the Standing of one (report, period) in one query.
@@ -473,7 +475,7 @@ func (l *Ledger) Standing(ctx context.Context, name, period string) (Standing, e
 		Latest     string      `db:"latest"`
 		Deliveries int         `db:"deliveries"`
 		Retriable  int         `db:"retriable"`
-		FirstRun   db.NullTime `db:"first_run"`
+		FirstAsOf  db.NullTime `db:"first_as_of"`
 	}
 	err := l.db.GetContext(ctx, &row, l.q(`SELECT
 		(SELECT COUNT(*) FROM sameteam_runs WHERE report = ? AND period = ?) AS runs,
@@ -482,8 +484,7 @@ func (l *Ledger) Standing(ctx context.Context, name, period string) (Standing, e
 		          ORDER BY started_at DESC, id DESC LIMIT 1), '') AS latest,
 		(SELECT COUNT(*) FROM sameteam_deliveries WHERE report = ? AND period = ?) AS deliveries,
 		(SELECT COUNT(*) FROM sameteam_deliveries WHERE report = ? AND period = ? AND status IN (?, ?)) AS retriable,
-		(SELECT started_at FROM sameteam_runs WHERE report = ?
-		 ORDER BY started_at, id LIMIT 1) AS first_run`),
+		(SELECT MIN(as_of) FROM sameteam_runs WHERE report = ? AND as_of IS NOT NULL) AS first_as_of`),
 		name, period,
 		name, period, string(report.RunSucceeded),
 		name, period,
@@ -494,5 +495,5 @@ func (l *Ledger) Standing(ctx context.Context, name, period string) (Standing, e
 		return Standing{}, fmt.Errorf("ledger standing of %s %s: %w", name, period, err)
 	}
 	return Standing{Runs: row.Runs, Succeeded: row.Succeeded > 0, Latest: report.RunStatus(row.Latest),
-		Deliveries: row.Deliveries, Retriable: row.Retriable, FirstRun: utc(row.FirstRun)}, nil
+		Deliveries: row.Deliveries, Retriable: row.Retriable, FirstAsOf: utc(row.FirstAsOf)}, nil
 }

@@ -158,6 +158,11 @@ var (
 	ErrSource = errors.New("pipeline: source unavailable")
 	// ErrNoRecipients is returned when a report resolves to nobody.
 	ErrNoRecipients = errors.New("pipeline: no recipients")
+	// ErrUnrecorded is returned when the ledger could not record the end
+	// of a run (the state database went away): the run is still marked
+	// running there until the next run takes it over, so its outcome is
+	// not one the ledger vouches for.
+	ErrUnrecorded = errors.New("pipeline: the ledger did not record the end of the run")
 	// ErrTransport wraps an SMTP session failure (server unreachable, TLS,
 	// AUTH, sender refused) that stopped a run; the wrapped error matches
 	// delivery.ErrSession and, where it applies, delivery.ErrTLS or
@@ -225,7 +230,12 @@ func (r *Runner) Run(ctx context.Context, rep Report, p period.Period, opts Opti
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 		defer cancel()
 		if ferr := r.Ledger.FinishRun(fctx, out.RunID, status, text, out.counts()); ferr != nil {
+			// The state database went away during the run: the ledger
+			// still calls it running, so nothing may say it was held or
+			// finished. The next run takes it over and tries again.
 			log.Error("record the end of the run", slog.Any("error", ferr))
+			err = errors.Join(err, fmt.Errorf("%w (it would have been %s): %w", ErrUnrecorded, status, ferr))
+			status = report.RunFailed
 		}
 		if out.GateIgnored != "" {
 			if ferr := r.Ledger.NoteRun(fctx, out.RunID, "sent despite the data-quality gate (--ignore-gate): "+out.GateIgnored); ferr != nil {

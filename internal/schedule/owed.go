@@ -19,11 +19,11 @@ type StandingFunc func(ctx context.Context, name string, p period.Period) (ledge
 // catch-up on start:
 //
 //   - a period that a run finished succeeded is done;
-//   - a period with no run at all is owed when it is the latest one
-//     (current), and an earlier one only when the report had run before p
-//     ended (its cron line or its scheduler failed before the ledger was
-//     reached): a report that never ran, or first ran after p, does not
-//     send its history;
+//   - a period with no run at all is owed when it is the latest one due
+//     (latest), and an earlier one only when the report had run, for an
+//     as_of before p ended (its cron line or its scheduler failed before
+//     the ledger was reached): a report that never ran, or first ran after
+//     p, does not send its history;
 //   - a held run is owed (the data may be fresh now), and so is a run still
 //     marked running (its process died; the run lock tells a live one);
 //   - a failed or partial run is owed while a rerun would try someone: it
@@ -31,12 +31,12 @@ type StandingFunc func(ctx context.Context, name string, p period.Period) (ledge
 //     failed_temporary (including "not tried") or pending. One whose only
 //     gaps are unknown or failed_permanent is not: a rerun would send
 //     nothing (unknown waits for --resend-unknown, permanent for a person).
-func Owes(s ledger.Standing, p period.Period, current bool) bool {
+func Owes(s ledger.Standing, p period.Period, latest bool) bool {
 	switch {
 	case s.Succeeded:
 		return false
 	case s.Runs == 0:
-		return current || !s.FirstRun.IsZero() && s.FirstRun.Before(p.End)
+		return latest || !s.FirstAsOf.IsZero() && s.FirstAsOf.Before(p.End)
 	case s.Latest == report.RunHeld, s.Latest == report.RunRunning:
 		return true
 	case s.Deliveries == 0:
@@ -68,13 +68,15 @@ func Owed(ctx context.Context, j Job, current period.Period, now time.Time, stan
 	if j.CatchUp >= 0 {
 		n = max(j.CatchUp, 1)
 	}
+	var candidates []period.Period
+	for k := n; k >= 0; k-- {
+		if p := current.Shift(-k); due(z, p, now) {
+			candidates = append(candidates, p)
+		}
+	}
 	var out []period.Period
 	var errs []error
-	for k := n; k >= 0; k-- {
-		p := current.Shift(-k)
-		if !due(z, p, now) {
-			continue
-		}
+	for i, p := range candidates {
 		if err := ctx.Err(); err != nil {
 			return out, errors.Join(append(errs, err)...)
 		}
@@ -83,7 +85,7 @@ func Owed(ctx context.Context, j Job, current period.Period, now time.Time, stan
 			errs = append(errs, fmt.Errorf("%s %s: %w", j.Name, p.Label(), err))
 			continue
 		}
-		if Owes(s, p, k == 0) {
+		if Owes(s, p, i == len(candidates)-1) {
 			out = append(out, p)
 		}
 	}

@@ -22,7 +22,7 @@ func TestOwed(t *testing.T) {
 	// is Monday the 23rd.
 	now := time.Date(2026, 11, 24, 9, 0, 0, 0, madrid)
 	current := period.LastComplete(period.Day, now, madrid)
-	done := ledger.Standing{Runs: 1, Succeeded: true, Latest: report.RunSucceeded, FirstRun: inService}
+	done := ledger.Standing{Runs: 1, Succeeded: true, Latest: report.RunSucceeded, FirstAsOf: inService}
 	tests := []struct {
 		name    string
 		cron    string
@@ -34,13 +34,13 @@ func TestOwed(t *testing.T) {
 		{name: "all sent", ledger: map[string]ledger.Standing{"2026-11-22": done, "2026-11-23": done}},
 		{name: "current not yet sent", ledger: map[string]ledger.Standing{"2026-11-22": done}, want: []string{"2026-11-23"}},
 		{name: "yesterday's run failed before any recipient", ledger: map[string]ledger.Standing{
-			"2026-11-22": {Runs: 1, Latest: report.RunFailed, FirstRun: inService}, "2026-11-23": done}, want: []string{"2026-11-22"}},
+			"2026-11-22": {Runs: 1, Latest: report.RunFailed, FirstAsOf: inService}, "2026-11-23": done}, want: []string{"2026-11-22"}},
 		{name: "yesterday's relay failed mid-way", ledger: map[string]ledger.Standing{
-			"2026-11-22": {Runs: 1, Latest: report.RunPartial, Deliveries: 5, Retriable: 2, FirstRun: inService}, "2026-11-23": done}, want: []string{"2026-11-22"}},
+			"2026-11-22": {Runs: 1, Latest: report.RunPartial, Deliveries: 5, Retriable: 2, FirstAsOf: inService}, "2026-11-23": done}, want: []string{"2026-11-22"}},
 		{name: "yesterday held", ledger: map[string]ledger.Standing{
-			"2026-11-22": {Runs: 2, Latest: report.RunHeld, FirstRun: inService}, "2026-11-23": done}, want: []string{"2026-11-22"}},
+			"2026-11-22": {Runs: 2, Latest: report.RunHeld, FirstAsOf: inService}, "2026-11-23": done}, want: []string{"2026-11-22"}},
 		{name: "yesterday's gaps are unknown or permanent only", ledger: map[string]ledger.Standing{
-			"2026-11-22": {Runs: 1, Latest: report.RunPartial, Deliveries: 5, FirstRun: inService}, "2026-11-23": done}},
+			"2026-11-22": {Runs: 1, Latest: report.RunPartial, Deliveries: 5, FirstAsOf: inService}, "2026-11-23": done}},
 		{name: "yesterday never ran (the state database was down)", ledger: map[string]ledger.Standing{"2026-11-23": done}, want: []string{"2026-11-22"}},
 		{name: "a report that never ran sends no history", fresh: true, catchUp: 5, want: []string{"2026-11-23"}},
 		{name: "three days back with catch_up 3", catchUp: 3, ledger: map[string]ledger.Standing{"2026-11-21": done},
@@ -65,7 +65,7 @@ func TestOwed(t *testing.T) {
 				if tt.fresh {
 					return ledger.Standing{}, nil
 				}
-				return ledger.Standing{FirstRun: inService}, nil
+				return ledger.Standing{FirstAsOf: inService}, nil
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -86,7 +86,7 @@ func TestOwed(t *testing.T) {
 		if p.Label() == "2026-11-22" {
 			return ledger.Standing{}, errors.New("connection refused")
 		}
-		return ledger.Standing{FirstRun: inService}, nil
+		return ledger.Standing{FirstAsOf: inService}, nil
 	})
 	if err == nil || len(got) != 1 || got[0].Label() != "2026-11-23" {
 		t.Fatalf("owed %v, %v; want 2026-11-23 and the error", got, err)

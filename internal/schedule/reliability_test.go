@@ -27,7 +27,7 @@ type ledgerStub struct {
 func (l *ledgerStub) standing(_ context.Context, report string, p period.Period) (ledger.Standing, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return ledger.Standing{Succeeded: l.done[report+" "+p.Label()], FirstRun: inService}, nil
+	return ledger.Standing{Succeeded: l.done[report+" "+p.Label()], FirstAsOf: inService}, nil
 }
 
 func (l *ledgerStub) mark(report, label string) {

@@ -327,7 +327,7 @@ func TestCatchUp(t *testing.T) {
 					if tt.askErr != nil {
 						return ledger.Standing{}, tt.askErr
 					}
-					return ledger.Standing{Succeeded: tt.succeeded[p.Label()] || log.ran(p.Label()), FirstRun: inService}, nil
+					return ledger.Standing{Succeeded: tt.succeeded[p.Label()] || log.ran(p.Label()), FirstAsOf: inService}, nil
 				},
 				Clock:  clock,
 				Logger: slog.New(slog.NewTextHandler(logs, nil)),
@@ -387,13 +387,13 @@ func TestReliability_Scheduling_NextFireRetriesWhatDidNotGoOut(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 16, 7, 0, 0, 0, madrid))
 	var mu sync.Mutex
 	// What the ledger holds, by period; a period with no entry has no run.
-	done := ledger.Standing{Runs: 1, Succeeded: true, Latest: report.RunSucceeded, FirstRun: inService}
+	done := ledger.Standing{Runs: 1, Succeeded: true, Latest: report.RunSucceeded, FirstAsOf: inService}
 	held := map[string]ledger.Standing{"2026-11-13": done, "2026-11-14": done}
 	// outcome is what the next run of a period leaves in the ledger.
 	outcome := map[string]ledger.Standing{
-		"2026-11-15": {Runs: 1, Latest: report.RunFailed, Deliveries: 3, Retriable: 3, FirstRun: inService},  // the relay was down
-		"2026-11-16": {Runs: 1, Latest: report.RunHeld, FirstRun: inService},                                 // the gate held it
-		"2026-11-17": {Runs: 1, Latest: report.RunPartial, Deliveries: 3, Retriable: 0, FirstRun: inService}, // one unknown: not retried
+		"2026-11-15": {Runs: 1, Latest: report.RunFailed, Deliveries: 3, Retriable: 3, FirstAsOf: inService},  // the relay was down
+		"2026-11-16": {Runs: 1, Latest: report.RunHeld, FirstAsOf: inService},                                 // the gate held it
+		"2026-11-17": {Runs: 1, Latest: report.RunPartial, Deliveries: 3, Retriable: 0, FirstAsOf: inService}, // one unknown: not retried
 	}
 	calls := make(chan run, 20)
 	s, err := schedule.New(schedule.Options{
@@ -420,7 +420,7 @@ func TestReliability_Scheduling_NextFireRetriesWhatDidNotGoOut(t *testing.T) {
 			if st, ok := held[p.Label()]; ok {
 				return st, nil
 			}
-			return ledger.Standing{FirstRun: inService}, nil
+			return ledger.Standing{FirstAsOf: inService}, nil
 		},
 		Clock:  clock,
 		Logger: slog.New(slog.DiscardHandler),
