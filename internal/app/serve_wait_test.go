@@ -23,6 +23,8 @@ type dbProxy struct {
 	up       atomic.Bool
 	attempts atomic.Int64
 	wg       sync.WaitGroup
+	mu       sync.Mutex
+	open     map[net.Conn]bool // both ends of every forwarded connection
 }
 
 func startDBProxy(t *testing.T, target string) *dbProxy {
@@ -55,10 +57,28 @@ func (p *dbProxy) serve() {
 			c.Close()
 			continue
 		}
+		p.mu.Lock()
+		if p.open == nil {
+			p.open = map[net.Conn]bool{}
+		}
+		p.open[c], p.open[d] = true, true
+		p.mu.Unlock()
 		p.wg.Add(2)
 		go func() { defer p.wg.Done(); io.Copy(d, c); d.Close() }()
 		go func() { defer p.wg.Done(); io.Copy(c, d); c.Close() }()
 	}
+}
+
+// sever takes the database away: new connections are refused and every
+// open one is cut, as when the database's host goes down.
+func (p *dbProxy) sever() {
+	p.up.Store(false)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.open {
+		c.Close()
+	}
+	p.open = nil
 }
 
 // until polls cond until it holds, failing the test at a deadline taken
