@@ -145,7 +145,7 @@ type Report struct {
 	SLACalendar    string          `yaml:"sla_calendar"`    // a calendar's name or none; default the top-level sla_calendar
 	Gate           *Gate           `yaml:"gate"`            // replaces the top-level gate; {} turns it off
 	Owners         []string        `yaml:"owners"`          // replace the top-level owners
-	CatchUp        int             `yaml:"catch_up"`        // periods caught up on start; default 1
+	CatchUp        int             `yaml:"catch_up"`        // periods before the current one that run and serve finish when owed (schedule.Owed); default 1
 
 	// Resolved by Validate from the fields above, with the parsers the
 	// runtime uses, so no later step parses them again.
