@@ -138,19 +138,24 @@ func (b *builder) reps() error {
 		// Working minutes right beside the wall-clock median.
 		cols = slices.Insert(cols, 8, column{header: b.w.repsWorking, style: st.decimal})
 	}
-	var rows [][]any
-	for _, r := range b.s.ByRep {
-		row := []any{
-			b.text(r.RepID), b.text(r.Name), r.MQLsAssigned, r.SLAMet, r.SLABreached, r.SLAPending,
-			rate(r.SLACompliance), rate(r.ResponseMinutesMedian), r.Accepted, r.Rejected,
-			r.Activities, r.OpportunitiesCreated, r.PipelineCreated.Float(), r.WonDeals, r.WonRevenue.Float(),
+	// One row per rep: a team of 100,000 members has as many rows, so
+	// they are streamed, row by row, rather than held as cells.
+	rows := func(yield func([]any) bool) {
+		for _, r := range b.s.ByRep {
+			row := []any{
+				b.text(r.RepID), b.text(r.Name), r.MQLsAssigned, r.SLAMet, r.SLABreached, r.SLAPending,
+				rate(r.SLACompliance), rate(r.ResponseMinutesMedian), r.Accepted, r.Rejected,
+				r.Activities, r.OpportunitiesCreated, r.PipelineCreated.Float(), r.WonDeals, r.WonRevenue.Float(),
+			}
+			if b.working() {
+				row = slices.Insert(row, 8, rate(r.ResponseWorkingMinutesMedian))
+			}
+			if !yield(row) {
+				return
+			}
 		}
-		if b.working() {
-			row = slices.Insert(row, 8, rate(r.ResponseWorkingMinutesMedian))
-		}
-		rows = append(rows, row)
 	}
-	return b.table(b.w.sheetReps, cols, rows)
+	return b.streamTable(b.w.sheetReps, cols, len(b.s.ByRep), rows)
 }
 
 func (b *builder) campaigns() error {

@@ -2,6 +2,7 @@ package workbook
 
 import (
 	"fmt"
+	"iter"
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
@@ -84,6 +85,89 @@ func (b *builder) table(sheet string, cols []column, rows [][]any) error {
 		return fmt.Errorf("autofilter: %w", err)
 	}
 	return b.pageSetup(sheet, len(cols) > 4, 1)
+}
+
+// streamTable is table for a sheet of many rows (n of them, given by rows,
+// which it reads twice: once for the widths, once to write): the same
+// header, styles, frozen header, autofilter, widths and page setup, with
+// the rows written through excelize's stream writer, so that memory does
+// not grow with a cell map per value.
+func (b *builder) streamTable(sheet string, cols []column, n int, rows iter.Seq[[]any]) error {
+	f := b.f
+	widths := make([]float64, len(cols))
+	for i, c := range cols {
+		widths[i] = max(c.width, textWidth(c.header)+2, widthMin)
+	}
+	for row := range rows {
+		for i, v := range row {
+			if s, ok := v.(string); ok && cols[i].text {
+				widths[i] = max(widths[i], textWidth(s)+2)
+			}
+		}
+	}
+	// The stream writer copies the worksheet as it is when it is created:
+	// dimension, autofilter and page setup go first (see detailSheet).
+	end, _ := excelize.CoordinatesToCellName(len(cols), max(2, n+1))
+	if err := f.SetSheetDimension(sheet, "A1:"+end); err != nil {
+		return fmt.Errorf("set dimension: %w", err)
+	}
+	if err := f.AutoFilter(sheet, "A1:"+end, nil); err != nil {
+		return fmt.Errorf("autofilter: %w", err)
+	}
+	if err := b.pageSetup(sheet, len(cols) > 4, 1); err != nil {
+		return err
+	}
+	sw, err := f.NewStreamWriter(sheet)
+	if err != nil {
+		return fmt.Errorf("stream: %w", err)
+	}
+	for i, c := range cols {
+		if err := sw.SetColWidth(i+1, i+1, min(widths[i], widthMax)); err != nil {
+			return err
+		}
+		if err := sw.SetColStyle(i+1, i+1, c.style); err != nil {
+			return err
+		}
+	}
+	if err := sw.SetPanes(&excelize.Panes{
+		Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft",
+		Selection: []excelize.Selection{{SQRef: "A2", ActiveCell: "A2", Pane: "bottomLeft"}},
+	}); err != nil {
+		return err
+	}
+	// Headers sit over their values: left over text, right over numbers.
+	header := make([]any, len(cols))
+	for i, c := range cols {
+		style := b.st.headerRight
+		if c.style == b.st.text || c.style == b.st.wrap {
+			style = b.st.header
+		}
+		header[i] = excelize.Cell{StyleID: style, Value: c.header}
+	}
+	if err := sw.SetRow("A1", header); err != nil {
+		return err
+	}
+	// A streamed cell carries its style itself: a column's style only
+	// covers the cells it does not write.
+	cells := make([]any, len(cols))
+	r := 2
+	for row := range rows {
+		for i, v := range row {
+			cells[i] = nil
+			if v != nil {
+				cells[i] = excelize.Cell{StyleID: cols[i].style, Value: v}
+			}
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, r)
+		if err := sw.SetRow(cell, cells); err != nil {
+			return fmt.Errorf("row %d: %w", r, err)
+		}
+		r++
+	}
+	if err := sw.Flush(); err != nil {
+		return fmt.Errorf("flush: %w", err)
+	}
+	return nil
 }
 
 // pageSetup makes a sheet print (and convert to PDF) one page wide, with
