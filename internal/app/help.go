@@ -21,7 +21,7 @@ var help = map[string]helpText{
 		about:    "Seeds a demo database (SQLite, in --dir) with a made-up company and writes the three\nweekly digests, their workbooks and a preview page. Needs no config, database or SMTP.",
 		examples: []string{"sameteam demo", "sameteam demo --serve   # then open http://127.0.0.1:8080"}},
 	"run": {usage: "sameteam run (--report NAME | --all) [flags]",
-		about: "Computes a report's period, renders its digests and workbook and sends them, recording\neach delivery in the state database's ledger: a second run of the same period sends only\nwhat is still due. Without --period, the last complete period in the report's zone.\nExit codes: 0 done, 75 retry later, 65 recipients refused, 78 configuration, 64 usage;\nwith --all, 75 while any report can still be retried.",
+		about: "Computes a report's period, renders its digests and workbook and sends them, recording\neach delivery in the state database's ledger: a second run of the same period sends only\nwhat is still due. Without --period, the last complete period in the report's zone,\nafter the earlier periods (catch_up of them) the ledger shows it still owes.\nExit codes: 0 done, 75 retry later, 65 recipients refused, 78 configuration, 64 usage;\nwith --all or earlier periods, 75 while any of them can still be retried.",
 		examples: []string{
 			"sameteam run --report weekly-sales",
 			"sameteam run --all --period 2026-W47 --dry-run",
