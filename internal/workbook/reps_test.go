@@ -51,6 +51,16 @@ func TestReliability_Load_RepsSheetOfAHundredThousandMembers(t *testing.T) {
 			t.Errorf("row %d does not hold rep u%06d", i+2, i)
 		}
 	}
+	// Columns in ascending order, as the format wants them.
+	cols := regexp.MustCompile(`<col min="(\d+)"`).FindAllStringSubmatch(sheet, -1)
+	if len(cols) < 15 {
+		t.Fatalf("Reps has %d column entries, want one per column", len(cols))
+	}
+	for i, c := range cols {
+		if c[1] != fmt.Sprint(i+1) {
+			t.Fatalf("Reps's columns are not in ascending order: %v", cols)
+		}
+	}
 	// A streamed number carries its column's style itself.
 	if !regexp.MustCompile(fmt.Sprintf(`<c r="C%d" s="[1-9][0-9]*"`, n+1)).MatchString(sheet) {
 		t.Errorf("Reps!C%d has no style: a streamed number lost its column's", n+1)

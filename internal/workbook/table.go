@@ -121,11 +121,14 @@ func (b *builder) streamTable(sheet string, cols []column, n int, rows iter.Seq[
 	if err != nil {
 		return fmt.Errorf("stream: %w", err)
 	}
-	for i, c := range cols {
+	// Last column first: excelize puts each column it is given before
+	// those it has, and the stream writer writes them in that order, while
+	// the format wants them in ascending order.
+	for i := len(cols) - 1; i >= 0; i-- {
 		if err := sw.SetColWidth(i+1, i+1, min(widths[i], widthMax)); err != nil {
 			return err
 		}
-		if err := sw.SetColStyle(i+1, i+1, c.style); err != nil {
+		if err := sw.SetColStyle(i+1, i+1, cols[i].style); err != nil {
 			return err
 		}
 	}
