@@ -325,3 +325,69 @@ func TestRecord(t *testing.T) {
 		}
 	})
 }
+
+// TestStanding reads, on both engines, the facts the scheduler's rule of
+// what a report still owes is made of.
+func TestStanding(t *testing.T) {
+	t.Parallel()
+	testdb.Engines(t, func(t *testing.T, url string) {
+		t.Parallel()
+		l, b := setup(t, url)
+		ctx := context.Background()
+		standing := func(period string) ledger.Standing {
+			t.Helper()
+			s, err := l.Standing(ctx, rep, period)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		if got := standing(per); got != (ledger.Standing{}) {
+			t.Fatalf("a report that never ran: %+v, want nothing", got)
+		}
+		start := func(period string, asOf time.Time) int64 {
+			t.Helper()
+			id, err := l.StartRun(ctx, ledger.RunInfo{Report: rep, Period: period, AsOf: asOf, Trigger: report.TriggerScheduled})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		first := time.Date(2026, 11, 16, 7, 0, 0, 0, time.UTC)
+		// A later run for an earlier instant (a rerun with --as-of) still
+		// makes the earliest as_of the report's.
+		b.clock.Advance(time.Minute)
+		later := start("2026-W46", first.Add(7*24*time.Hour))
+		if err := l.FinishRun(ctx, later, report.RunHeld, "stale", ledger.Counts{}); err != nil {
+			t.Fatal(err)
+		}
+		b.clock.Advance(time.Minute)
+		id := start(per, first)
+		claim(t, l, id, rep, per, "ana@example.com", ledger.ClaimOptions{})
+		c := claim(t, l, id, rep, per, "ben@example.com", ledger.ClaimOptions{})
+		if err := l.MarkFailed(ctx, c, report.DeliveryFailedTemporary, "451"); err != nil {
+			t.Fatal(err)
+		}
+		if got := standing(per); got.Runs != 1 || got.Latest != report.RunRunning || got.Deliveries != 2 || got.Retriable != 1 ||
+			got.Succeeded || !got.FirstAsOf.Equal(first) {
+			t.Fatalf("a running run, one delivery in sending and one failed_temporary: %+v", got)
+		}
+		if err := l.FinishRun(ctx, id, report.RunPartial, "1 of 2", ledger.Counts{Failed: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if got := standing("2026-W46"); got.Latest != report.RunHeld || got.Runs != 1 || got.Deliveries != 0 {
+			t.Fatalf("a held period: %+v", got)
+		}
+		if got := standing("2026-W48"); got.Runs != 0 || !got.FirstAsOf.Equal(first) {
+			t.Fatalf("a period without runs of a report in service: %+v", got)
+		}
+		b.clock.Advance(time.Minute)
+		id = start(per, first.Add(time.Hour))
+		if err := l.FinishRun(ctx, id, report.RunSucceeded, "", ledger.Counts{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := standing(per); !got.Succeeded || got.Latest != report.RunSucceeded || got.Runs != 2 {
+			t.Fatalf("after a successful rerun: %+v", got)
+		}
+	})
+}
