@@ -698,7 +698,10 @@ func TestReliability_Database_LockHolderKilled(t *testing.T) {
 	if runs, ds := ledgerState(t, w.url); len(runs) != 0 || len(ds) != 0 {
 		t.Errorf("the ledger has %d runs and %d deliveries", len(runs), len(ds))
 	}
-	mustExec(t, adminDB(t, w.url), fmt.Sprintf(`SELECT pg_terminate_backend(%d)`, pid))
+	// With a timeout, pg_terminate_backend waits until the backend is gone
+	// (and its advisory lock released); without, it only signals it, and on
+	// a loaded machine the next run could still find the lock held.
+	mustExec(t, adminDB(t, w.url), fmt.Sprintf(`SELECT pg_terminate_backend(%d, 60000)`, pid))
 	if res := w.run(); res.code != ExitOK {
 		t.Fatalf("after the holder was killed: %s", res)
 	}
