@@ -19,9 +19,9 @@ type StandingFunc func(ctx context.Context, name string, p period.Period) (ledge
 // catch-up on start:
 //
 //   - a period that a run finished succeeded is done;
-//   - a period with no run at all is owed when it is the latest one due
-//     (latest), and an earlier one only when the report had run, for an
-//     as_of before p ended (its cron line or its scheduler failed before
+//   - a period with no run at all is owed when it is the latest one due,
+//     and an earlier one only when the report had run, for an as_of
+//     before p ended (its cron line or its scheduler failed before
 //     the ledger was reached): a report that never ran, or first ran after
 //     p, does not send its history;
 //   - a held run is owed (the data may be fresh now), and so is a run still
