@@ -4,6 +4,11 @@
 // covers exactly what it grants (one path) and when it stops granting it, and a
 // link never lives longer than seven days, so a leaked link is a bounded
 // leak.
+//
+// SignAction and VerifyAction sign links that do not expire, for one named
+// action (an unsubscribe link must work in a message read months later).
+// Their signatures are made over a different message, so a link of one
+// kind never passes as the other.
 package signedlink
 
 import (
@@ -105,5 +110,56 @@ func mac(key []byte, path, exp string) []byte {
 	h.Write([]byte(path))
 	h.Write([]byte("\n"))
 	h.Write([]byte(exp))
+	return h.Sum(nil)
+}
+
+// ActionUnsubscribe is the action of a digest's unsubscribe link: it lets
+// whoever holds it stop one recipient's copies of one report, which is all
+// the link can do, so it need not expire.
+const ActionUnsubscribe = "unsubscribe"
+
+// SignAction returns path with the query that grants action on it for as
+// long as key is the key: "/unsubscribe/…?sig=…". action must be one of
+// the package's Action constants.
+func SignAction(key []byte, action, path string) (string, error) {
+	if len(key) < MinKeyLen {
+		return "", ErrKey
+	}
+	q := url.Values{}
+	q.Set(ParamSig, base64.RawURLEncoding.EncodeToString(actionMAC(key, action, path)))
+	return path + "?" + q.Encode(), nil
+}
+
+// VerifyAction checks that query carries a valid signature of action for
+// path. It returns nil, ErrBadSignature or ErrKey. A query that also
+// carries an expiry is refused: it is a download link, not this kind.
+func VerifyAction(key []byte, action, path string, query url.Values) error {
+	if len(key) < MinKeyLen {
+		return ErrKey
+	}
+	sigs := query[ParamSig]
+	if len(sigs) != 1 || query.Has(ParamExpires) {
+		return ErrBadSignature
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sigs[0])
+	if err != nil || base64.RawURLEncoding.EncodeToString(got) != sigs[0] {
+		return ErrBadSignature
+	}
+	if !hmac.Equal(got, actionMAC(key, action, path)) {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// actionMAC signs "sameteam-action-v1", the action and the path, each on
+// its own line. An action is a constant without a newline, so the first
+// two newlines split the message unambiguously, and the prefix keeps it
+// apart from a download link's.
+func actionMAC(key []byte, action, path string) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte("sameteam-action-v1\n"))
+	h.Write([]byte(action))
+	h.Write([]byte("\n"))
+	h.Write([]byte(path))
 	return h.Sum(nil)
 }

@@ -140,3 +140,65 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// An action link works for its action and path only, never expires, and
+// is never taken for a download link or the other way round.
+func TestSignVerifyAction(t *testing.T) {
+	t.Parallel()
+	const path = "/unsubscribe/weekly-sales/en/YW5hQGV4YW1wbGUuY29t"
+	good, err := signedlink.SignAction(key, signedlink.ActionUnsubscribe, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, q := split(t, good)
+	if p != path {
+		t.Fatalf("SignAction path %q, want %q", p, path)
+	}
+	if err := signedlink.VerifyAction(key, signedlink.ActionUnsubscribe, path, q); err != nil {
+		t.Fatalf("a good link: %v", err)
+	}
+	download, err := signedlink.Sign(key, path, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, downloadQ := split(t, download)
+	sig := q.Get(signedlink.ParamSig)
+	flipped := "A" + sig[1:]
+	if flipped == sig {
+		flipped = "B" + sig[1:]
+	}
+	withExpiry := url.Values{signedlink.ParamSig: {sig}, signedlink.ParamExpires: {"4102444800"}}
+	tests := []struct {
+		name   string
+		key    []byte
+		action string
+		path   string
+		query  url.Values
+		want   error
+	}{
+		{"another path", key, signedlink.ActionUnsubscribe, "/unsubscribe/weekly-sales/en/Ym9iQGV4YW1wbGUuY29t", q, signedlink.ErrBadSignature},
+		{"another action", key, "download", path, q, signedlink.ErrBadSignature},
+		{"another key", []byte("fedcba9876543210fedcba9876543210"), signedlink.ActionUnsubscribe, path, q, signedlink.ErrBadSignature},
+		{"flipped signature", key, signedlink.ActionUnsubscribe, path, url.Values{signedlink.ParamSig: {flipped}}, signedlink.ErrBadSignature},
+		{"padded signature", key, signedlink.ActionUnsubscribe, path, url.Values{signedlink.ParamSig: {sig + "="}}, signedlink.ErrBadSignature},
+		{"two signatures", key, signedlink.ActionUnsubscribe, path, url.Values{signedlink.ParamSig: {sig, sig}}, signedlink.ErrBadSignature},
+		{"no signature", key, signedlink.ActionUnsubscribe, path, url.Values{}, signedlink.ErrBadSignature},
+		{"with an expiry", key, signedlink.ActionUnsubscribe, path, withExpiry, signedlink.ErrBadSignature},
+		{"a download link's signature", key, signedlink.ActionUnsubscribe, path, downloadQ, signedlink.ErrBadSignature},
+		{"short key", key[:8], signedlink.ActionUnsubscribe, path, q, signedlink.ErrKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := signedlink.VerifyAction(tt.key, tt.action, tt.path, tt.query); !errors.Is(err, tt.want) {
+				t.Errorf("VerifyAction = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	// The other way round: an action link is no download link.
+	if err := signedlink.Verify(key, path, q, time.Now()); !errors.Is(err, signedlink.ErrBadSignature) {
+		t.Errorf("Verify of an action link = %v, want ErrBadSignature", err)
+	}
+	if _, err := signedlink.SignAction(key[:8], signedlink.ActionUnsubscribe, path); !errors.Is(err, signedlink.ErrKey) {
+		t.Errorf("SignAction with a short key = %v, want ErrKey", err)
+	}
+}
