@@ -24,10 +24,15 @@ type ClaimOptions struct {
 // Claim is the outcome of claiming one delivery. When Claimed, the row is in
 // sending under RunID and the caller sends the message, then calls MarkSent
 // or MarkFailed. When not, Reason says why (ErrAlreadySent,
-// ErrUnknownOutcome, ErrFailedPermanent, ErrInProgress) and nothing is sent.
+// ErrUnknownOutcome, ErrFailedPermanent, ErrInProgress, ErrUnsubscribed)
+// and nothing is sent.
 type Claim struct {
 	Claimed bool
 	Reason  error
+	// Skip is set when the claim skipped the recipient on purpose
+	// (ErrUnsubscribed): the word the ledger recorded with the skipped
+	// delivery.
+	Skip report.SkipReason
 	// Prior is the delivery's state before the claim: "" for a new one.
 	// A row found in sending by a dead run reads as unknown, with Abandoned.
 	Prior     report.DeliveryStatus
@@ -47,8 +52,9 @@ func NormalizeRecipient(addr string) string { return strings.ToLower(strings.Tri
 
 // claimable applies the effectively-once rule to a delivery's current state.
 //
-//   - new, pending, failed_temporary: yes; nothing arrived, retrying is
-//     what a rerun is for.
+//   - new, pending, failed_temporary, skipped: yes; nothing arrived,
+//     retrying is what a rerun is for (a recipient skipped as unsubscribed
+//     and restored since gets the period's digest).
 //   - sent: only with Force.
 //   - unknown: only with ResendUnknown or Force; it may have arrived, and a
 //     silent duplicate is the complaint we most want to avoid.
@@ -61,7 +67,7 @@ func NormalizeRecipient(addr string) string { return strings.ToLower(strings.Tri
 //     are a duplicate by construction.
 func claimable(prior report.DeliveryStatus, o ClaimOptions) error {
 	switch prior {
-	case "", report.DeliveryPending, report.DeliveryFailedTemporary:
+	case "", report.DeliveryPending, report.DeliveryFailedTemporary, report.DeliverySkipped:
 		return nil
 	case report.DeliverySent:
 		if o.Force {
@@ -82,6 +88,17 @@ func claimable(prior report.DeliveryStatus, o ClaimOptions) error {
 	return ErrInProgress
 }
 
+// skippable reports whether a delivery in state prior may be recorded as
+// skipped: nothing has reached the recipient. A sent, unknown or refused
+// delivery keeps what it says about the message that went out.
+func skippable(prior report.DeliveryStatus) bool {
+	switch prior {
+	case "", report.DeliveryPending, report.DeliveryFailedTemporary, report.DeliverySkipped:
+		return true
+	}
+	return false
+}
+
 type currentRow struct {
 	ID       int64  `db:"id"`
 	Status   string `db:"status"`
@@ -97,7 +114,10 @@ type currentRow struct {
 // claimable. The move to sending is a conditional UPDATE on the state just
 // read, so of two runs (or goroutines) claiming together exactly one wins;
 // the other reads the row again and finds it in sending. A row in sending by
-// a run that is no longer alive is first recorded as unknown.
+// a run that is no longer alive is first recorded as unknown. A recipient
+// who opted out of the report is not claimed: a delivery that nothing has
+// reached is recorded as skipped, reason unsubscribed, and one already
+// sent (or unknown, or refused) keeps its state.
 //
 // An error means the ledger could not decide (database, a run that is not
 // running); a refusal is a Claim with Claimed false and a Reason.
@@ -135,6 +155,11 @@ func (l *Ledger) Claim(ctx context.Context, name, period, recipient, messageID s
 		return Claim{}, fmt.Errorf("claim %s: insert: %w", recipient, err)
 	}
 	inserted, _ := res.RowsAffected()
+	var optedOut int
+	if err := tx.GetContext(ctx, &optedOut, l.q(`SELECT COUNT(*) FROM sameteam_opt_outs WHERE report = ? AND recipient = ?`),
+		name, recipient); err != nil {
+		return Claim{}, fmt.Errorf("claim %s: read opt-outs: %w", recipient, err)
+	}
 
 	// A lost race is read again; three rounds are plenty, since after one the
 	// winner's row is in sending and the answer is ErrInProgress.
@@ -165,7 +190,31 @@ func (l *Ledger) Claim(ctx context.Context, name, period, recipient, messageID s
 			c.Prior, c.Abandoned, c.Attempts = report.DeliveryUnknown, true, cur.Attempts+1
 		}
 
-		if reason := claimable(c.Prior, opts); reason != nil {
+		reason := claimable(c.Prior, opts)
+		if reason == nil && optedOut > 0 {
+			c.Reason, c.Skip = ErrUnsubscribed, report.SkipUnsubscribed
+			if skippable(c.Prior) {
+				res, err := tx.ExecContext(ctx, l.q(`UPDATE sameteam_deliveries
+					SET status = 'skipped', run_id = ?, message_id = ?, last_error = ?, updated_at = ?
+					WHERE id = ? AND status = ? AND COALESCE(run_id, 0) = ?`),
+					runID, messageID, string(report.SkipUnsubscribed), l.db.Time(now), cur.ID, string(c.Prior), cur.RunID)
+				if err != nil {
+					return Claim{}, fmt.Errorf("claim %s: record the opt-out: %w", recipient, err)
+				}
+				if n, _ := res.RowsAffected(); n != 1 {
+					c.Reason, c.Skip = nil, ""
+					continue
+				}
+				if inserted == 1 {
+					c.Prior = ""
+				}
+			}
+			if err := tx.Commit(); err != nil {
+				return Claim{}, fmt.Errorf("claim %s: commit: %w", recipient, err)
+			}
+			return c, nil
+		}
+		if reason != nil {
 			c.Reason = reason
 			// Commit all the same, to keep an abandoned send recorded.
 			if err := tx.Commit(); err != nil {

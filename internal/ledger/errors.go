@@ -34,6 +34,10 @@ var (
 	ErrFailedPermanent = errors.New("ledger: delivery failed permanently")
 	// ErrInProgress: a live run is sending to the recipient right now.
 	ErrInProgress = errors.New("ledger: delivery in progress")
+	// ErrUnsubscribed: the recipient opted out of the report; the claim
+	// recorded the delivery as skipped (Claim.Skip says why), and not even
+	// Force sends until the opt-out is restored.
+	ErrUnsubscribed = errors.New("ledger: the recipient unsubscribed from this report")
 )
 
 // Errors of marks and locks.

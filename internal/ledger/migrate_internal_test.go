@@ -134,3 +134,58 @@ func TestHeldAndSkippedMigration(t *testing.T) {
 		}
 	})
 }
+
+// TestOptOutsMigration: a ledger at 0002 keeps its runs and deliveries
+// through 0003, and then keeps opt-outs, one per report and recipient.
+func TestOptOutsMigration(t *testing.T) {
+	t.Parallel()
+	testdb.Engines(t, func(t *testing.T, url string) {
+		t.Parallel()
+		ctx := context.Background()
+		d, err := db.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		dir := "schema/" + string(d.Engine) + "/"
+		before := fstest.MapFS{}
+		for _, name := range []string{"0001_init.sql", "0002_held_and_skipped.sql"} {
+			b, err := schemaFS.ReadFile(dir + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before[dir+name] = &fstest.MapFile{Data: b}
+		}
+		if err := migrate(ctx, d, before); err != nil {
+			t.Fatal(err)
+		}
+		now := d.Time(time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC))
+		mustExec := func(q string, args ...any) error {
+			t.Helper()
+			_, err := d.ExecContext(ctx, d.Rebind(q), args...)
+			return err
+		}
+		if err := mustExec(`INSERT INTO sameteam_runs (id, report, period, status, "trigger", started_at, sent_count, note) VALUES (7, 'r', '2026-W47', 'held', 'manual', ?, 0, 'stale')`, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := mustExec(`INSERT INTO sameteam_deliveries (report, period, recipient, message_id, status, run_id, updated_at, last_error) VALUES ('r', '2026-W47', 'a@x.com', 'm', 'skipped', 7, ?, 'x')`, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := Migrate(ctx, d); err != nil {
+			t.Fatalf("0003 over a 0002 ledger: %v", err)
+		}
+		var note, status string
+		if err := d.QueryRowContext(ctx, `SELECT r.note, d.status FROM sameteam_runs r JOIN sameteam_deliveries d ON d.run_id = r.id`).Scan(&note, &status); err != nil || note != "stale" || status != "skipped" {
+			t.Fatalf("rows after 0003: note %q status %q, %v", note, status, err)
+		}
+		if err := mustExec(`INSERT INTO sameteam_opt_outs (report, recipient, opted_out_at) VALUES ('r', 'a@x.com', ?)`, now); err != nil {
+			t.Fatalf("an opt-out: %v", err)
+		}
+		if err := mustExec(`INSERT INTO sameteam_opt_outs (report, recipient, opted_out_at) VALUES ('r', 'a@x.com', ?)`, now); err == nil {
+			t.Error("a second opt-out of the same report and recipient was stored")
+		}
+		if err := mustExec(`INSERT INTO sameteam_opt_outs (report, recipient, opted_out_at) VALUES ('other', 'a@x.com', ?)`, now); err != nil {
+			t.Errorf("an opt-out of another report: %v", err)
+		}
+	})
+}

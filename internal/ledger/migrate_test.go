@@ -43,7 +43,7 @@ func TestMigrateTwice(t *testing.T) {
 		id := startRun(t, l, rep, per)
 		claim(t, l, id, rep, per, "a@x.com", ledger.ClaimOptions{})
 		before := schema(t, b.db)
-		for _, want := range []string{"sameteam_runs", "sameteam_deliveries", "sameteam_runs_one_running", "sameteam_deliveries_sending"} {
+		for _, want := range []string{"sameteam_runs", "sameteam_deliveries", "sameteam_runs_one_running", "sameteam_deliveries_sending", "sameteam_opt_outs"} {
 			if !slices.ContainsFunc(before, func(s string) bool { return strings.Contains(s, want+" ") }) {
 				t.Errorf("schema lacks %s: %v", want, before)
 			}
@@ -55,7 +55,7 @@ func TestMigrateTwice(t *testing.T) {
 			t.Errorf("schema changed:\n%v\n%v", before, after)
 		}
 		var applied int
-		if err := b.db.GetContext(ctx, &applied, `SELECT COUNT(*) FROM sameteam_schema_migrations`); err != nil || applied != 2 {
+		if err := b.db.GetContext(ctx, &applied, `SELECT COUNT(*) FROM sameteam_schema_migrations`); err != nil || applied != 3 {
 			t.Errorf("%d migrations recorded, %v", applied, err)
 		}
 		if n := countDeliveries(t, b.db); n != 1 {

@@ -111,6 +111,27 @@ func (s DeliveryStatus) Failed() bool {
 	return s == DeliveryFailedTemporary || s == DeliveryFailedPermanent
 }
 
+// SkipReason is why a run skipped a recipient on purpose; the ledger keeps
+// it as the skipped delivery's last_error, and package locale has its
+// words for the people who read it.
+type SkipReason string
+
+// The reasons a delivery is skipped on purpose.
+const (
+	// SkipUnsubscribed: the recipient opted out of the report through the
+	// unsubscribe link of an earlier digest (`sameteam recipients` lists
+	// and restores opt-outs).
+	SkipUnsubscribed SkipReason = "unsubscribed"
+)
+
+var skipReasons = []SkipReason{SkipUnsubscribed}
+
+// SkipReasons lists every skip reason.
+func SkipReasons() []SkipReason { return slices.Clone(skipReasons) }
+
+// Valid reports whether r is a known skip reason.
+func (r SkipReason) Valid() bool { return slices.Contains(skipReasons, r) }
+
 // Trigger tells what started a run.
 type Trigger string
 

@@ -44,7 +44,8 @@ func TestStoredWords(t *testing.T) {
 		string(report.DeliveryFailedPermanent): "failed_permanent", string(report.DeliveryUnknown): "unknown",
 		string(report.DeliverySkipped):  "skipped",
 		string(report.TriggerScheduled): "scheduled", string(report.TriggerManual): "manual",
-		string(report.TriggerCatchUp): "catch_up",
+		string(report.TriggerCatchUp):   "catch_up",
+		string(report.SkipUnsubscribed): "unsubscribed",
 	}
 	for got, w := range want {
 		if got != w {
@@ -57,6 +58,11 @@ func TestStoredWords(t *testing.T) {
 		}
 		if s.Final() == (s == report.RunRunning) {
 			t.Errorf("%s: Final = %v", s, s.Final())
+		}
+	}
+	for _, r := range report.SkipReasons() {
+		if !r.Valid() {
+			t.Errorf("skip reason %s is not valid", r)
 		}
 	}
 	if report.RunStatus("success").Valid() || report.Trigger("catch-up").Valid() || report.DeliveryStatus("ok").Valid() {
