@@ -98,6 +98,10 @@ type Options struct {
 	Renderer Renderer
 	// Pinger backs /readyz; nil: always ready.
 	Pinger Pinger
+	// OptOuts records the opt-outs of the digests' unsubscribe links
+	// (/unsubscribe/…, checked with LinkKey); nil, or no LinkKey: those
+	// paths are not served.
+	OptOuts OptOutRecorder
 	// Gatherer backs /metrics; nil: no /metrics.
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
@@ -156,6 +160,11 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /readyz", s.ready)
 	if opts.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}))
+	}
+	if opts.OptOuts != nil && opts.LinkKey != nil {
+		// Not behind auth: the signed link is the credential.
+		mux.HandleFunc("GET /unsubscribe/{name}/{locale}/{addr}", s.unsubscribe)
+		mux.HandleFunc("POST /unsubscribe/{name}/{locale}/{addr}", s.unsubscribe)
 	}
 	mux.Handle("GET /{$}", s.auth(http.HandlerFunc(s.index)))
 	mux.Handle("GET /reports/{name}/{file}", s.auth(http.HandlerFunc(s.report)))
