@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -553,6 +554,9 @@ func (r *Runner) deliver(ctx context.Context, c *copyOf, rc Recipient) DeliveryO
 				Date:       r.now(),
 				Headers:    map[string]string{"X-Sameteam-Report": rep, "X-Sameteam-Period": label, "List-Id": r.listID(rep)},
 			}
+			if err := r.unsubscribeHeaders(msg.Headers, rep, locale, rc.Email); err != nil {
+				return msg, fmt.Errorf("build message: %w", err)
+			}
 			if r.MaxMessageBytes > 0 {
 				size, err := delivery.EncodedSize(msg)
 				if err != nil {
@@ -636,6 +640,9 @@ func (r *Runner) dispatch(ctx context.Context, c *copyOf, o outgoing) DeliveryOu
 				res.Status = report.DeliveryFailedPermanent
 			}
 			res.Detail = claim.Reason.Error()
+			if claim.Skip != "" {
+				res.Detail = string(claim.Skip)
+			}
 			return res
 		}
 	}
@@ -712,6 +719,39 @@ func (r *Runner) linkInstead(msg *delivery.Message, b *Build, locale string) err
 // tooLarge reports whether a relay refused a message for its size.
 func tooLarge(res delivery.Result) bool {
 	return res.Status == report.DeliveryFailedPermanent && (res.Code == 552 || strings.HasPrefix(res.EnhancedCode, "5.3.4"))
+}
+
+// unsubscribeHeaders adds to h the List-Unsubscribe header of one
+// recipient's digest when server.public_url is set: a signed link, per
+// report and recipient, that `serve` answers by recording an opt-out. The
+// link carries everything serve needs (report, page language, address), as
+// a mail provider's one-click POST brings no cookie and no session, and it
+// does not expire: a digest may be read, and its sender unsubscribed from,
+// months after it was sent. List-Unsubscribe-Post (RFC 8058 one-click) goes
+// with it only over https, which the RFC requires of the link.
+func (r *Runner) unsubscribeHeaders(h map[string]string, name, locale, email string) error {
+	if r.PublicURL == "" || len(r.LinkKey) == 0 {
+		return nil
+	}
+	link, err := signedlink.SignAction(r.LinkKey, signedlink.ActionUnsubscribe, UnsubscribePath(name, locale, email))
+	if err != nil {
+		return fmt.Errorf("sign the unsubscribe link: %w", err)
+	}
+	base := strings.TrimSuffix(r.PublicURL, "/")
+	h["List-Unsubscribe"] = "<" + base + link + ">"
+	if strings.HasPrefix(strings.ToLower(base), "https://") {
+		h["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+	}
+	return nil
+}
+
+// UnsubscribePath is the path of a recipient's unsubscribe link:
+// /unsubscribe/REPORT/LOCALE/ADDRESS, the address lower-cased and in
+// unpadded base64url, so the path needs no escaping and the address does
+// not read in clear in an access log.
+func UnsubscribePath(name, locale, email string) string {
+	addr := base64.RawURLEncoding.EncodeToString([]byte(ledger.NormalizeRecipient(email)))
+	return "/unsubscribe/" + name + "/" + locale + "/" + addr
 }
 
 // workbookLink signs a download link to the report's workbook.
