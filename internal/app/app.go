@@ -44,6 +44,7 @@ func commands() []command {
 		{"metrics", "print the snapshot of a period (json or table)", runMetrics},
 		{"render", "write a report's html, txt, xlsx and json to a folder", runRender},
 		{"check", "validate the config, the source, the state database and SMTP", runCheck},
+		{"recipients", "list each report's recipients and opt-outs; restore one (--restore)", runRecipients},
 		{"init-db", "create the contract tables and the ledger tables", runInitDB},
 		{"source", "print the SQL of the source pack's views (source sql)", runSource},
 		{"import", "load CSV files of the five contract relations", runImport},
@@ -98,7 +99,7 @@ func usage(w io.Writer) {
 	var b strings.Builder
 	b.WriteString("sameteam: sales and marketing alignment digests\n\nUsage: sameteam COMMAND [flags]\n\nCommands:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
 	}
 	b.WriteString("\nRun 'sameteam help COMMAND' or 'sameteam COMMAND -h' for a command's description, flags and examples.\n")
 	io.WriteString(w, b.String())

@@ -51,7 +51,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	g := &readiness{}
 	srv, err := server.New(server.Options{
 		Listen: cfg.Server.Listen, Token: cfg.Server.Token, LinkKey: linkKey(cfg), LinkTTL: cfg.Server.LinkTTL.D(),
-		Reports: g, Renderer: g, Pinger: g, Gatherer: rec.Gatherer(), Logger: log,
+		Reports: g, Renderer: g, Pinger: g, OptOuts: g, Gatherer: rec.Gatherer(), Logger: log,
 	})
 	if err != nil {
 		return withCode(ExitConfig, err)
@@ -86,6 +86,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 	rec.WatchNextRuns(sched.NextRuns)
 	g.open(httpSide(st, reports, sched.NextRuns))
+	g.openOptOuts(optOuts{st.ledger})
 	sched.Start()
 	log.Info("serving", "addr", srv.Addr(), "reports", len(reports), "scheduled", len(opts.Jobs))
 
@@ -135,6 +136,7 @@ type readiness struct {
 	reports  server.ReportLister
 	renderer server.Renderer
 	pinger   server.Pinger
+	optOuts  server.OptOutRecorder
 }
 
 var errNotConnected = errors.New("the database has not answered yet")
@@ -163,6 +165,32 @@ func (g *readiness) Reports(ctx context.Context) ([]server.Report, error) {
 		return nil, errNotConnected
 	}
 	return r.Reports(ctx)
+}
+
+// openOptOuts hands over the ledger that records unsubscribe requests;
+// until then a one-click request is answered 503, and retried.
+func (g *readiness) openOptOuts(o server.OptOutRecorder) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.optOuts = o
+}
+
+func (g *readiness) OptOut(ctx context.Context, report, recipient string) error {
+	g.mu.RLock()
+	o := g.optOuts
+	g.mu.RUnlock()
+	if o == nil {
+		return errNotConnected
+	}
+	return o.OptOut(ctx, report, recipient)
+}
+
+// optOuts records the opt-outs of unsubscribe links in the ledger.
+type optOuts struct{ l *ledger.Ledger }
+
+func (o optOuts) OptOut(ctx context.Context, report, recipient string) error {
+	_, err := o.l.OptOut(ctx, report, recipient)
+	return err
 }
 
 func (g *readiness) Render(ctx context.Context, report, label, format string, w io.Writer) error {

@@ -39,6 +39,12 @@ var help = map[string]helpText{
 	"check": {usage: "sameteam check [flags]",
 		about:    "Validates the config, then connects to the source (views and columns), the state\ndatabase and the SMTP relay, and says what is wrong with each. Sends nothing.",
 		examples: []string{"sameteam check", "sameteam check --config /etc/sameteam/sameteam.yaml"}},
+	"recipients": {usage: "sameteam recipients [--report NAME] [--restore ADDRESS]",
+		about: "Lists each report's recipients as a run resolves them now (its list, then its teams'\nactive members), each marked receives or unsubscribed with the time of the opt-out, and\nthe opt-outs of addresses that are no longer recipients. A recipient unsubscribes with the\nlink in a digest's List-Unsubscribe header (server.public_url); --restore removes the\nopt-out, and the next run sends to them again.\nExit codes: 0 done, 64 usage (an address with no opt-out), 75 database unreachable, 78 configuration.",
+		examples: []string{
+			"sameteam recipients",
+			"sameteam recipients --report weekly-sales",
+			"sameteam recipients --report weekly-sales --restore ana@example.com"}},
 	"init-db": {usage: "sameteam init-db [flags]",
 		about:    "Creates the five contract tables (for `import`) and the ledger's tables, or migrates\nthem; running it again changes nothing.",
 		examples: []string{"SAMETEAM_DATABASE_URL=postgres://localhost/crm sameteam init-db"}},

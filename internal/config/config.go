@@ -572,7 +572,7 @@ func (c *Config) check(probs *Problems) {
 		probs.add("server.public_url", 0, "%q: want an http(s) URL", c.Server.PublicURL)
 	}
 	if c.Server.PublicURL != "" && len(c.Server.LinkKey) < 32 {
-		probs.add("server.link_key", 0, "signed download links (server.public_url is set) need a key of at least 32 characters (SAMETEAM_LINK_KEY)")
+		probs.add("server.link_key", 0, "signed download and unsubscribe links (server.public_url is set) need a key of at least 32 characters (SAMETEAM_LINK_KEY)")
 	}
 
 	c.validatePlaceholders(probs)

@@ -751,7 +751,9 @@ func (r *Runner) unsubscribeHeaders(h map[string]string, name, locale, email str
 // not read in clear in an access log.
 func UnsubscribePath(name, locale, email string) string {
 	addr := base64.RawURLEncoding.EncodeToString([]byte(ledger.NormalizeRecipient(email)))
-	return "/unsubscribe/" + name + "/" + locale + "/" + addr
+	// A report's locale is set by the configuration; "" is the default
+	// language, as package locale reads it.
+	return "/unsubscribe/" + name + "/" + cmp.Or(locale, "es") + "/" + addr
 }
 
 // workbookLink signs a download link to the report's workbook.
