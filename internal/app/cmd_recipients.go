@@ -54,7 +54,7 @@ func runRecipients(ctx context.Context, env Env, args []string) error {
 	if *restore != "" {
 		return restoreRecipient(ctx, env, l, *name, *restore)
 	}
-	members, err := teamMembers(ctx, cfg, reports)
+	members, err := teamMembers(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -95,12 +95,9 @@ func restoreRecipient(ctx context.Context, env Env, l *ledger.Ledger, name, addr
 	return nil
 }
 
-// teamMembers reads team_members when a report takes recipients from a
-// team; nil otherwise, so listing fixed recipients needs no source.
-func teamMembers(ctx context.Context, cfg *config.Config, reports []*config.Report) ([]metrics.Member, error) {
-	if !slices.ContainsFunc(reports, func(r *config.Report) bool { return r.RecipientsFrom != "" }) {
-		return nil, nil
-	}
+// teamMembers reads team_members: the teams' recipients, and the names
+// of listed addresses that are members, as a run greets them.
+func teamMembers(ctx context.Context, cfg *config.Config) ([]metrics.Member, error) {
 	d, src, err := newSource(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -70,6 +70,17 @@ var reservedHeaders = []string{
 	"sender", "subject", "to", "x-auto-response-suppress",
 }
 
+// unfoldedHeaders are written on one line, as given. Their value is a URI
+// in angle brackets, with no whitespace to fold at: go-mail would move it
+// whole to a continuation line, leaving the header's first line empty,
+// which not every mail client reads as intended. RFC 5322 allows lines of
+// 998 characters; checkHeader holds them to that and to printable ASCII,
+// as nothing encodes them.
+var unfoldedHeaders = []string{"list-unsubscribe", "list-unsubscribe-post"}
+
+// maxHeaderLine is RFC 5322's limit on a line, CRLF excluded.
+const maxHeaderLine = 998
+
 // MessageID returns the Message-ID, without angle brackets, for one
 // recipient's copy of a report for a period. The same inputs always give
 // the same ID, so a copy delivered just before a crash is recognisable in
@@ -179,6 +190,10 @@ func Build(m Message) (*gomail.Msg, error) {
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	msg.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
 	for _, name := range names {
+		if slices.Contains(unfoldedHeaders, strings.ToLower(name)) {
+			msg.SetGenHeaderPreformatted(gomail.Header(name), m.Headers[name])
+			continue
+		}
 		msg.SetGenHeader(gomail.Header(name), m.Headers[name])
 	}
 
@@ -262,6 +277,16 @@ func checkHeader(name, value string) error {
 	}
 	if strings.ContainsAny(value, "\r\n\x00") {
 		return fmt.Errorf("%w: header %q value contains a line break", ErrInvalidMessage, name)
+	}
+	if slices.Contains(unfoldedHeaders, strings.ToLower(name)) {
+		if len(name)+2+len(value) > maxHeaderLine {
+			return fmt.Errorf("%w: header %q is longer than a line may be (%d characters)", ErrInvalidMessage, name, maxHeaderLine)
+		}
+		for i := 0; i < len(value); i++ {
+			if c := value[i]; c < ' ' || c > '~' {
+				return fmt.Errorf("%w: header %q value is not printable ASCII", ErrInvalidMessage, name)
+			}
+		}
 	}
 	return nil
 }
