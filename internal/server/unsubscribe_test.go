@@ -127,7 +127,7 @@ func TestUnsubscribeOneClick(t *testing.T) {
 
 // A link that sameteam did not sign, for this path, is refused with 403
 // and records nothing, by GET or POST.
-func TestUnsubscribeRefusesTamperedLinks(t *testing.T) {
+func TestReliability_Security_TamperedUnsubscribeLinks(t *testing.T) {
 	t.Parallel()
 	s, b, l, _ := optOutServer(t)
 	good := signedUnsubscribe(t, unsubscribePath("weekly-sales", "en", "ana@example.com"))
