@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sameteam/sameteam/internal/config"
@@ -73,6 +74,7 @@ func runCheck(ctx context.Context, env Env, args []string) error {
 	c.checkCalendars(cfg, time.Now())
 	members := c.checkSource(ctx, cfg)
 	c.checkRecipients(cfg, members)
+	c.checkUnsubscribe(cfg)
 	c.checkState(ctx, cfg)
 	c.checkTransport(ctx, cfg)
 
@@ -80,6 +82,20 @@ func runCheck(ctx context.Context, env Env, args []string) error {
 		return withCode(c.code, errors.New("some checks failed"))
 	}
 	return nil
+}
+
+// checkUnsubscribe says whether digests carry List-Unsubscribe, and warns
+// when the link cannot offer RFC 8058's one-click, which needs https.
+func (c *checker) checkUnsubscribe(cfg *config.Config) {
+	base := strings.TrimSuffix(cfg.Server.PublicURL, "/")
+	switch {
+	case base == "":
+		c.ok("unsubscribe: server.public_url is not set, so digests carry no List-Unsubscribe")
+	case !strings.HasPrefix(strings.ToLower(base), "https://"):
+		c.warn("unsubscribe: server.public_url is not https, so digests carry List-Unsubscribe without one-click (RFC 8058 needs https)")
+	default:
+		c.ok("unsubscribe: List-Unsubscribe with one-click at %s/unsubscribe/, answered by serve: mail providers must reach it", base)
+	}
 }
 
 func (c *checker) checkSchedules(cfg *config.Config) {

@@ -170,6 +170,10 @@ func TestUnsubscribeRoundTrip(t *testing.T) {
 		}
 	}
 
+	if r := cli(t, w.vars, "check", "--config", w.cfg); !strings.Contains(r.stdout, "unsubscribe: List-Unsubscribe with one-click at "+unsubscribeBase+"/unsubscribe/") {
+		t.Errorf("check does not say where the links go:\n%s", r)
+	}
+
 	// serve behind the public URL (an ingress terminating TLS would map
 	// https://reports.example.com to it).
 	port := freePort(t)
