@@ -246,12 +246,19 @@ func (c *checker) checkState(ctx context.Context, cfg *config.Config) {
 		return
 	}
 	defer tx.Rollback()
-	for _, table := range []string{"sameteam_runs", "sameteam_deliveries"} {
-		if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET status = status WHERE 1 = 0"); db.IsReadOnly(err) {
+	// Runs and deliveries are updated; opt-outs are read by every claim,
+	// added by serve and deleted by recipients --restore.
+	for _, w := range []struct{ table, stmt string }{
+		{"sameteam_runs", "UPDATE sameteam_runs SET status = status WHERE 1 = 0"},
+		{"sameteam_deliveries", "UPDATE sameteam_deliveries SET status = status WHERE 1 = 0"},
+		{"sameteam_opt_outs", "INSERT INTO sameteam_opt_outs SELECT * FROM sameteam_opt_outs WHERE 1 = 0"},
+		{"sameteam_opt_outs", "DELETE FROM sameteam_opt_outs WHERE 1 = 0"},
+	} {
+		if _, err := tx.ExecContext(ctx, w.stmt); db.IsReadOnly(err) {
 			c.fail(ExitConfig, "%s", readOnly)
 			return
 		} else if err != nil {
-			c.fail(ExitConfig, "state %s: %s: %v (run 'sameteam init-db', and grant writes on the ledger tables)", db.Redact(cfg.StateURL()), table, err)
+			c.fail(ExitConfig, "state %s: %s: %v (run 'sameteam init-db', and grant writes on the ledger tables)", db.Redact(cfg.StateURL()), w.table, err)
 			return
 		}
 	}

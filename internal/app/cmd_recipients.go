@@ -48,7 +48,7 @@ func runRecipients(ctx context.Context, env Env, args []string) error {
 	}
 	defer state.Close()
 	if err := ledger.Migrate(ctx, state); err != nil {
-		return withCode(ExitTempFail, err)
+		return withCode(sourceCode(err), err)
 	}
 	l := ledger.New(state)
 	if *restore != "" {
@@ -60,7 +60,7 @@ func runRecipients(ctx context.Context, env Env, args []string) error {
 	}
 	outs, err := l.OptOuts(ctx, *name)
 	if err != nil {
-		return withCode(ExitTempFail, err)
+		return withCode(sourceCode(err), err)
 	}
 	en, err := locale.Get("en")
 	if err != nil {
@@ -73,13 +73,14 @@ func runRecipients(ctx context.Context, env Env, args []string) error {
 // restoreRecipient removes addr's opt-out of report. An address without
 // one is a usage error: a typo must not pass for a restore.
 func restoreRecipient(ctx context.Context, env Env, l *ledger.Ledger, name, addr string) error {
+	// A missing table or grant needs a person (78); anything else, a retry.
 	outs, err := l.OptOuts(ctx, name)
 	if err != nil {
-		return withCode(ExitTempFail, err)
+		return withCode(sourceCode(err), err)
 	}
 	ok, err := l.Restore(ctx, name, addr)
 	if err != nil {
-		return withCode(ExitTempFail, err)
+		return withCode(sourceCode(err), err)
 	}
 	if !ok {
 		var list []string

@@ -40,7 +40,7 @@ var help = map[string]helpText{
 		about:    "Validates the config, then connects to the source (views and columns), the state\ndatabase and the SMTP relay, and says what is wrong with each. Sends nothing.",
 		examples: []string{"sameteam check", "sameteam check --config /etc/sameteam/sameteam.yaml"}},
 	"recipients": {usage: "sameteam recipients [--report NAME] [--restore ADDRESS]",
-		about: "Lists each report's recipients as a run resolves them now (its list, then its teams'\nactive members), each marked receives or unsubscribed with the time of the opt-out, and\nthe opt-outs of addresses that are no longer recipients. A recipient unsubscribes with the\nlink in a digest's List-Unsubscribe header (server.public_url); --restore removes the\nopt-out, and the next run sends to them again.\nExit codes: 0 done, 64 usage (an address with no opt-out), 75 database unreachable, 78 configuration.",
+		about: "Lists each report's recipients as a run resolves them now (its list, then its teams'\nactive members), each marked receives or unsubscribed with the time of the opt-out, and\nthe opt-outs of addresses that are no longer recipients. A recipient unsubscribes with the\nlink in a digest's List-Unsubscribe header (server.public_url); --restore removes the\nopt-out, and the next run sends to them again.\nExit codes: 0 done, 64 usage (an address with no opt-out), 75 database unreachable,\n78 configuration (or a ledger table without its grant).",
 		examples: []string{
 			"sameteam recipients",
 			"sameteam recipients --report weekly-sales",

@@ -601,6 +601,20 @@ func TestReliability_Database_LeastPrivilege(t *testing.T) {
 	if again, _ := filepath.Glob(filepath.Join(outbox, "*.eml")); len(again) != len(emls) {
 		t.Errorf("rerun wrote %d more messages", len(again)-len(emls))
 	}
+	if res := cli(t, vars, "check", "--config", cfg); !strings.Contains(res.stdout, "ledger tables writable") {
+		t.Errorf("check with least privilege: %s", res)
+	}
+	// The ledger role records an opt-out (serve's one-click), lists it and
+	// takes it back (recipients --restore).
+	if _, err := ledger.New(testdb.Open(t, rwURL)).OptOut(context.Background(), testReport, dbRecipients[0]); err != nil {
+		t.Fatalf("an opt-out with least privilege: %v", err)
+	}
+	if res := cli(t, vars, "recipients", "--config", cfg, "--report", testReport); res.code != ExitOK || !strings.Contains(res.stdout, "1 unsubscribed") {
+		t.Errorf("recipients with least privilege: %s", res)
+	}
+	if res := cli(t, vars, "recipients", "--config", cfg, "--report", testReport, "--restore", dbRecipients[0]); res.code != ExitOK {
+		t.Errorf("recipients --restore with least privilege: %s", res)
+	}
 
 	c := goldenCase(t, "w47-madrid")
 	m := cli(t, map[string]string{"SAMETEAM_DATABASE_URL": roURL}, append([]string{"metrics"}, c.metricsArgs()...)...)
@@ -668,6 +682,7 @@ func leastPrivilegeGrants(ro, rw, srcSchema, stateSchema string) []string {
 		`GRANT USAGE ON SCHEMA ` + stateSchema + ` TO ` + rw,
 		`GRANT SELECT ON ` + stateSchema + `.sameteam_schema_migrations TO ` + rw,
 		`GRANT SELECT, INSERT, UPDATE ON ` + stateSchema + `.sameteam_runs, ` + stateSchema + `.sameteam_deliveries TO ` + rw,
+		`GRANT SELECT, INSERT, DELETE ON ` + stateSchema + `.sameteam_opt_outs TO ` + rw,
 	}
 }
 
