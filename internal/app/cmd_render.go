@@ -77,6 +77,7 @@ func renderFiles(ctx context.Context, r *pipeline.Renderer, rep pipeline.Report,
 	if err != nil {
 		return nil, withCode(sourceCode(err), err)
 	}
+	defer b.Close()
 	d, err := r.Digest(b, locale, "")
 	if err != nil {
 		return nil, err

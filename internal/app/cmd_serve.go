@@ -393,6 +393,7 @@ func (h httpRenderer) Render(ctx context.Context, name, label, format string, w 
 	if err != nil {
 		return err
 	}
+	defer b.Close()
 	switch format {
 	case "html":
 		d, err := h.st.renderer.Digest(b, rep.Locale, "")

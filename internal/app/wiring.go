@@ -123,6 +123,11 @@ type stackOptions struct {
 }
 
 func (s *stack) Close() {
+	if s.renderer != nil {
+		// Before the databases: shared snapshots keep a transaction open
+		// for their MQL detail.
+		s.renderer.Snapshots.Close()
+	}
 	if s.state != nil && s.state != s.source {
 		s.state.Close()
 	}
@@ -152,7 +157,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o stackOpti
 		st.Close()
 		return nil, err
 	}
-	st.renderer = &pipeline.Renderer{Source: pipeline.Retrying(src, log), Digests: digests, Currency: cfg.Currency}
+	st.renderer = &pipeline.Renderer{Source: pipeline.Retrying(src, log), Digests: digests, Currency: cfg.Currency, StreamDetail: true}
 	if o.ShareSnapshots {
 		st.renderer.Snapshots = pipeline.NewSnapshots()
 	}

@@ -122,7 +122,15 @@ func Compute(in Input, f *Facts) *Snapshot {
 	s.FollowupBacklog = e.backlog()
 	s.DataHealth = e.dataHealth()
 	s.Trend = e.trend()
-	s.Detail = e.detail()
+	n := e.names()
+	if r.noDetail && f.Reread == nil {
+		panic("metrics: facts built without their detail have no Reread to read it again")
+	}
+	if f.Reread != nil {
+		s.stream = &detailStream{in: in, rng: Range{p.Start, p.End}, read: f.Reread, names: n, count: s.Headline.MQLs}
+	} else {
+		s.Detail = e.detail(n)
+	}
 	return s
 }
 
@@ -168,14 +176,6 @@ func (s *cohortStats) add(m *mql) {
 	}
 }
 
-func stats(c []mql) cohortStats {
-	s := cohortStats{minutes: make([]float64, 0, len(c))}
-	for i := range c {
-		s.add(&c[i])
-	}
-	return s
-}
-
 func (s cohortStats) compliance() *float64 { return ratio(s.met, s.met+s.breached) }
 func (s cohortStats) acceptance() *float64 { return ratio(s.accepted, s.accepted+s.rejected) }
 
@@ -185,7 +185,7 @@ func (e *engine) headline(c int) Headline {
 	h.LeadsBySource = e.r.leads[c].bySource
 	h.SQLs = e.r.sqls[c]
 
-	st := stats(e.r.cohorts[c])
+	st := e.r.cohorts[c] // response times sorted by Builder.Facts
 	h.MQLs = st.n
 	if e.in.MQLTarget != nil {
 		target := *e.in.MQLTarget
@@ -195,11 +195,9 @@ func (e *engine) headline(c int) Headline {
 	h.UnassignedMQLs = st.unassigned
 	h.SLAMet, h.SLABreached, h.SLAPending = st.met, st.breached, st.pending
 	h.SLACompliance = st.compliance()
-	slices.Sort(st.minutes)
 	h.ResponseMinutesMedian = percentileSorted(st.minutes, 0.5)
 	h.ResponseMinutesP90 = percentileSorted(st.minutes, 0.9)
 	if e.in.Calendar != nil {
-		slices.Sort(st.working)
 		h.ResponseWorkingMinutesMedian = percentileSorted(st.working, 0.5)
 		h.ResponseWorkingMinutesP90 = percentileSorted(st.working, 0.9)
 	}
@@ -268,13 +266,7 @@ func (e *engine) headline(c int) Headline {
 }
 
 func (e *engine) rejectionReasons() []ReasonCount {
-	counts := map[string]int{}
-	for i := range e.r.cohorts[current] {
-		if m := &e.r.cohorts[current][i]; m.decision == DecisionRejected {
-			counts[reasonOf(m)]++
-		}
-	}
-	return sortedReasons(counts)
+	return sortedReasons(e.r.reasons)
 }
 
 // UnspecifiedReason stands for a rejection without a reason.
@@ -317,10 +309,9 @@ func (e *engine) byRep() []RepRow {
 			reps[mb.ID] = &repFacts{}
 		}
 	}
-	for i := range e.r.cohorts[current] {
-		m := &e.r.cohorts[current][i]
-		if r := reps[m.owner]; r != nil {
-			r.stats.add(m)
+	for owner, st := range e.r.owners {
+		if r := reps[owner]; r != nil {
+			r.stats = *st
 		}
 	}
 	for _, g := range e.r.activities {
@@ -349,11 +340,9 @@ func (e *engine) byRep() []RepRow {
 		if rf == nil || Normalize(mb.Team) != Sales {
 			continue
 		}
-		c := rf.stats
-		slices.Sort(c.minutes)
+		c := rf.stats // response times sorted by Builder.Facts
 		var working *float64
 		if e.in.Calendar != nil {
-			slices.Sort(c.working)
 			working = percentileSorted(c.working, 0.5)
 		}
 		row := RepRow{
@@ -404,24 +393,16 @@ func (e *engine) byCampaign() []CampaignRow {
 		}
 	}
 	reasons := map[string]map[string]int{}
-	for i := range e.r.cohorts[current] {
-		m := &e.r.cohorts[current][i]
-		row := rows[m.campaign]
+	for id, c := range e.r.campaignMQLs {
+		row := rows[id]
 		if row == nil {
 			continue
 		}
-		row.MQLs++
-		present[m.campaign] = true
-		switch m.decision {
-		case DecisionAccepted:
-			row.Accepted++
-		case DecisionRejected:
-			row.Rejected++
-			if reasons[m.campaign] == nil {
-				reasons[m.campaign] = map[string]int{}
-			}
-			reasons[m.campaign][reasonOf(m)]++
-		}
+		row.MQLs += c.mqls
+		row.Accepted += c.accepted
+		row.Rejected += c.rejected
+		present[id] = true
+		reasons[id] = c.reasons
 	}
 	for i := range e.r.opps {
 		o := &e.r.opps[i]
@@ -516,44 +497,54 @@ func (e *engine) trend() []TrendPoint {
 	return out
 }
 
-func (e *engine) detail() []MQLRow {
-	names := make(map[string]string, len(e.f.Members))
+// names are the names of team members and campaigns by id, for the
+// detail's rows.
+type names struct{ members, campaigns map[string]string }
+
+func (e *engine) names() names {
+	n := names{members: make(map[string]string, len(e.f.Members)), campaigns: make(map[string]string, len(e.f.Campaigns))}
 	for _, mb := range e.f.Members {
-		names[mb.ID] = mb.Name
+		n.members[mb.ID] = mb.Name
 	}
-	campaigns := make(map[string]string, len(e.f.Campaigns))
 	for _, c := range e.f.Campaigns {
-		campaigns[c.ID] = c.Name
+		n.campaigns[c.ID] = c.Name
 	}
-	cohort := e.r.cohorts[current]
-	out := make([]MQLRow, 0, len(cohort))
-	for i := range cohort {
-		m := &cohort[i]
-		row := MQLRow{
-			LeadID:          m.id,
-			MQLAt:           m.at,
-			Source:          m.source,
-			OwnerID:         m.owner,
-			OwnerName:       names[m.owner],
-			CampaignID:      m.campaign,
-			CampaignName:    campaigns[m.campaign],
-			DueAt:           m.due,
-			SLA:             m.sla,
-			Decision:        m.decision,
-			RejectionReason: strings.TrimSpace(m.reason),
-			SQLAt:           m.sqlAt,
-		}
-		if m.responded {
-			minutes := m.response.Minutes()
-			row.ResponseMinutes = &minutes
-			if m.worked >= 0 {
-				working := m.worked.Minutes()
-				row.ResponseWorkingMinutes = &working
-			}
-		}
-		out = append(out, row)
+	return n
+}
+
+func (e *engine) detail(n names) []MQLRow {
+	out := make([]MQLRow, 0, len(e.r.detail))
+	for i := range e.r.detail {
+		out = append(out, n.row(&e.r.detail[i]))
 	}
 	return out
+}
+
+// row is m as a row of the MQL detail.
+func (n names) row(m *mql) MQLRow {
+	row := MQLRow{
+		LeadID:          m.id,
+		MQLAt:           m.at,
+		Source:          m.source,
+		OwnerID:         m.owner,
+		OwnerName:       n.members[m.owner],
+		CampaignID:      m.campaign,
+		CampaignName:    n.campaigns[m.campaign],
+		DueAt:           m.due,
+		SLA:             m.sla,
+		Decision:        m.decision,
+		RejectionReason: strings.TrimSpace(m.reason),
+		SQLAt:           m.sqlAt,
+	}
+	if m.responded {
+		minutes := m.response.Minutes()
+		row.ResponseMinutes = &minutes
+		if m.worked >= 0 {
+			working := m.worked.Minutes()
+			row.ResponseWorkingMinutes = &working
+		}
+	}
+	return row
 }
 
 func (b *BySource) add(source string) {

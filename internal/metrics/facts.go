@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -146,6 +147,14 @@ type Facts struct {
 	LatestLeadCreatedAt time.Time
 	LatestActivityAt    time.Time
 
+	// Reread, when set, reads the MQLs of a range again from the
+	// snapshot these facts came from; Compute then streams the period's
+	// MQL detail from it (Snapshot.MQLDetail) instead of holding it. The
+	// Builder must have been told so (Builder.WithoutDetail).
+	Reread MQLReader
+	// Release ends what Reread reads from (Close calls it).
+	Release func()
+
 	red *reduced // set by Builder.Facts; nil for raw facts
 }
 
@@ -163,6 +172,13 @@ type Windows struct {
 	Backlog       Range // mql_at for the follow-up backlog; To is as_of, inclusive
 	Created       Range // previous and current period: leads created, SQLs, influence
 	Opportunities Range // the trend window: created or closed
+
+	// StreamDetail asks the source to keep the snapshot readable after
+	// the facts are read, so that the period's MQL detail is read again
+	// from it row by row (Facts.Reread) instead of held in memory. The
+	// caller must then Close the facts. A source that cannot keep a
+	// snapshot open ignores it, and the detail is held.
+	StreamDetail bool
 
 	in Input
 }
@@ -207,9 +223,9 @@ const (
 	previous = 1
 )
 
-// mql is an MQL with its derived response, SLA state and decision. The
-// text fields are set only where a section needs them: the period's MQLs
-// (by rep, by campaign, reasons, detail) and the follow-up backlog.
+// mql is an MQL with its derived response, SLA state and decision. It is
+// kept only where a section lists MQLs one by one: the follow-up backlog,
+// and the period's detail when it is not read again.
 type mql struct {
 	id, owner, campaign, reason string
 	source                      string // normalised
@@ -244,9 +260,18 @@ type opportunity struct {
 
 // reduced is what a Builder keeps of the rows.
 type reduced struct {
-	in            Input
-	cohorts       [2][]mql // the period's MQLs (sorted by mql_at, id), the previous period's
-	backlog       []mql    // unanswered MQLs of the follow-up window, sorted
+	in Input
+	// The MQLs of the period and of the one before, reduced as they
+	// arrive: counts and response times, which is all the headline needs.
+	cohorts [2]cohortStats
+	// The period's MQLs by owner, rejections by reason and MQLs by
+	// campaign: the breakdowns, reduced as they arrive too.
+	owners        map[string]*cohortStats
+	reasons       map[string]int
+	campaignMQLs  map[string]*campaignMQLs
+	detail        []mql // the period's MQLs in full (sorted by mql_at, id), unless read again (Builder.WithoutDetail)
+	noDetail      bool
+	backlog       []mql // unanswered MQLs of the follow-up window, sorted
 	trend         [TrendLength]trendCounts
 	leads         [2]leadCounts
 	campaignLeads map[string]int // leads created in the period, per campaign
@@ -268,6 +293,21 @@ type Builder struct {
 	created     map[string]time.Time // opportunities created in a cohort slot
 	f           *Facts
 	r           *reduced
+	// noDetail: the period's MQL detail is read again from the source
+	// (Facts.Reread) rather than kept.
+	noDetail bool
+}
+
+// WithoutDetail tells the Builder not to keep the period's MQLs in full:
+// the source will read them again, from the same snapshot, when the detail
+// is written (Facts.Reread). Memory then stays the same whatever the
+// number of MQLs in the period, but for their response times.
+func (b *Builder) WithoutDetail() { b.noDetail = true }
+
+// campaignMQLs are the period's MQLs of one campaign.
+type campaignMQLs struct {
+	mqls, accepted, rejected int
+	reasons                  map[string]int
 }
 
 // NewBuilder starts the facts of the snapshot that w was planned for.
@@ -282,6 +322,9 @@ func NewBuilder(w Windows) *Builder {
 		r: &reduced{
 			in:            in,
 			campaignLeads: map[string]int{},
+			owners:        map[string]*cohortStats{},
+			reasons:       map[string]int{},
+			campaignMQLs:  map[string]*campaignMQLs{},
 			influenced:    map[string]bool{},
 			wins:          map[string]Money{},
 		},
@@ -331,11 +374,81 @@ func (b *Builder) Win(w Win) { b.r.wins[w.CampaignID] += w.Amount.positive() }
 // with its first touches: per raw team, the earliest activity with its
 // lead_id stamped in [mql_at, as_of].
 func (b *Builder) MQL(l Lead, touches []Touch) {
-	asOf := b.in.AsOf
-	if !seen(l.MQLAt, asOf) {
+	if !seen(l.MQLAt, b.in.AsOf) {
 		return
 	}
-	m := mql{at: l.MQLAt, unassigned: strings.TrimSpace(l.OwnerID) == ""}
+	m := b.in.derive(l, touches)
+	slot := b.slot(l.MQLAt)
+	if slot >= 0 {
+		c := &b.r.trend[slot]
+		c.mqls++
+		switch m.sla {
+		case SLAMet:
+			c.met++
+		case SLABreached:
+			c.breached++
+		}
+		switch m.decision {
+		case DecisionAccepted:
+			c.accepted++
+		case DecisionRejected:
+			c.rejected++
+		}
+	}
+	if !m.responded && !l.MQLAt.Before(b.backlogFrom) {
+		b.r.backlog = append(b.r.backlog, mql{id: m.id, owner: m.owner, at: m.at, due: m.due})
+	}
+	switch cohort(slot) {
+	case current:
+		b.period(&m)
+	case previous:
+		b.r.cohorts[previous].add(&m)
+	}
+}
+
+// period adds an MQL of the report's period to the headline and the
+// breakdowns, and to the detail when it is kept.
+func (b *Builder) period(m *mql) {
+	r := b.r
+	r.cohorts[current].add(m)
+	o := r.owners[m.owner]
+	if o == nil {
+		o = &cohortStats{}
+		r.owners[m.owner] = o
+	}
+	o.add(m)
+	c := r.campaignMQLs[m.campaign]
+	if c == nil {
+		c = &campaignMQLs{}
+		r.campaignMQLs[m.campaign] = c
+	}
+	c.mqls++
+	switch m.decision {
+	case DecisionAccepted:
+		c.accepted++
+	case DecisionRejected:
+		c.rejected++
+		reason := reasonOf(m)
+		r.reasons[reason]++
+		if c.reasons == nil {
+			c.reasons = map[string]int{}
+		}
+		c.reasons[reason]++
+	}
+	if !b.noDetail {
+		r.detail = append(r.detail, *m)
+	}
+}
+
+// derive is an MQL with its response, SLA state and decision as of
+// in.AsOf: the one place these are derived, whether the MQL is counted or
+// written to the detail.
+func (in Input) derive(l Lead, touches []Touch) mql {
+	asOf := in.AsOf
+	m := mql{
+		id: l.ID, owner: l.OwnerID, campaign: l.CampaignID, reason: l.RejectionReason,
+		source: Normalize(l.Source), at: l.MQLAt, unassigned: strings.TrimSpace(l.OwnerID) == "",
+	}
 	if seen(l.SQLAt, asOf) {
 		m.sqlAt = l.SQLAt
 	}
@@ -354,12 +467,12 @@ func (b *Builder) MQL(l Lead, touches []Touch) {
 	}
 	consider(l.AcceptedAt)
 	consider(l.RejectedAt)
-	due := b.in.due(l.MQLAt)
+	due := in.due(l.MQLAt)
 	m.due, m.worked = due, -1
 	if !response.IsZero() {
 		m.responded, m.response = true, response.Sub(l.MQLAt)
-		if b.in.Calendar != nil {
-			m.worked = b.in.Calendar.Work(l.MQLAt, response)
+		if in.Calendar != nil {
+			m.worked = in.Calendar.Work(l.MQLAt, response)
 		}
 	}
 	switch {
@@ -381,35 +494,7 @@ func (b *Builder) MQL(l Lead, touches []Touch) {
 	default:
 		m.decision = DecisionPending
 	}
-
-	slot := b.slot(l.MQLAt)
-	if slot >= 0 {
-		c := &b.r.trend[slot]
-		c.mqls++
-		switch m.sla {
-		case SLAMet:
-			c.met++
-		case SLABreached:
-			c.breached++
-		}
-		switch m.decision {
-		case DecisionAccepted:
-			c.accepted++
-		case DecisionRejected:
-			c.rejected++
-		}
-	}
-	if !m.responded && !l.MQLAt.Before(b.backlogFrom) {
-		b.r.backlog = append(b.r.backlog, mql{id: l.ID, owner: l.OwnerID, at: l.MQLAt, due: due})
-	}
-	switch cohort(slot) {
-	case current:
-		m.id, m.owner, m.campaign, m.reason = l.ID, l.OwnerID, l.CampaignID, l.RejectionReason
-		m.source = Normalize(l.Source)
-		b.r.cohorts[current] = append(b.r.cohorts[current], m)
-	case previous:
-		b.r.cohorts[previous] = append(b.r.cohorts[previous], m)
-	}
+	return m
 }
 
 // Created adds a lead created in Windows.Created.
@@ -501,8 +586,15 @@ func (b *Builder) Facts() *Facts {
 	byTimeThenID := func(a, b mql) int {
 		return cmp.Or(a.at.Compare(b.at), strings.Compare(a.id, b.id))
 	}
-	slices.SortFunc(b.r.cohorts[current], byTimeThenID)
+	slices.SortFunc(b.r.detail, byTimeThenID)
 	slices.SortFunc(b.r.backlog, byTimeThenID)
+	// Response times in ascending order once, for the medians: Compute
+	// may run more than once on the same facts.
+	for _, c := range append([]*cohortStats{&b.r.cohorts[current], &b.r.cohorts[previous]}, slices.Collect(maps.Values(b.r.owners))...) {
+		slices.Sort(c.minutes)
+		slices.Sort(c.working)
+	}
+	b.r.noDetail = b.noDetail
 	b.f.red = b.r
 	return b.f
 }

@@ -30,8 +30,12 @@ type Snapshot struct {
 	Trend            []TrendPoint  `json:"trend"`
 
 	// Detail is one row per MQL of the period, oldest first, for the
-	// workbook's MQL detail sheet. It is not part of the JSON snapshot.
+	// workbook's MQL detail sheet, when the snapshot holds it: facts
+	// without Reread (raw facts, SQLite). Otherwise it is nil and
+	// MQLDetail reads the rows again from the source. It is not part of
+	// the JSON snapshot.
 	Detail []MQLRow `json:"-"`
+	stream *detailStream
 	// Span is the period itself, for renderers that need its dates.
 	Span period.Period `json:"-"`
 }

@@ -28,6 +28,23 @@ type snapshotEntry struct {
 // NewSnapshots returns an empty cache.
 func NewSnapshots() *Snapshots { return &Snapshots{m: map[string]*snapshotEntry{}} }
 
+// Close ends the snapshots the builds keep open for their MQL detail;
+// call it once every report of the invocation is rendered.
+func (c *Snapshots) Close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.m {
+		select {
+		case <-e.done:
+			e.b.Close()
+		default: // still being built: its builder closes it on failure, nobody on success
+		}
+	}
+}
+
 // key is what makes two snapshots the same.
 func snapshotKey(rep Report, p period.Period, asOf time.Time) string {
 	target := "none"

@@ -63,6 +63,11 @@ type Renderer struct {
 	// Snapshots, when set, shares snapshots between reports that read the
 	// same period at the same as_of (one invocation of `run --all`).
 	Snapshots *Snapshots
+	// StreamDetail makes a Build read its MQL detail again from the
+	// source's snapshot, row by row into each workbook, instead of holding
+	// it (metrics.Windows.StreamDetail): memory then stays flat however
+	// many MQLs the period has. Each Build must then be closed.
+	StreamDetail bool
 }
 
 // Build is the snapshot of one report and period with what it was made
@@ -72,6 +77,22 @@ type Build struct {
 	Snapshot *metrics.Snapshot
 	Members  []metrics.Member
 	Made     time.Time
+
+	// ctx bounds the reads of a streamed detail: the caller's.
+	ctx context.Context
+	// facts keep the snapshot open for a streamed detail; nil when the
+	// build does not own them (a shared snapshot, which its cache
+	// closes).
+	facts *metrics.Facts
+}
+
+// Close ends what the build keeps open for its MQL detail (the source's
+// snapshot); its workbook can no longer be written after. Shared builds
+// are closed with their Snapshots.
+func (b *Build) Close() {
+	if b != nil {
+		b.facts.Close()
+	}
 }
 
 // Input is the engine's input for a report, period and as_of.
@@ -91,16 +112,18 @@ func (r *Renderer) Build(ctx context.Context, rep Report, p period.Period, asOf,
 		return nil, err
 	}
 	b := *shared
-	b.Report = rep
+	b.Report, b.ctx, b.facts = rep, ctx, nil
 	return &b, nil
 }
 
 func (r *Renderer) build(ctx context.Context, rep Report, p period.Period, asOf, now time.Time) (*Build, error) {
-	snap, facts, err := r.snapshot(ctx, rep.Input(p, asOf))
+	w := metrics.Plan(rep.Input(p, asOf))
+	w.StreamDetail = r.StreamDetail
+	snap, facts, err := r.compute(ctx, rep.Input(p, asOf), w)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s %s: %w", rep.Name, p.Label(), err)
 	}
-	return &Build{Report: rep, Snapshot: snap, Members: facts.Members, Made: now}, nil
+	return &Build{Report: rep, Snapshot: snap, Members: facts.Members, Made: now, ctx: ctx, facts: facts}, nil
 }
 
 // Snapshot reads the facts for in and computes its snapshot, for a caller
@@ -115,7 +138,11 @@ func (r *Renderer) Snapshot(ctx context.Context, in metrics.Input) (*metrics.Sna
 
 // snapshot is the one path from the source to a snapshot.
 func (r *Renderer) snapshot(ctx context.Context, in metrics.Input) (*metrics.Snapshot, *metrics.Facts, error) {
-	facts, err := r.Source.Load(ctx, metrics.Plan(in))
+	return r.compute(ctx, in, metrics.Plan(in))
+}
+
+func (r *Renderer) compute(ctx context.Context, in metrics.Input, w metrics.Windows) (*metrics.Snapshot, *metrics.Facts, error) {
+	facts, err := r.Source.Load(ctx, w)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -151,6 +178,25 @@ func (r *Renderer) Workbook(b *Build, locale string) ([]byte, error) {
 
 // WriteWorkbook writes the workbook of b in locale to w.
 func (r *Renderer) WriteWorkbook(w interface{ Write([]byte) (int, error) }, b *Build, locale string) error {
+	// The detail goes from the snapshot (held, or read again from the
+	// source) straight into the sheet; a read that fails fails the
+	// workbook.
+	var readErr error
+	rows := func(yield func(metrics.MQLRow) bool) {
+		ctx := b.ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		for row, err := range b.Snapshot.MQLDetail(ctx) {
+			if err != nil {
+				readErr = err
+				return
+			}
+			if !yield(row) {
+				return
+			}
+		}
+	}
 	err := workbook.Write(w, b.Snapshot, workbook.Options{
 		Audience:    string(b.Report.Audience),
 		Locale:      locale,
@@ -159,7 +205,12 @@ func (r *Renderer) WriteWorkbook(w interface{ Write([]byte) (int, error) }, b *B
 		GeneratedAt: b.Made,
 		Calendar:    b.Report.Calendar,
 		TmpDir:      r.TmpDir,
+		DetailRows:  rows,
+		DetailCount: b.Snapshot.DetailCount(),
 	})
+	if err == nil {
+		err = readErr
+	}
 	if err != nil {
 		return fmt.Errorf("write %s workbook (%s): %w", b.Report.Name, locale, err)
 	}

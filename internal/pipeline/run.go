@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -311,6 +313,7 @@ func (r *Runner) run(ctx context.Context, rep Report, p period.Period, asOf time
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrSource, err)
 	}
+	defer b.Close()
 	if r.Observer != nil {
 		if age, ok := gate.SourceAge(b.Snapshot); ok {
 			r.Observer.SourceAge(rep.Name, age)
@@ -334,24 +337,33 @@ func (r *Runner) run(ctx context.Context, rep Report, p period.Period, asOf time
 	}
 
 	// One rendering per language, shared by every recipient who reads it.
+	// The workbooks wait in files of the run's own, removed when it ends.
+	dir, err := os.MkdirTemp(r.Renderer.TmpDir, "sameteam-run-")
+	if err != nil {
+		return fmt.Errorf("workbook directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
 	arts := map[string]*rendered{}
 	for _, rc := range rcpts {
 		loc := cmp.Or(rc.Locale, rep.Locale)
 		if arts[loc] != nil {
 			continue
 		}
-		a, err := r.render(b, loc)
+		a, err := r.render(b, loc, filepath.Join(dir, loc+".xlsx"))
 		if err != nil {
 			return err
 		}
 		arts[loc] = a
 	}
+	// Every workbook is written: the snapshot need not stay open while
+	// the messages go out.
+	b.Close()
 	if opts.DryRun {
 		out.Artifacts = map[string]int{}
 		for loc, a := range arts {
 			out.Artifacts["html."+loc] = len(a.digest.HTML)
 			out.Artifacts["txt."+loc] = len(a.digest.Text)
-			out.Artifacts["xlsx."+loc] = len(a.workbook)
+			out.Artifacts["xlsx."+loc] = int(a.size)
 		}
 		for _, rc := range rcpts {
 			out.Deliveries = append(out.Deliveries, DeliveryOutcome{Recipient: rc.Email, Status: report.DeliverySkipped, Detail: "dry run"})
@@ -509,22 +521,38 @@ func (r *Runner) listID(report string) string {
 	return delivery.ListID(report, cmp.Or(domain, "sameteam.invalid"))
 }
 
-// rendered is one language's digest and workbook.
+// rendered is one language's digest and workbook. The workbook is in a
+// file, not in memory: a large period's detail makes it tens of
+// megabytes, and a message carries it only when it fits under
+// max_attachment_mb (otherwise a link goes instead), so memory never
+// holds more than the largest workbook that can be mailed.
 type rendered struct {
 	digest   *digest.Digest
-	workbook []byte
+	workbook string // its file
+	size     int64
 }
 
-func (r *Runner) render(b *Build, locale string) (*rendered, error) {
+func (r *Runner) render(b *Build, locale, path string) (*rendered, error) {
 	d, err := r.Renderer.Digest(b, locale, "")
 	if err != nil {
 		return nil, err
 	}
-	wb, err := r.Renderer.Workbook(b, locale)
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("write %s workbook (%s): %w", b.Report.Name, locale, err)
+	}
+	err = r.Renderer.WriteWorkbook(f, b, locale)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write %s workbook (%s): %w", b.Report.Name, locale, cerr)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &rendered{digest: d, workbook: wb}, nil
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	return &rendered{digest: d, workbook: path, size: fi.Size()}, nil
 }
 
 // copyOf is what every recipient's delivery of one run shares.
@@ -549,26 +577,37 @@ func (r *Runner) deliver(ctx context.Context, c *copyOf, rc Recipient) DeliveryO
 			msg := delivery.Message{
 				From: r.From, ReplyTo: r.ReplyTo, To: rc.Email, ToName: rc.Name,
 				Subject: a.digest.Subject, Text: a.digest.Text, HTML: a.digest.HTML,
-				Attachment: &delivery.Attachment{Name: rep + "-" + label + ".xlsx", ContentType: delivery.ContentTypeXLSX, Data: a.workbook},
-				MessageID:  msgID,
-				Date:       r.now(),
-				Headers:    map[string]string{"X-Sameteam-Report": rep, "X-Sameteam-Period": label, "List-Id": r.listID(rep)},
+				MessageID: msgID,
+				Date:      r.now(),
+				Headers:   map[string]string{"X-Sameteam-Report": rep, "X-Sameteam-Period": label, "List-Id": r.listID(rep)},
 			}
 			if err := r.unsubscribeHeaders(msg.Headers, rep, locale, rc.Email); err != nil {
 				return msg, fmt.Errorf("build message: %w", err)
 			}
-			if r.MaxMessageBytes > 0 {
-				size, err := delivery.EncodedSize(msg)
+			// A workbook larger than the limit on its own is not read
+			// into memory to find out that the message is too.
+			size, over := int(a.size), r.MaxMessageBytes > 0 && a.size > int64(r.MaxMessageBytes)
+			what := "the workbook alone"
+			if !over {
+				what = "the message"
+				data, err := os.ReadFile(a.workbook)
 				if err != nil {
-					return msg, fmt.Errorf("build message: %w", err)
+					return msg, fmt.Errorf("read the workbook: %w", err)
 				}
-				if size > r.MaxMessageBytes {
-					if err := r.linkInstead(&msg, b, locale); err != nil {
-						return msg, fmt.Errorf("the message is %.1f MB, over max_attachment_mb (%.1f MB), and %w",
-							float64(size)/1e6, float64(r.MaxMessageBytes)/1e6, err)
+				msg.Attachment = &delivery.Attachment{Name: rep + "-" + label + ".xlsx", ContentType: delivery.ContentTypeXLSX, Data: data}
+				if r.MaxMessageBytes > 0 {
+					if size, err = delivery.EncodedSize(msg); err != nil {
+						return msg, fmt.Errorf("build message: %w", err)
 					}
-					log.Info("workbook replaced by a download link", "bytes", size)
+					over = size > r.MaxMessageBytes
 				}
+			}
+			if over {
+				if err := r.linkInstead(&msg, b, locale); err != nil {
+					return msg, fmt.Errorf("%s is %.1f MB, over max_attachment_mb (%.1f MB), and %w",
+						what, float64(size)/1e6, float64(r.MaxMessageBytes)/1e6, err)
+				}
+				log.Info("workbook replaced by a download link", "bytes", size)
 			}
 			return msg, nil
 		},

@@ -114,7 +114,7 @@ func weeklyPlans(t *testing.T, d *db.DB, src *Source, end time.Time) map[string]
 		e.names[q.sql] = name
 	}
 	r := &reader{s: src, tx: e, ctx: ctx}
-	r.read(metrics.Plan(in))
+	r.read(metrics.Plan(in), false)
 	if r.err != nil {
 		t.Fatal(r.err)
 	}

@@ -258,13 +258,17 @@ func parseQueryFile(file, text string) (map[string]query, error) {
 func (s *Source) Load(ctx context.Context, w metrics.Windows) (*metrics.Facts, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
 	defer cancel()
+	// The transaction that stays open for the detail must outlive this
+	// call's deadline (database/sql rolls a transaction back when the
+	// context it began with ends); its reads get deadlines of their own.
+	keep := w.StreamDetail && s.db.Engine == db.Postgres
 	var f *metrics.Facts
 	err := errNoSharedSnapshot
 	if s.db.Engine == db.Postgres && s.opts.Parallel > 1 {
-		f, err = s.loadShared(ctx, w)
+		f, err = s.loadShared(ctx, w, keep)
 	}
 	if errors.Is(err, errNoSharedSnapshot) {
-		f, err = s.loadOne(ctx, w)
+		f, err = s.loadOne(ctx, w, keep)
 	}
 	// The client's deadline and the server's statement_timeout are the
 	// same, so either may fire first: both are the query timeout, one
@@ -290,6 +294,12 @@ var errNoSharedSnapshot = errors.New("source: the snapshot cannot be shared betw
 // begin starts one transaction of a snapshot, on conn when one is given;
 // on PostgreSQL it imports snapshot first when one is given.
 func (s *Source) begin(ctx context.Context, conn *sqlx.Conn, snapshot string) (*sqlx.Tx, error) {
+	return s.beginKept(ctx, ctx, conn, snapshot)
+}
+
+// beginKept is begin for a transaction that lives as long as txCtx, while
+// ctx bounds the statements that start it.
+func (s *Source) beginKept(txCtx, ctx context.Context, conn *sqlx.Conn, snapshot string) (*sqlx.Tx, error) {
 	var txo *sql.TxOptions
 	if s.db.Engine == db.Postgres {
 		txo = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
@@ -297,9 +307,9 @@ func (s *Source) begin(ctx context.Context, conn *sqlx.Conn, snapshot string) (*
 	var tx *sqlx.Tx
 	var err error
 	if conn != nil {
-		tx, err = conn.BeginTxx(ctx, txo)
+		tx, err = conn.BeginTxx(txCtx, txo)
 	} else {
-		tx, err = s.db.BeginTxx(ctx, txo)
+		tx, err = s.db.BeginTxx(txCtx, txo)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("begin snapshot: %w", err)
@@ -346,33 +356,54 @@ const spareConnWait = 250 * time.Millisecond
 
 func quoteLiteral(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }
 
-// loadOne runs every query on one transaction.
-func (s *Source) loadOne(ctx context.Context, w metrics.Windows) (*metrics.Facts, error) {
-	tx, err := s.begin(ctx, nil, "")
+// loadOne runs every query on one transaction; with keep, the
+// transaction stays open for the detail (see kept).
+func (s *Source) loadOne(ctx context.Context, w metrics.Windows, keep bool) (*metrics.Facts, error) {
+	txCtx := ctx
+	if keep {
+		txCtx = context.WithoutCancel(ctx)
+	}
+	tx, err := s.beginKept(txCtx, ctx, nil, "")
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
 	r := &reader{s: s, tx: tx, ctx: ctx}
-	f := r.read(w)
+	f := r.read(w, keep)
 	if r.err != nil {
+		tx.Rollback()
 		return nil, r.err
 	}
+	if !keep {
+		tx.Rollback()
+		return f, nil
+	}
+	(&kept{s: s, tx: tx, asOf: w.AsOf}).attach(f)
 	return f, nil
 }
 
 // loadShared runs the tasks of w on Options.Parallel connections that
-// share the first one's snapshot.
-func (s *Source) loadShared(ctx context.Context, w metrics.Windows) (*metrics.Facts, error) {
+// share the first one's snapshot; with keep, the first one stays open for
+// the detail (see kept).
+func (s *Source) loadShared(ctx context.Context, w metrics.Windows, keep bool) (_ *metrics.Facts, err error) {
+	txCtx := ctx
+	if keep {
+		txCtx = context.WithoutCancel(ctx)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	first, err := s.begin(ctx, nil, "")
+	first, err := s.beginKept(txCtx, ctx, nil, "")
 	if err != nil {
 		return nil, err
 	}
 	// The exporting transaction stays open until every other one has
-	// imported its snapshot: it is the first worker's own.
-	defer first.Rollback()
+	// imported its snapshot: it is the first worker's own. Kept, it stays
+	// open after this call, for the detail.
+	held := false
+	defer func() {
+		if !held {
+			first.Rollback()
+		}
+	}()
 	var snapshot string
 	if err := first.QueryRowContext(ctx, "SELECT pg_export_snapshot()").Scan(&snapshot); err != nil {
 		return nil, fmt.Errorf("%w: %v", errNoSharedSnapshot, err)
@@ -407,6 +438,9 @@ func (s *Source) loadShared(ctx context.Context, w metrics.Windows) (*metrics.Fa
 	}
 
 	b := &builder{mu: &sync.Mutex{}, b: metrics.NewBuilder(w)}
+	if keep {
+		b.b.WithoutDetail()
+	}
 	queue := make(chan task, 16)
 	go func() {
 		defer close(queue)
@@ -442,7 +476,16 @@ func (s *Source) loadShared(ctx context.Context, w metrics.Windows) (*metrics.Fa
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	return b.b.Facts(), nil
+	f := b.b.Facts()
+	if keep {
+		k := &kept{s: s, tx: first, snapshot: snapshot, asOf: w.AsOf}
+		if s.unshared {
+			k.snapshot = ""
+		}
+		k.attach(f)
+		held = true
+	}
+	return f, nil
 }
 
 // settings are the SET LOCAL statements of a snapshot's transaction on
@@ -533,8 +576,11 @@ func (r *reader) each(name string, scan func(*sql.Rows) error, p params) {
 // read runs every fact query for w, one task after the other, and hands
 // the rows to a metrics.Builder, which keeps only what the snapshot
 // reports: no query's result is held whole in memory.
-func (r *reader) read(w metrics.Windows) *metrics.Facts {
+func (r *reader) read(w metrics.Windows, keep bool) *metrics.Facts {
 	b := &builder{b: metrics.NewBuilder(w)}
+	if keep {
+		b.b.WithoutDetail()
+	}
 	for _, t := range tasks(w, 1) {
 		t(r, b)
 	}
@@ -598,10 +644,26 @@ func split(rng metrics.Range, n int) []metrics.Range {
 // mqls reads the leads MQL'd in mw, each lead once; a lead comes as one
 // row per raw team it was touched by.
 func (r *reader) mqls(w metrics.Windows, mw metrics.Range, b *builder) {
-	m := &mqlReader{r: r, b: b}
-	r.each("mqls", m.scan, params{"as_of": r.t(w.AsOf), "from": r.t(mw.From), "to": r.t(mw.To)})
+	r.eachMQL(w.AsOf, mw, func(l metrics.Lead, touches []metrics.Touch) bool {
+		b.do(func(b *metrics.Builder) { b.MQL(l, touches) })
+		return true
+	})
+}
+
+// eachMQL reads the leads MQL'd in mw (not after asOf) and hands each to
+// emit with its first touches, until emit returns false.
+func (r *reader) eachMQL(asOf time.Time, mw metrics.Range, emit func(metrics.Lead, []metrics.Touch) bool) {
+	m := &mqlReader{r: r, emit: emit}
+	r.each("mqls", m.scan, params{"as_of": r.t(asOf), "from": r.t(mw.From), "to": r.t(mw.To)})
+	if errors.Is(r.err, errStopped) {
+		r.err = nil
+		return
+	}
 	m.flush()
 }
+
+// errStopped ends a query whose reader wants no more rows.
+var errStopped = errors.New("source: stopped by the reader")
 
 // campaigns reads the team members and the campaigns with their lifetime
 // MQLs and won revenue.
@@ -751,18 +813,21 @@ func (r *reader) activities(w metrics.Windows, b *builder) {
 // adjacent, one per raw team that touched it.
 type mqlReader struct {
 	r       *reader
-	b       *builder
+	emit    func(metrics.Lead, []metrics.Touch) bool
 	lead    metrics.Lead
 	touches []metrics.Touch
 	open    bool
 }
 
-func (m *mqlReader) flush() {
+// flush hands the lead read so far to emit; false when emit wants no more.
+func (m *mqlReader) flush() bool {
+	more := true
 	if m.open {
-		m.b.do(func(b *metrics.Builder) { b.MQL(m.lead, m.touches) })
+		more = m.emit(m.lead, m.touches)
 	}
 	m.open = false
 	m.touches = m.touches[:0]
+	return more
 }
 
 func (m *mqlReader) scan(rows *sql.Rows) error {
@@ -772,7 +837,9 @@ func (m *mqlReader) scan(rows *sql.Rows) error {
 		return err
 	}
 	if !m.open || string(id) != m.lead.ID || !mql.Time.Equal(m.lead.MQLAt) {
-		m.flush()
+		if !m.flush() {
+			return errStopped
+		}
 		r := m.r
 		m.lead = metrics.Lead{
 			ID:              string(id),

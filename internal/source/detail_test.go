@@ -1,0 +1,177 @@
+package source_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/goldentest"
+	"github.com/sameteam/sameteam/internal/metrics"
+	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/source"
+	"github.com/sameteam/sameteam/internal/testdb"
+)
+
+// collect reads a snapshot's MQL detail whole.
+func collect(t *testing.T, s *metrics.Snapshot) ([]metrics.MQLRow, error) {
+	t.Helper()
+	var rows []metrics.MQLRow
+	for r, err := range s.MQLDetail(context.Background()) {
+		if err != nil {
+			return rows, err
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// A streamed MQL detail (read again from the snapshot, row by row) is the
+// detail a held snapshot lists, for every golden case, on one connection
+// and on connections that share the snapshot; and rows committed after
+// the facts were read, before the detail is, do not show in it: the
+// detail comes from the same snapshot as the numbers.
+func TestStreamedDetailIsTheHeldDetailOfTheSameSnapshot(t *testing.T) {
+	t.Parallel()
+	url := testdb.PostgresURL(t)
+	d := load(t, url)
+	write := 0
+	for _, parallel := range []int{1, 4} {
+		src, err := source.New(d, source.Options{Parallel: parallel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range goldentest.Cases(t, goldenDir) {
+			t.Run(c.Name+"/parallel-"+strconv.Itoa(parallel), func(t *testing.T) {
+				loc, _ := time.LoadLocation(c.TimeZone)
+				p, err := period.Parse(c.Period, loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				in := metrics.Input{Period: p, AsOf: c.AsOf, SLAHours: c.SLAHours, MQLTarget: c.MQLTarget, Calendar: c.WorkCalendar(t, goldenDir)}
+				held, err := src.Load(context.Background(), metrics.Plan(in))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := metrics.Compute(in, held)
+				if want.DetailStreamed() || len(want.Detail) != want.Headline.MQLs {
+					t.Fatalf("the held snapshot has %d rows (streamed %v)", len(want.Detail), want.DetailStreamed())
+				}
+				w := metrics.Plan(in)
+				w.StreamDetail = true
+				facts, err := src.Load(context.Background(), w)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer facts.Close()
+				got := metrics.Compute(in, facts)
+				if !got.DetailStreamed() || got.Detail != nil || got.DetailCount() != len(want.Detail) {
+					t.Fatalf("streamed %v, %d held rows, count %d; want a stream of %d", got.DetailStreamed(), len(got.Detail), got.DetailCount(), len(want.Detail))
+				}
+				if len(want.Detail) == 0 {
+					if rows, err := collect(t, got); err != nil || len(rows) != 0 {
+						t.Fatalf("an empty period streams %d rows (%v)", len(rows), err)
+					}
+					return
+				}
+				// Committed between the facts and their detail: a new MQL
+				// of the period and a changed owner.
+				write++
+				at := p.Start.Add(time.Hour).UTC().Format(time.RFC3339)
+				for _, q := range []string{
+					`INSERT INTO leads (id, created_at, source, owner_id, mql_at) VALUES ('L-AFTER-` + strconv.Itoa(write) + `', '` + at + `', 'marketing', 'u001', '` + at + `')`,
+					`UPDATE leads SET owner_id = 'u-moved' WHERE id = '` + want.Detail[0].LeadID + `'`,
+				} {
+					if _, err := d.ExecContext(context.Background(), q); err != nil {
+						t.Fatal(err)
+					}
+				}
+				t.Cleanup(func() {
+					d.ExecContext(context.Background(), `DELETE FROM leads WHERE id LIKE 'L-AFTER-%'`)
+					d.ExecContext(context.Background(), `UPDATE leads SET owner_id = $1 WHERE id = $2`, want.Detail[0].OwnerID, want.Detail[0].LeadID)
+				})
+				for range 2 { // every read is a new read of the same snapshot
+					rows, err := collect(t, got)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !reflect.DeepEqual(rows, want.Detail) {
+						t.Fatalf("the streamed detail differs from the held one: %d rows, want %d", len(rows), len(want.Detail))
+					}
+				}
+				facts.Close()
+				if _, err := collect(t, got); err == nil {
+					t.Error("the detail was read after its snapshot was closed")
+				}
+			})
+		}
+	}
+	// The control: a new snapshot sees the writes, so the test could fail.
+	for _, c := range goldentest.Cases(t, goldenDir)[:1] {
+		loc, _ := time.LoadLocation(c.TimeZone)
+		p, _ := period.Parse(c.Period, loc)
+		in := metrics.Input{Period: p, AsOf: c.AsOf, SLAHours: c.SLAHours, MQLTarget: c.MQLTarget, Calendar: c.WorkCalendar(t, goldenDir)}
+		src, _ := source.New(d, source.Options{})
+		if _, err := d.ExecContext(context.Background(), `INSERT INTO leads (id, created_at, source, owner_id, mql_at) VALUES ('L-CONTROL', $1, 'marketing', 'u001', $1)`, p.Start.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		w := metrics.Plan(in)
+		w.StreamDetail = true
+		facts, err := src.Load(context.Background(), w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer facts.Close()
+		rows, err := collect(t, metrics.Compute(in, facts))
+		if err != nil || !slicesContainLead(rows, "L-CONTROL") {
+			t.Errorf("control: a new snapshot does not list a lead committed before it (%v): the test proves nothing", err)
+		}
+	}
+}
+
+func slicesContainLead(rows []metrics.MQLRow, id string) bool {
+	for _, r := range rows {
+		if r.LeadID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// A detail read again that does not tie out with the snapshot's count is
+// an error, never a silently shorter sheet.
+func TestStreamedDetailRefusesAnotherCount(t *testing.T) {
+	t.Parallel()
+	c := goldenCase(t, "w47-madrid")
+	loc, _ := time.LoadLocation(c.TimeZone)
+	p, _ := period.Parse(c.Period, loc)
+	in := metrics.Input{Period: p, AsOf: c.AsOf, SLAHours: c.SLAHours, MQLTarget: c.MQLTarget}
+	b := metrics.NewBuilder(metrics.Plan(in))
+	b.WithoutDetail()
+	lead := metrics.Lead{ID: "L1", MQLAt: p.Start.Add(time.Hour), Source: "marketing"}
+	b.MQL(lead, nil)
+	f := b.Facts()
+	f.Reread = func(ctx context.Context, rng metrics.Range, yield func(metrics.Lead, []metrics.Touch) bool) error {
+		for _, id := range []string{"L1", "L2"} {
+			l := lead
+			l.ID = id
+			if !yield(l, nil) {
+				return nil
+			}
+		}
+		return nil
+	}
+	rows, err := collect(t, metrics.Compute(in, f))
+	if err == nil || !strings.Contains(err.Error(), "2 rows") || len(rows) != 2 {
+		t.Errorf("rows %d, error %v; want an error naming the count", len(rows), err)
+	}
+	f.Reread = func(context.Context, metrics.Range, func(metrics.Lead, []metrics.Touch) bool) error {
+		return errors.New("connection reset")
+	}
+	if _, err := collect(t, metrics.Compute(in, f)); err == nil || !strings.Contains(err.Error(), "connection reset") {
+		t.Errorf("a failed read gives %v", err)
+	}
+}
