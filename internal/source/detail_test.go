@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/goldentest"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
@@ -174,4 +175,36 @@ func TestStreamedDetailRefusesAnotherCount(t *testing.T) {
 	if _, err := collect(t, metrics.Compute(in, f)); err == nil || !strings.Contains(err.Error(), "connection reset") {
 		t.Errorf("a failed read gives %v", err)
 	}
+}
+
+// A source whose latest activity is older than the quarter before as_of
+// (a sync that stopped long ago) still says when that was: the freshness
+// query looks in the last day, then the quarter, then at any time.
+func TestFreshnessOfAStaleSource(t *testing.T) {
+	testdb.Engines(t, func(t *testing.T, url string) {
+		d := load(t, url)
+		var latest db.NullTime
+		if err := d.QueryRowContext(context.Background(), "SELECT max(occurred_at) FROM activities").Scan(&latest); err != nil {
+			t.Fatal(err)
+		}
+		src, err := source.New(d, source.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, after := range []time.Duration{time.Hour, 40 * 24 * time.Hour, 400 * 24 * time.Hour} {
+			asOf := latest.Time.Add(after)
+			p, err := period.Parse(asOf.AddDate(0, 0, -7).UTC().Format("2006-01-02"), time.UTC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := metrics.Input{Period: p, AsOf: asOf, SLAHours: 24}
+			facts, err := src.Load(context.Background(), metrics.Plan(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := facts.LatestActivityAt; !got.Equal(latest.Time) {
+				t.Errorf("as_of %s after the latest activity: freshness %s, want %s", after, got, latest.Time)
+			}
+		}
+	})
 }

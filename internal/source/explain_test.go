@@ -86,13 +86,18 @@ func TestFactQueriesNeverScanActivities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, plan := range weeklyPlans(t, d, src, end) {
+	plans := weeklyPlans(t, d, src, end)
+	for name, plan := range plans {
 		for _, rel := range seqScans(plan) {
 			if strings.Trim(rel, `"`) == "activities" {
 				b, _ := json.MarshalIndent(plan, "", " ")
 				t.Errorf("query %s scans activities sequentially:\n%s", name, b)
 			}
 		}
+	}
+	if rels := unboundedScans(plans["freshness"], false); len(rels) > 0 {
+		b, _ := json.MarshalIndent(plans["freshness"], "", " ")
+		t.Errorf("freshness reads %v beyond one index step:\n%s", rels, b)
 	}
 }
 
@@ -122,4 +127,30 @@ func weeklyPlans(t *testing.T, d *db.DB, src *Source, end time.Time) map[string]
 		t.Fatalf("explained only %d queries", len(e.plans))
 	}
 	return e.plans
+}
+
+// unboundedScans returns the relations a plan reads without a bound: not
+// under a Limit node (a max() that PostgreSQL turns into one step down the
+// end of an index) and not through an index with a condition.
+func unboundedScans(v any, limited bool) []string {
+	var out []string
+	switch n := v.(type) {
+	case map[string]any:
+		if n["Node Type"] == "Limit" {
+			limited = true
+		}
+		if rel, ok := n["Relation Name"].(string); ok && !limited {
+			if _, cond := n["Index Cond"]; !cond {
+				out = append(out, rel)
+			}
+		}
+		for _, c := range n {
+			out = append(out, unboundedScans(c, limited)...)
+		}
+	case []any:
+		for _, c := range n {
+			out = append(out, unboundedScans(c, limited)...)
+		}
+	}
+	return out
 }

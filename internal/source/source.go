@@ -801,12 +801,16 @@ func (r *reader) activities(w metrics.Windows, b *builder) {
 		params{"from": r.t(w.Period.From), "to": r.t(w.Period.To), "as_of": asOf})
 	count("future-activities", (*metrics.Builder).FutureActivities, params{"as_of": asOf})
 	count("mql-before-created", (*metrics.Builder).MQLBeforeCreated, params{"as_of": asOf})
+	var lead, activity db.NullTime
+	found := false
 	r.each("freshness", func(rows *sql.Rows) error {
-		var lead, activity db.NullTime
-		err := rows.Scan(&lead, &activity)
-		b.do(func(b *metrics.Builder) { b.Freshness(lead.Time, activity.Time) })
-		return err
-	}, params{"as_of": asOf})
+		found = true
+		return rows.Scan(&lead, &activity)
+	}, params{"as_of": asOf, "day_before": r.t(w.AsOf.Add(-24 * time.Hour)), "quarter_before": r.t(w.AsOf.Add(-92 * 24 * time.Hour))})
+	if found && activity.IsZero() {
+		r.each("latest-activity", func(rows *sql.Rows) error { return rows.Scan(&activity) }, params{"as_of": asOf})
+	}
+	b.do(func(b *metrics.Builder) { b.Freshness(lead.Time, activity.Time) })
 }
 
 // mqlReader groups the rows of the mqls query by lead: a lead's rows are

@@ -127,11 +127,27 @@ SELECT count(*) FROM {{leads}} WHERE mql_at < created_at AND mql_at <= ?;
 
 -- name: freshness
 -- How fresh the source is: the latest lead created and the latest activity
--- at or before as_of. Each is one step down the end of an index
--- (leads_created_at, activities_time_cover).
--- params: as_of, as_of
+-- at or before as_of. On tables each is one step down the end of an index
+-- (leads_created_at, activities_time_cover). The activity is looked for in
+-- the day before as_of, then in the quarter: on a view that unites several
+-- tables (a CRM pack's), PostgreSQL cannot take max() to the end of each
+-- table's index (a branch that filters deleted rows stays a subquery), but
+-- it does take a time range into each branch's own time index, so a
+-- source with recent activity reads the last day of each table, never the
+-- whole tables. COALESCE stops at the first range that has one; a source
+-- without any activity in the quarter is asked again by latest-activity.
+-- params: as_of, as_of, day_before, as_of, quarter_before
 SELECT (SELECT max(created_at) FROM {{leads}} WHERE created_at <= ?) AS lead_at,
-       (SELECT max(occurred_at) FROM {{activities}} WHERE occurred_at <= ?) AS activity_at;
+       coalesce(
+         (SELECT max(occurred_at) FROM {{activities}} WHERE occurred_at <= ? AND occurred_at > ?),
+         (SELECT max(occurred_at) FROM {{activities}} WHERE occurred_at <= ? AND occurred_at > ?)) AS activity_at;
+
+-- name: latest-activity
+-- The latest activity at or before as_of, for a source with none in the
+-- quarter before it (a sync that stopped long ago): on a view of several
+-- tables this reads them whole, once, to say how stale the source is.
+-- params: as_of
+SELECT max(occurred_at) FROM {{activities}} WHERE occurred_at <= ?;
 
 -- name: mqls@postgres
 -- The same as mqls. LATERAL makes PostgreSQL probe the
