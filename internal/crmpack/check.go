@@ -12,7 +12,9 @@ import (
 // Index is an index the fact queries need on a table of the sync, so that
 // a snapshot reads its period's rows and never a whole activity table.
 type Index struct {
-	Table   string
+	Table string
+	// Columns are column names, or expressions in parentheses such as
+	// "(lower(recipient))" for a join on a case-insensitive address.
 	Columns []string
 	Why     string
 }
@@ -21,6 +23,10 @@ type Index struct {
 func (ix Index) SQL(schema string) string {
 	cols := make([]string, len(ix.Columns))
 	for i, c := range ix.Columns {
+		if strings.HasPrefix(c, "(") {
+			cols[i] = c
+			continue
+		}
 		cols[i] = quote(c)
 	}
 	return fmt.Sprintf("CREATE INDEX ON %s.%s (%s)", quote(schema), quote(ix.Table), strings.Join(cols, ", "))
@@ -208,7 +214,7 @@ func quoteList(vs []string) string {
 // an index serves when the needed columns lead its own.
 func checkIndexes(ctx context.Context, d *db.DB, c Config, p Plan) []Finding {
 	rows, err := d.QueryContext(ctx, `
-SELECT t.relname, array_to_string(array_agg(a.attname ORDER BY k.n), ',')
+SELECT t.relname, array_to_string(array_agg(coalesce(a.attname::text, '(' || pg_get_indexdef(i.indexrelid, k.n::int, true) || ')') ORDER BY k.n), ',')
 FROM pg_index i
 JOIN pg_class t ON t.oid = i.indrelid
 JOIN pg_namespace ns ON ns.oid = t.relnamespace

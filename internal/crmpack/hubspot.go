@@ -154,8 +154,17 @@ func (g *gen) hsIndexes() []Index {
 		add("engagement_"+typ, "each engagement by id", "engagement_id")
 		add("engagement_"+typ, "the activities of a period", "property_hs_timestamp")
 	}
+	if len(m.Activities.EmailEvents) > 0 || m.LeadCampaign == "" {
+		// Email events name their contact by address, in any case.
+		add("email_event", "the marketing emails of each contact", "(lower(recipient))")
+		add("contact", "the contact of each marketing email", "(lower(property_email))")
+	}
+	if len(m.Activities.EmailEvents) > 0 {
+		add("email_event", "the marketing emails of a period", "created")
+	}
 	if *m.Activities.FormSubmissions {
 		add("contact_form_submission", "the form submissions of each contact", "contact_id")
+		add("contact_form_submission", "the form submissions of a period", "timestamp")
 	}
 	add("deal", "opportunities created in a period", "property_createdate")
 	add("deal_contact", "the contact of each deal", "deal_id")
