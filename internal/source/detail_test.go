@@ -208,3 +208,53 @@ func TestFreshnessOfAStaleSource(t *testing.T) {
 		}
 	})
 }
+
+// Snapshots left open for their detail hold a connection each; past a
+// quarter of the pool, a snapshot holds its detail in memory instead, so
+// that the open ones never starve the reads of others.
+func TestKeptSnapshotsLeaveConnectionsToOthers(t *testing.T) {
+	t.Parallel()
+	d := load(t, testdb.PostgresURL(t))
+	src, err := source.New(d, source.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := goldenCase(t, "w47-madrid")
+	loc, _ := time.LoadLocation(c.TimeZone)
+	p, _ := period.Parse(c.Period, loc)
+	in := metrics.Input{Period: p, AsOf: c.AsOf, SLAHours: c.SLAHours, MQLTarget: c.MQLTarget}
+	w := metrics.Plan(in)
+	w.StreamDetail = true
+	var open []*metrics.Facts
+	defer func() {
+		for _, f := range open {
+			f.Close()
+		}
+	}()
+	streamed := func() bool {
+		f, err := src.Load(context.Background(), w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, f)
+		s := metrics.Compute(in, f)
+		rows, err := collect(t, s)
+		if err != nil || len(rows) != s.Headline.MQLs {
+			t.Fatalf("%d rows (%v), want %d", len(rows), err, s.Headline.MQLs)
+		}
+		return s.DetailStreamed()
+	}
+	limit := d.Stats().MaxOpenConnections / 4
+	for i := range limit {
+		if !streamed() {
+			t.Fatalf("snapshot %d of %d held its detail", i+1, limit)
+		}
+	}
+	if streamed() {
+		t.Fatalf("a snapshot past %d open ones kept a connection", limit)
+	}
+	open[0].Close()
+	if !streamed() {
+		t.Error("a closed snapshot did not give its place back")
+	}
+}

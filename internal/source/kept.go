@@ -46,6 +46,7 @@ func (k *kept) release() {
 	if !k.closed {
 		k.closed = true
 		k.tx.Rollback()
+		k.s.kept.Add(-1)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -62,6 +63,9 @@ type Source struct {
 	// would read.
 	imported func()
 	unshared bool
+	// kept counts the snapshots left open for their detail (kept): each
+	// holds a connection of the pool until it is closed.
+	kept atomic.Int32
 	// serverTimeout is the statement_timeout of a snapshot on PostgreSQL:
 	// QueryTimeout, unless a test sets it apart to decide which of the
 	// two timeouts fires first.
@@ -261,7 +265,7 @@ func (s *Source) Load(ctx context.Context, w metrics.Windows) (*metrics.Facts, e
 	// The transaction that stays open for the detail must outlive this
 	// call's deadline (database/sql rolls a transaction back when the
 	// context it began with ends); its reads get deadlines of their own.
-	keep := w.StreamDetail && s.db.Engine == db.Postgres
+	keep := w.StreamDetail && s.db.Engine == db.Postgres && s.holdKept()
 	var f *metrics.Facts
 	err := errNoSharedSnapshot
 	if s.db.Engine == db.Postgres && s.opts.Parallel > 1 {
@@ -269,6 +273,9 @@ func (s *Source) Load(ctx context.Context, w metrics.Windows) (*metrics.Facts, e
 	}
 	if errors.Is(err, errNoSharedSnapshot) {
 		f, err = s.loadOne(ctx, w, keep)
+	}
+	if keep && (err != nil || f.Release == nil) {
+		s.kept.Add(-1)
 	}
 	// The client's deadline and the server's statement_timeout are the
 	// same, so either may fire first: both are the query timeout, one
@@ -331,6 +338,23 @@ func (s *Source) beginKept(txCtx, ctx context.Context, conn *sqlx.Conn, snapshot
 		}
 	}
 	return tx, nil
+}
+
+// holdKept reserves one of the snapshots that may stay open for their
+// detail at once: a quarter of the pool's connections, at least one, so
+// that snapshots of many reports (each held until its run's workbooks are
+// written, or until `run --all` ends) never take the connections the
+// others need to read. Past that, a snapshot holds its detail in memory.
+func (s *Source) holdKept() bool {
+	limit := int32(1)
+	if n := s.db.Stats().MaxOpenConnections; n >= 8 {
+		limit = int32(n / 4)
+	}
+	if s.kept.Add(1) > limit {
+		s.kept.Add(-1)
+		return false
+	}
+	return true
 }
 
 // spareConn is a connection of the pool that is free now, or nil: the
