@@ -207,30 +207,13 @@ func (e *engine) headline(c int) Headline {
 	h.DecisionRate = ratio(st.accepted+st.rejected, st.n)
 	h.MQLToSQLRate = ratio(st.sqlNow, st.n)
 
-	var won, lost BySource
-	var cycles []float64
-	for i := range e.r.opps {
-		o := &e.r.opps[i]
-		if o.created == c {
-			h.OpportunitiesCreated++
-			h.PipelineCreated.add(Normalize(o.Source), o.Amount.positive())
-			if e.r.influenced[o.ID] {
-				h.MarketingInfluencedPipeline += o.Amount.positive()
-			}
-		}
-		if o.closed == c {
-			src := Normalize(o.Source)
-			if *o.IsWon {
-				h.WonDeals++
-				won.add(src)
-				h.WonRevenue.add(src, o.Amount.positive())
-				cycles = append(cycles, o.ClosedAt.Sub(o.CreatedAt).Seconds()/86400)
-			} else {
-				h.LostDeals++
-				lost.add(src)
-			}
-		}
-	}
+	oc := &e.r.opps[c]
+	h.OpportunitiesCreated = oc.created
+	h.PipelineCreated = oc.pipeline
+	h.MarketingInfluencedPipeline = oc.influenced
+	h.WonDeals, h.LostDeals = oc.wonDeals, oc.lostDeals
+	h.WonRevenue = oc.revenue
+	won, lost, cycles := oc.won, oc.lost, oc.cycles
 	h.MarketingSourcedShare = moneyRatio(h.PipelineCreated.Marketing, h.PipelineCreated.Total)
 	h.WinRate = RateBySource{
 		Marketing: ratio(won.Marketing, won.Marketing+lost.Marketing),
@@ -319,19 +302,9 @@ func (e *engine) byRep() []RepRow {
 			r.acts += g.Count
 		}
 	}
-	for i := range e.r.opps {
-		o := &e.r.opps[i]
-		r := reps[o.OwnerID]
-		if r == nil {
-			continue
-		}
-		if o.created == current {
-			r.opps++
-			r.pipeline += o.Amount.positive()
-		}
-		if o.closed == current && *o.IsWon {
-			r.won++
-			r.revenue += o.Amount.positive()
+	for owner, o := range e.r.ownerOpps {
+		if r := reps[owner]; r != nil {
+			r.opps, r.pipeline, r.won, r.revenue = o.created, o.pipeline, o.won, o.revenue
 		}
 	}
 	out := []RepRow{}
@@ -404,20 +377,12 @@ func (e *engine) byCampaign() []CampaignRow {
 		present[id] = true
 		reasons[id] = c.reasons
 	}
-	for i := range e.r.opps {
-		o := &e.r.opps[i]
-		row := rows[o.CampaignID]
-		if row == nil {
-			continue
-		}
-		if o.created == current {
-			row.OpportunitiesCreated++
-			row.PipelineCreated += o.Amount.positive()
-			present[o.CampaignID] = true
-		}
-		if o.closed == current && *o.IsWon {
-			row.WonRevenue += o.Amount.positive()
-			present[o.CampaignID] = true
+	for id, o := range e.r.campaignOpps {
+		if row := rows[id]; row != nil {
+			row.OpportunitiesCreated += o.created
+			row.PipelineCreated += o.pipeline
+			row.WonRevenue += o.revenue
+			present[id] = true
 		}
 	}
 	for id, amount := range e.r.wins {
@@ -472,11 +437,7 @@ func (e *engine) dataHealth() DataHealth {
 			d.ActivitiesUnknownTeam += g.Count
 		}
 	}
-	for i := range e.r.opps {
-		if o := &e.r.opps[i]; o.created == current && o.Amount < 0 {
-			d.OpportunitiesNegativeAmount++
-		}
-	}
+	d.OpportunitiesNegativeAmount = e.r.opps[current].negative
 	return d
 }
 

@@ -251,11 +251,38 @@ type leadCounts struct {
 	bySource BySource
 }
 
-// opportunity is an opportunity created or closed in the period or the
-// one before; created and closed are its cohort slots, -1 for neither.
-type opportunity struct {
-	Opportunity
-	created, closed int
+// oppCounts are the opportunities created or closed in one cohort period,
+// reduced as they arrive.
+type oppCounts struct {
+	created             int
+	pipeline            MoneyBySource
+	influenced          Money // pipeline of those with a marketing touch before them
+	negative            int   // created with a negative amount
+	wonDeals, lostDeals int
+	won, lost           BySource
+	revenue             MoneyBySource
+	cycles              []float64 // days from creation to a won close
+}
+
+// ownerOpps are the period's opportunities of one owner, campaignOpps of
+// one campaign (created in the period, or won in it).
+type ownerOpps struct {
+	created, won      int
+	pipeline, revenue Money
+}
+
+type campaignOpps struct {
+	created           int
+	pipeline, revenue Money
+}
+
+// createdOpp is what influence needs of an opportunity created in a
+// cohort period, until the last touches that refer to it have come.
+type createdOpp struct {
+	at         time.Time
+	amount     Money
+	cohort     int
+	influenced bool
 }
 
 // reduced is what a Builder keeps of the rows.
@@ -276,8 +303,9 @@ type reduced struct {
 	leads         [2]leadCounts
 	campaignLeads map[string]int // leads created in the period, per campaign
 	sqls          [2]int
-	opps          []opportunity
-	influenced    map[string]bool // opportunity ids with a marketing touch in the influence window
+	opps          [2]oppCounts
+	ownerOpps     map[string]*ownerOpps    // the period's, by owner
+	campaignOpps  map[string]*campaignOpps // the period's, by the lead's campaign
 	wins          map[string]Money
 	activities    []ActivityGroup
 	unknownLead   int
@@ -290,7 +318,7 @@ type Builder struct {
 	in          Input
 	trend       []period.Period // oldest first; the last is the report's period
 	backlogFrom time.Time
-	created     map[string]time.Time // opportunities created in a cohort slot
+	created     map[string]*createdOpp // opportunities created in a cohort slot
 	f           *Facts
 	r           *reduced
 	// noDetail: the period's MQL detail is read again from the source
@@ -317,7 +345,7 @@ func NewBuilder(w Windows) *Builder {
 		in:          in,
 		trend:       in.Period.Trend(TrendLength),
 		backlogFrom: in.AsOf.Add(-BacklogWindow),
-		created:     map[string]time.Time{},
+		created:     map[string]*createdOpp{},
 		f:           &Facts{},
 		r: &reduced{
 			in:            in,
@@ -325,7 +353,8 @@ func NewBuilder(w Windows) *Builder {
 			owners:        map[string]*cohortStats{},
 			reasons:       map[string]int{},
 			campaignMQLs:  map[string]*campaignMQLs{},
-			influenced:    map[string]bool{},
+			ownerOpps:     map[string]*ownerOpps{},
+			campaignOpps:  map[string]*campaignOpps{},
 			wins:          map[string]Money{},
 		},
 	}
@@ -534,24 +563,69 @@ func (b *Builder) Opportunity(o Opportunity) {
 	if closed >= 0 && *o.IsWon {
 		b.r.trend[closed].won += amount
 	}
-	op := opportunity{Opportunity: o, created: cohort(created), closed: cohort(closed)}
-	if op.created >= 0 || op.closed >= 0 {
-		b.r.opps = append(b.r.opps, op)
+	src := Normalize(o.Source)
+	if c := cohort(created); c >= 0 {
+		oc := &b.r.opps[c]
+		oc.created++
+		oc.pipeline.add(src, amount)
+		b.created[o.ID] = &createdOpp{at: o.CreatedAt, amount: amount, cohort: c}
+		if c == current {
+			if o.Amount < 0 {
+				oc.negative++
+			}
+			b.owner(o.OwnerID).created++
+			b.owner(o.OwnerID).pipeline += amount
+			b.campaign(o.CampaignID).created++
+			b.campaign(o.CampaignID).pipeline += amount
+		}
 	}
-	if op.created >= 0 {
-		b.created[o.ID] = o.CreatedAt
+	if c := cohort(closed); c >= 0 {
+		oc := &b.r.opps[c]
+		if *o.IsWon {
+			oc.wonDeals++
+			oc.won.add(src)
+			oc.revenue.add(src, amount)
+			oc.cycles = append(oc.cycles, o.ClosedAt.Sub(o.CreatedAt).Seconds()/86400)
+			if c == current {
+				b.owner(o.OwnerID).won++
+				b.owner(o.OwnerID).revenue += amount
+				b.campaign(o.CampaignID).revenue += amount
+			}
+		} else {
+			oc.lostDeals++
+			oc.lost.add(src)
+		}
 	}
+}
+
+func (b *Builder) owner(id string) *ownerOpps {
+	o := b.r.ownerOpps[id]
+	if o == nil {
+		o = &ownerOpps{}
+		b.r.ownerOpps[id] = o
+	}
+	return o
+}
+
+func (b *Builder) campaign(id string) *campaignOpps {
+	c := b.r.campaignOpps[id]
+	if c == nil {
+		c = &campaignOpps{}
+		b.r.campaignOpps[id] = c
+	}
+	return c
 }
 
 // LastTouch adds, for an opportunity created in Windows.Created, the latest
 // activity of one raw team linked to it (see Facts.LastTouches).
 func (b *Builder) LastTouch(t Touch) {
-	created, ok := b.created[t.Ref]
-	if !ok || Normalize(t.Team) != Marketing || !seen(t.At, b.in.AsOf) {
+	o, ok := b.created[t.Ref]
+	if !ok || o.influenced || Normalize(t.Team) != Marketing || !seen(t.At, b.in.AsOf) {
 		return
 	}
-	if !t.At.After(created) && !t.At.Before(created.Add(-InfluenceWindow)) {
-		b.r.influenced[t.Ref] = true
+	if !t.At.After(o.at) && !t.At.Before(o.at.Add(-InfluenceWindow)) {
+		o.influenced = true
+		b.r.opps[o.cohort].influenced += o.amount
 	}
 }
 
