@@ -123,12 +123,15 @@ func Compute(in Input, f *Facts) *Snapshot {
 	s.DataHealth = e.dataHealth()
 	s.Trend = e.trend()
 	n := e.names()
-	if r.noDetail && f.Reread == nil {
+	if r.noDetail && f.Reread == nil && !r.skipDetail {
 		panic("metrics: facts built without their detail have no Reread to read it again")
 	}
-	if f.Reread != nil {
+	switch {
+	case r.skipDetail:
+		s.stream = &detailStream{count: s.Headline.MQLs} // no reader: MQLDetail says so
+	case f.Reread != nil:
 		s.stream = &detailStream{in: in, rng: Range{p.Start, p.End}, read: f.Reread, names: n, count: s.Headline.MQLs}
-	} else {
+	default:
 		s.Detail = e.detail(n)
 	}
 	return s

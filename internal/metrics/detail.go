@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -67,7 +68,14 @@ func (s *Snapshot) DetailCount() int {
 // rather than held in Detail.
 func (s *Snapshot) DetailStreamed() bool { return s.stream != nil }
 
+// ErrNoDetail is yielded by MQLDetail for a snapshot computed without its
+// detail (Windows.SkipDetail).
+var ErrNoDetail = errors.New("metrics: the snapshot was computed without its MQL detail")
+
 func (d *detailStream) rows(ctx context.Context) iter.Seq2[MQLRow, error] {
+	if d.read == nil {
+		return func(yield func(MQLRow, error) bool) { yield(MQLRow{}, ErrNoDetail) }
+	}
 	return func(yield func(MQLRow, error) bool) {
 		// The source orders by mql_at; ties go out by lead id in byte
 		// order, as the held detail sorts them, whatever the database's

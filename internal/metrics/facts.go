@@ -179,6 +179,10 @@ type Windows struct {
 	// caller must then Close the facts. A source that cannot keep a
 	// snapshot open ignores it, and the detail is held.
 	StreamDetail bool
+	// SkipDetail says the caller never lists the period's MQLs (the JSON
+	// snapshot, check's gate): the source keeps no detail and reads none
+	// again, and the snapshot's MQLDetail yields an error.
+	SkipDetail bool
 
 	in Input
 }
@@ -298,6 +302,7 @@ type reduced struct {
 	campaignMQLs  map[string]*campaignMQLs
 	detail        []mql // the period's MQLs in full (sorted by mql_at, id), unless read again (Builder.WithoutDetail)
 	noDetail      bool
+	skipDetail    bool  // nor will the detail be read again (Windows.SkipDetail)
 	backlog       []mql // unanswered MQLs of the follow-up window, sorted
 	trend         [TrendLength]trendCounts
 	leads         [2]leadCounts
@@ -322,9 +327,13 @@ type Builder struct {
 	f           *Facts
 	r           *reduced
 	// noDetail: the period's MQL detail is read again from the source
-	// (Facts.Reread) rather than kept.
-	noDetail bool
+	// (Facts.Reread) rather than kept; skip: nor read at all.
+	noDetail, skip bool
 }
+
+// SkipDetail tells the Builder that nobody will list the period's MQLs:
+// it keeps none, and snapshots computed from its facts have no detail.
+func (b *Builder) SkipDetail() { b.noDetail, b.skip = true, true }
 
 // WithoutDetail tells the Builder not to keep the period's MQLs in full:
 // the source will read them again, from the same snapshot, when the detail
@@ -668,7 +677,7 @@ func (b *Builder) Facts() *Facts {
 		slices.Sort(c.minutes)
 		slices.Sort(c.working)
 	}
-	b.r.noDetail = b.noDetail
+	b.r.noDetail, b.r.skipDetail = b.noDetail, b.skip
 	b.f.red = b.r
 	return b.f
 }

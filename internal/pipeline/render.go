@@ -138,7 +138,10 @@ func (r *Renderer) Snapshot(ctx context.Context, in metrics.Input) (*metrics.Sna
 
 // snapshot is the one path from the source to a snapshot.
 func (r *Renderer) snapshot(ctx context.Context, in metrics.Input) (*metrics.Snapshot, *metrics.Facts, error) {
-	return r.compute(ctx, in, metrics.Plan(in))
+	// The figures without a report: nobody lists the MQL detail.
+	w := metrics.Plan(in)
+	w.SkipDetail = true
+	return r.compute(ctx, in, w)
 }
 
 func (r *Renderer) compute(ctx context.Context, in metrics.Input, w metrics.Windows) (*metrics.Snapshot, *metrics.Facts, error) {

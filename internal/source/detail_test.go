@@ -258,3 +258,38 @@ func TestKeptSnapshotsLeaveConnectionsToOthers(t *testing.T) {
 		t.Error("a closed snapshot did not give its place back")
 	}
 }
+
+// A snapshot for its figures only (the JSON, check's gate) keeps no MQL
+// detail on either engine, gives the same numbers, and says so when asked
+// for the detail.
+func TestSnapshotWithoutDetail(t *testing.T) {
+	c := goldenCase(t, "w47-madrid")
+	testdb.Engines(t, func(t *testing.T, url string) {
+		d := load(t, url)
+		src, err := source.New(d, source.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		loc, _ := time.LoadLocation(c.TimeZone)
+		p, _ := period.Parse(c.Period, loc)
+		in := metrics.Input{Period: p, AsOf: c.AsOf, SLAHours: c.SLAHours, MQLTarget: c.MQLTarget}
+		held, err := src.Load(context.Background(), metrics.Plan(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := metrics.Plan(in)
+		w.SkipDetail, w.StreamDetail = true, true
+		facts, err := src.Load(context.Background(), w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer facts.Close()
+		want, got := metrics.Compute(in, held), metrics.Compute(in, facts)
+		if facts.Reread != nil || got.Detail != nil || got.Headline.MQLs == 0 || !reflect.DeepEqual(want.Headline, got.Headline) {
+			t.Fatalf("reread %v, %d rows held, headline %+v", facts.Reread != nil, len(got.Detail), got.Headline)
+		}
+		if _, err := collect(t, got); !errors.Is(err, metrics.ErrNoDetail) {
+			t.Errorf("the detail of a snapshot without it: %v", err)
+		}
+	})
+}

@@ -265,7 +265,7 @@ func (s *Source) Load(ctx context.Context, w metrics.Windows) (*metrics.Facts, e
 	// The transaction that stays open for the detail must outlive this
 	// call's deadline (database/sql rolls a transaction back when the
 	// context it began with ends); its reads get deadlines of their own.
-	keep := w.StreamDetail && s.db.Engine == db.Postgres && s.holdKept()
+	keep := w.StreamDetail && !w.SkipDetail && s.db.Engine == db.Postgres && s.holdKept()
 	var f *metrics.Facts
 	err := errNoSharedSnapshot
 	if s.db.Engine == db.Postgres && s.opts.Parallel > 1 {
@@ -462,7 +462,10 @@ func (s *Source) loadShared(ctx context.Context, w metrics.Windows, keep bool) (
 	}
 
 	b := &builder{mu: &sync.Mutex{}, b: metrics.NewBuilder(w)}
-	if keep {
+	switch {
+	case w.SkipDetail:
+		b.b.SkipDetail()
+	case keep:
 		b.b.WithoutDetail()
 	}
 	queue := make(chan task, 16)
@@ -602,7 +605,10 @@ func (r *reader) each(name string, scan func(*sql.Rows) error, p params) {
 // reports: no query's result is held whole in memory.
 func (r *reader) read(w metrics.Windows, keep bool) *metrics.Facts {
 	b := &builder{b: metrics.NewBuilder(w)}
-	if keep {
+	switch {
+	case w.SkipDetail:
+		b.b.SkipDetail()
+	case keep:
 		b.b.WithoutDetail()
 	}
 	for _, t := range tasks(w, 1) {
