@@ -387,7 +387,7 @@ func (e *engine) byCampaign() []CampaignRow {
 	rows := make(map[string]*CampaignRow, len(e.f.Campaigns))
 	present := map[string]bool{}
 	for _, c := range e.f.Campaigns {
-		row := &CampaignRow{CampaignID: c.ID, Name: c.Name, Channel: c.Channel, LifetimeMQLs: c.LifetimeMQLs}
+		row := &CampaignRow{CampaignID: c.ID, Name: c.Name, Channel: c.Channel, LifetimeMQLs: c.LifetimeMQLs, OwnerID: c.OwnerID}
 		if strings.TrimSpace(row.Channel) == "" {
 			row.Channel = "unknown"
 		}
@@ -468,6 +468,8 @@ func (e *engine) backlog() []BacklogItem {
 			AgeHours:    asOf.Sub(m.at).Hours(),
 			DueAt:       Instant(m.due),
 			SLABreached: !m.due.After(asOf),
+			Name:        m.name,
+			Company:     m.company,
 		}
 		if m.owner != "" {
 			owner := m.owner
@@ -542,6 +544,8 @@ func (e *engine) detail() []MQLRow {
 			Decision:        m.decision,
 			RejectionReason: strings.TrimSpace(m.reason),
 			SQLAt:           m.sqlAt,
+			Name:            m.name,
+			Company:         m.company,
 		}
 		if m.responded {
 			minutes := m.response.Minutes()

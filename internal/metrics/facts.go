@@ -52,6 +52,9 @@ type Campaign struct {
 	Cost         Money
 	CostKnown    bool // false when cost is null
 	LifetimeMQLs int
+	// OwnerID is the team member who owns the campaign (the optional
+	// column campaigns.owner_id); empty when null or absent.
+	OwnerID string
 }
 
 // Lead is a lead as the facts queries return it. Zero times are nulls.
@@ -66,6 +69,9 @@ type Lead struct {
 	RejectedAt      time.Time
 	RejectionReason string
 	SQLAt           time.Time
+	// Name and Company are the optional columns leads.name and
+	// leads.company: who the rep is to call. Empty when null or absent.
+	Name, Company string
 }
 
 // Opportunity is an opportunity as the facts queries return it, with the
@@ -146,6 +152,10 @@ type Facts struct {
 	LatestLeadCreatedAt time.Time
 	LatestActivityAt    time.Time
 
+	// OptionalColumns are the optional source columns the relations have
+	// ("leads.name", "leads.company", "campaigns.owner_id").
+	OptionalColumns []string
+
 	red *reduced // set by Builder.Facts; nil for raw facts
 }
 
@@ -212,6 +222,7 @@ const (
 // (by rep, by campaign, reasons, detail) and the follow-up backlog.
 type mql struct {
 	id, owner, campaign, reason string
+	name, company               string // the lead's, when the source has them
 	source                      string // normalised
 	at                          time.Time
 	due                         time.Time // when the SLA runs out
@@ -400,11 +411,12 @@ func (b *Builder) MQL(l Lead, touches []Touch) {
 		}
 	}
 	if !m.responded && !l.MQLAt.Before(b.backlogFrom) {
-		b.r.backlog = append(b.r.backlog, mql{id: l.ID, owner: l.OwnerID, at: l.MQLAt, due: due})
+		b.r.backlog = append(b.r.backlog, mql{id: l.ID, owner: l.OwnerID, at: l.MQLAt, due: due, name: l.Name, company: l.Company})
 	}
 	switch cohort(slot) {
 	case current:
 		m.id, m.owner, m.campaign, m.reason = l.ID, l.OwnerID, l.CampaignID, l.RejectionReason
+		m.name, m.company = l.Name, l.Company
 		m.source = Normalize(l.Source)
 		b.r.cohorts[current] = append(b.r.cohorts[current], m)
 	case previous:
