@@ -60,10 +60,10 @@ func Get(tag string) (*Locale, error) {
 	switch base {
 	case "", "es":
 		return &Locale{tag: "es", decimal: ',', group: '.',
-			months: monthsES(), short: shortES(), weekdays: weekdaysES(), words: wordsES(), subjects: subjectsES()}, nil
+			months: monthsES(), short: shortES(), weekdays: weekdaysES(), words: withPersonal(wordsES(), personalES()), subjects: subjectsES()}, nil
 	case "en":
 		return &Locale{tag: "en", decimal: '.', group: ',',
-			months: monthsEN(), short: shortEN(), weekdays: weekdaysEN(), words: wordsEN(), subjects: subjectsEN()}, nil
+			months: monthsEN(), short: shortEN(), weekdays: weekdaysEN(), words: withPersonal(wordsEN(), personalEN()), subjects: subjectsEN()}, nil
 	}
 	return nil, fmt.Errorf("%w %q (want es or en)", ErrUnknown, tag)
 }
