@@ -149,11 +149,11 @@ type Report struct {
 	RecipientsFrom string          `yaml:"recipients_from"` // team:sales, team:marketing (comma-separated), campaign_owners
 	// SkipEmpty, for a personal report, sends nothing to a person with
 	// nothing due and nothing in the period; the ledger records the skip.
-	SkipEmpty bool `yaml:"skip_empty"`
-	SLACalendar    string          `yaml:"sla_calendar"`    // a calendar's name or none; default the top-level sla_calendar
-	Gate           *Gate           `yaml:"gate"`            // replaces the top-level gate; {} turns it off
-	Owners         []string        `yaml:"owners"`          // replace the top-level owners
-	CatchUp        int             `yaml:"catch_up"`        // periods caught up on start; default 1
+	SkipEmpty   bool     `yaml:"skip_empty"`
+	SLACalendar string   `yaml:"sla_calendar"` // a calendar's name or none; default the top-level sla_calendar
+	Gate        *Gate    `yaml:"gate"`         // replaces the top-level gate; {} turns it off
+	Owners      []string `yaml:"owners"`       // replace the top-level owners
+	CatchUp     int      `yaml:"catch_up"`     // periods caught up on start; default 1
 
 	// Resolved by Validate from the fields above, with the parsers the
 	// runtime uses, so no later step parses them again.

@@ -35,6 +35,9 @@ type personalView struct {
 	FollowUpTitle  string
 	FollowUp       table
 
+	// Workbook says what the attached workbook holds.
+	Workbook string
+
 	// Links lists the CRM links of the tables, for the plain-text digest,
 	// where a cell cannot hold one.
 	Links []link
@@ -52,7 +55,7 @@ const maxPersonalRows = 25
 // personal fills v for a personal audience from the person's slice.
 func (b *builder) personal(v *view, opts Options) error {
 	l := b.l
-	pv := &personalView{}
+	pv := &personalView{Workbook: l.T("personal.workbook." + string(opts.Audience))}
 	v.Personal = pv
 	switch {
 	case opts.Rep != nil:
@@ -131,9 +134,10 @@ func (b *builder) repBacklog(pv *personalView, d *metrics.RepDigest, opts Option
 	}
 	pv.BacklogSummary = l.Tf("personal.backlog.summary", l.Int(len(d.Backlog)), l.Int(d.Overdue()))
 	t := &pv.Backlog
-	t.Headers = []string{l.T("personal.col.lead"), l.T("personal.col.name"), l.T("personal.col.company"),
-		l.T("personal.col.mql_at"), l.T("personal.col.waiting"), l.T("personal.col.due")}
-	t.Num = []bool{false, false, false, false, true, false}
+	// Four columns, the lead's name and company under its id, so that the
+	// table fits a phone's width.
+	t.Headers = []string{l.T("personal.col.lead"), l.T("personal.col.mql_at"), l.T("personal.col.waiting"), l.T("personal.col.due")}
+	t.Num = []bool{false, false, true, false}
 	for i, it := range d.Backlog {
 		if i == maxPersonalRows {
 			t.More = more(l, len(d.Backlog)-i, "personal.sheet.backlog")
@@ -150,10 +154,9 @@ func (b *builder) repBacklog(pv *personalView, d *metrics.RepDigest, opts Option
 			pv.Links = append(pv.Links, link{Label: clean(it.LeadID) + " " + clean(it.Name), URL: href})
 		}
 		t.Rows = append(t.Rows, []cell{
-			{Key: fmt.Sprintf("followup_backlog.%d.lead_id", i), Fmt: "text", Text: clean(it.LeadID), Href: href},
-			{Text: clean(it.Name)},
-			{Text: clean(it.Company)},
-			{Text: l.DateTime(it.MQLAt.Time().In(loc))},
+			{Key: fmt.Sprintf("followup_backlog.%d.lead_id", i), Fmt: "text", Text: clean(it.LeadID), Href: href,
+				Sub: who(it.Name, it.Company)},
+			{Text: l.DayTime(it.MQLAt.Time().In(loc))},
 			{Key: fmt.Sprintf("followup_backlog.%d.age_hours", i), Fmt: "hours", Text: l.Hours(it.AgeHours), Num: true},
 			{Key: due.Key, Fmt: due.Fmt, Text: due.Text, Pre: due.Pre, Post: due.Post, Tone: tone},
 		})
@@ -169,9 +172,8 @@ func (b *builder) repMQLs(pv *personalView, d *metrics.RepDigest, periodName str
 	}
 	pv.MQLsSummary = l.Tf("personal.mqls.summary", l.Int(n.MQLsAssigned), l.Int(n.SLAMet), l.Int(n.SLABreached), l.Int(n.SLAPending))
 	t := &pv.MQLs
-	t.Headers = []string{l.T("personal.col.lead"), l.T("personal.col.name"), l.T("personal.col.mql_at"),
-		l.T("personal.col.campaign"), l.T("personal.col.sla"), l.T("personal.col.response"), l.T("personal.col.decision")}
-	t.Num = []bool{false, false, false, false, false, true, false}
+	t.Headers = []string{l.T("personal.col.lead"), l.T("personal.col.mql_at"), l.T("personal.col.sla"), l.T("personal.col.decision")}
+	t.Num = []bool{false, false, false, false}
 	for i, m := range d.MQLs {
 		if i == maxPersonalRows {
 			t.More = more(l, len(d.MQLs)-i, "personal.sheet.mqls")
@@ -179,24 +181,15 @@ func (b *builder) repMQLs(pv *personalView, d *metrics.RepDigest, periodName str
 		}
 		slaTone := map[string]string{metrics.SLAMet: "good", metrics.SLABreached: "bad"}[m.SLA]
 		decision := l.T("personal.decision." + m.Decision)
-		if m.RejectionReason != "" {
-			decision += ": " + b.reason(m.RejectionReason)
-		}
-		name := clean(m.Name)
-		if c := clean(m.Company); c != "" {
-			if name != "" {
-				name += " · "
-			}
-			name += c
+		if m.Decision == metrics.DecisionRejected {
+			decision += ": " + b.reason(cmpOr(m.RejectionReason, metrics.UnspecifiedReason))
 		}
 		href := opts.Links.LeadURL(m.LeadID)
+		response := b.part("personal.response", fmt.Sprintf("mqls.%d.response_minutes", i), "minutes", l.Minutes(m.ResponseMinutes))
 		t.Rows = append(t.Rows, []cell{
-			{Key: fmt.Sprintf("mqls.%d.lead_id", i), Fmt: "text", Text: clean(m.LeadID), Href: href},
-			{Text: name},
-			{Text: l.DateTime(m.MQLAt.Time().In(loc))},
-			{Text: clean(m.CampaignName), Href: opts.Links.CampaignURL(m.CampaignID)},
-			{Text: l.T("personal.sla." + m.SLA), Tone: slaTone},
-			{Key: fmt.Sprintf("mqls.%d.response_minutes", i), Fmt: "minutes", Text: l.Minutes(m.ResponseMinutes), Num: true},
+			{Key: fmt.Sprintf("mqls.%d.lead_id", i), Fmt: "text", Text: clean(m.LeadID), Href: href, Sub: who(m.Name, m.Company)},
+			{Text: l.DayTime(m.MQLAt.Time().In(loc)), Sub: cmpOr(clean(m.CampaignName), "—")},
+			{Text: l.T("personal.sla." + m.SLA), Tone: slaTone, Also: &response},
 			{Text: decision},
 		})
 	}
@@ -272,7 +265,7 @@ func (b *builder) repCampaigns(pv *personalView, d *metrics.RepDigest, periodNam
 			name = "—"
 		}
 		t.Rows = append(t.Rows, []cell{
-			{Text: name},
+			{Text: name, Break: true},
 			{Key: fmt.Sprintf("mqls_by_campaign.%d.mqls", i), Fmt: "int", Text: l.Int(c.MQLs), Num: true},
 			{Key: fmt.Sprintf("mqls_by_campaign.%d.accepted", i), Fmt: "int", Text: l.Int(c.Accepted), Num: true},
 			{Key: fmt.Sprintf("mqls_by_campaign.%d.rejected", i), Fmt: "int", Text: l.Int(c.Rejected), Num: true},
@@ -289,10 +282,11 @@ func (b *builder) ownerCampaigns(pv *personalView, d *metrics.OwnerDigest, perio
 		pv.CampaignsEmpty = l.Tf("personal.campaigns.empty", periodName)
 		return
 	}
+	// Four columns, the rest of each number under it, so that the table
+	// fits a phone's width.
 	t := &pv.Campaigns
-	t.Headers = []string{l.T("personal.col.campaign"), l.T("personal.col.leads"), l.T("personal.col.mqls"),
-		l.T("personal.col.acceptance"), l.T("personal.col.pipeline"), l.T("personal.col.won"), l.T("personal.col.roi")}
-	t.Num = []bool{false, true, true, true, true, true, true}
+	t.Headers = []string{l.T("personal.col.campaign"), l.T("personal.col.acceptance"), l.T("personal.col.pipeline"), l.T("personal.col.roi")}
+	t.Num = []bool{false, true, true, true}
 	for i, c := range d.Campaigns {
 		if i == maxPersonalRows {
 			t.More = more(l, len(d.Campaigns)-i, "personal.sheet.owned")
@@ -308,25 +302,21 @@ func (b *builder) ownerCampaigns(pv *personalView, d *metrics.OwnerDigest, perio
 			pv.Links = append(pv.Links, link{Label: b.campaignName(c), URL: href})
 		}
 		t.Rows = append(t.Rows, []cell{
-			{Key: k("name"), Fmt: "text", Text: b.campaignName(c), Href: href},
-			{Key: k("leads_created"), Fmt: "int", Text: l.Int(c.LeadsCreated), Num: true},
-			{Key: k("mqls"), Fmt: "int", Text: l.Int(c.MQLs), Num: true},
-			{Text: l.Percent(c.AcceptanceRate()), Num: true,
-				Also: &part{Text: l.Int(c.Accepted) + " / " + l.Int(c.Rejected)}},
-			{Key: k("pipeline_created"), Fmt: "money", Text: l.Money(c.PipelineCreated, b.cur), Num: true},
-			{Key: k("won_revenue"), Fmt: "money", Text: l.Money(c.WonRevenue, b.cur), Num: true},
+			{Key: k("name"), Fmt: "text", Text: b.campaignName(c), Href: href, Break: true,
+				Sub: l.Tf("personal.leads_mqls", l.Int(c.LeadsCreated), l.Int(c.MQLs))},
+			{Text: l.Percent(c.AcceptanceRate()), Num: true, Also: &part{Text: l.Tf("personal.decided", l.Int(c.Accepted), l.Int(c.Rejected))}},
+			{Key: k("pipeline_created"), Fmt: "money", Text: l.Money(c.PipelineCreated, b.cur), Num: true,
+				Also: &part{Key: k("won_revenue"), Fmt: "money", Text: l.Money(c.WonRevenue, b.cur), Pre: l.T("personal.won") + " "}},
 			{Key: k("roi"), Fmt: "pct", Text: l.Percent(c.ROI), Num: true, Tone: roiTone},
 		})
 	}
 	tot := d.Totals
 	t.Foot = []cell{
-		{Text: l.T("personal.total")},
-		{Key: "totals.leads_created", Fmt: "int", Text: l.Int(tot.LeadsCreated), Num: true},
-		{Key: "totals.mqls", Fmt: "int", Text: l.Int(tot.MQLs), Num: true},
+		{Text: l.T("personal.total"), Sub: l.Tf("personal.leads_mqls", l.Int(tot.LeadsCreated), l.Int(tot.MQLs))},
 		{Key: "totals.acceptance_rate", Fmt: "pct", Text: l.Percent(tot.AcceptanceRate), Num: true},
-		{Key: "totals.pipeline_created", Fmt: "money", Text: l.Money(tot.PipelineCreated, b.cur), Num: true},
-		{Key: "totals.won_revenue", Fmt: "money", Text: l.Money(tot.WonRevenue, b.cur), Num: true},
-		{Text: "", Num: true},
+		{Key: "totals.pipeline_created", Fmt: "money", Text: l.Money(tot.PipelineCreated, b.cur), Num: true,
+			Also: &part{Key: "totals.won_revenue", Fmt: "money", Text: l.Money(tot.WonRevenue, b.cur), Pre: l.T("personal.won") + " "}},
+		{Text: "—", Num: true},
 	}
 
 	if len(d.RejectionReasons) == 0 {
@@ -340,15 +330,14 @@ func (b *builder) ownerCampaigns(pv *personalView, d *metrics.OwnerDigest, perio
 				r.More = more(l, len(d.RejectionReasons)-i, "personal.sheet.reasons")
 				break
 			}
-			r.Rows = append(r.Rows, []cell{{Text: b.reason(rc.Reason)},
+			r.Rows = append(r.Rows, []cell{{Text: b.reason(rc.Reason), Break: true},
 				{Key: fmt.Sprintf("rejection_reasons.%d.count", i), Fmt: "int", Text: l.Int(rc.Count), Num: true}})
 		}
 	}
 
 	f := &pv.FollowUp
-	f.Headers = []string{l.T("personal.col.campaign"), l.T("personal.col.mqls"), l.T("personal.col.sla_met"),
-		l.T("personal.col.sla_breached"), l.T("personal.col.compliance"), l.T("personal.col.median")}
-	f.Num = []bool{false, true, true, true, true, true}
+	f.Headers = []string{l.T("personal.col.campaign"), l.T("personal.col.mqls"), l.T("personal.col.compliance"), l.T("personal.col.median")}
+	f.Num = []bool{false, true, true, true}
 	for i, c := range d.FollowUp {
 		if i == maxPersonalRows {
 			f.More = more(l, len(d.FollowUp)-i, "personal.sheet.follow_up")
@@ -356,12 +345,29 @@ func (b *builder) ownerCampaigns(pv *personalView, d *metrics.OwnerDigest, perio
 		}
 		k := func(x string) string { return fmt.Sprintf("follow_up.%d.%s", i, x) }
 		f.Rows = append(f.Rows, []cell{
-			{Text: clean(c.Name)},
+			{Text: clean(c.Name), Break: true},
 			{Key: k("mqls"), Fmt: "int", Text: l.Int(c.MQLs), Num: true},
-			{Key: k("sla_met"), Fmt: "int", Text: l.Int(c.SLAMet), Num: true},
-			{Key: k("sla_breached"), Fmt: "int", Text: l.Int(c.SLABreached), Num: true},
-			{Key: k("sla_compliance"), Fmt: "pct", Text: l.Percent(c.SLACompliance), Num: true},
+			{Key: k("sla_compliance"), Fmt: "pct", Text: l.Percent(c.SLACompliance), Num: true,
+				Also: &part{Text: l.Tf("personal.met_overdue", l.Int(c.SLAMet), l.Int(c.SLABreached))}},
 			{Key: k("response_minutes_median"), Fmt: "minutes", Text: l.Minutes(c.ResponseMinutesMedian), Num: true},
 		})
 	}
+}
+
+// who is a lead's name and company, for the line under its id; empty
+// when the source has neither.
+func who(name, company string) string {
+	name, company = clean(name), clean(company)
+	if name == "" || company == "" {
+		return name + company
+	}
+	return name + " · " + company
+}
+
+// cmpOr is s, or alt when s is empty.
+func cmpOr(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
 }

@@ -128,17 +128,26 @@ type cell struct {
 	// Href links the value into the CRM (links: in the configuration);
 	// empty for none.
 	Href string
+	// Sub is a line of words under the value that may wrap (a lead's name
+	// and company), unlike Also, a number that must not.
+	Sub string
+	// Break lets long CRM text without spaces (a campaign's name) wrap
+	// anywhere rather than widen the table past a phone's screen.
+	Break bool
 }
 
 // Bare reports whether the cell holds its value alone, so that the
 // value's key can sit on the cell itself.
-func (c cell) Bare() bool { return c.Pre == "" && c.Post == "" && c.Also == nil }
+func (c cell) Bare() bool { return c.Pre == "" && c.Post == "" && c.Also == nil && c.Sub == "" }
 
 // Plain is the cell as one string, for the plain-text digest.
 func (c cell) Plain() string {
 	s := c.Pre + c.Text + c.Post
 	if c.Also != nil {
 		s += " (" + c.Also.Plain() + ")"
+	}
+	if c.Sub != "" {
+		s += " · " + c.Sub
 	}
 	return s
 }

@@ -57,6 +57,8 @@ func NormalizeRecipient(addr string) string { return strings.ToLower(strings.Tri
 //     risk the sender's reputation) for an address that will not work. A
 //     corrected address is a new recipient, so it is claimable anyway; a
 //     rerun after fixing the configuration asks for it with --force.
+//   - skipped (a personal digest with nothing to read, skip_empty): only
+//     with Force; a rerun of the period must not send it after all.
 //   - sending (by a live run): never, not even with Force; two sends at once
 //     are a duplicate by construction.
 func claimable(prior report.DeliveryStatus, o ClaimOptions) error {
@@ -78,6 +80,13 @@ func claimable(prior report.DeliveryStatus, o ClaimOptions) error {
 			return nil
 		}
 		return ErrFailedPermanent
+	case report.DeliverySkipped:
+		// Decided on purpose (nothing to read): a rerun of the period
+		// decides the same, without a new message.
+		if o.Force {
+			return nil
+		}
+		return ErrSkipped
 	}
 	return ErrInProgress
 }
@@ -224,6 +233,13 @@ func (l *Ledger) MarkFailed(ctx context.Context, c Claim, status report.Delivery
 		return fmt.Errorf("mark %s: %w: status %q is not a failure", c.Recipient, ErrInvalid, status)
 	}
 	return l.mark(ctx, c, status, "", errText)
+}
+
+// MarkSkipped records that the claimed message is not sent on purpose,
+// with the reason ("nothing due and nothing in the period"): the next run
+// of the period skips it too (ErrSkipped), unless forced.
+func (l *Ledger) MarkSkipped(ctx context.Context, c Claim, reason string) error {
+	return l.mark(ctx, c, report.DeliverySkipped, "", reason)
 }
 
 func (l *Ledger) mark(ctx context.Context, c Claim, status report.DeliveryStatus, response, errText string) error {

@@ -34,6 +34,9 @@ var (
 	ErrFailedPermanent = errors.New("ledger: delivery failed permanently")
 	// ErrInProgress: a live run is sending to the recipient right now.
 	ErrInProgress = errors.New("ledger: delivery in progress")
+	// ErrSkipped: an earlier run decided not to send (a person with
+	// nothing to read); only Force sends after all.
+	ErrSkipped = errors.New("ledger: skipped on purpose")
 )
 
 // Errors of marks and locks.

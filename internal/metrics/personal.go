@@ -68,7 +68,7 @@ type RepMQL struct {
 	SLA             string   `json:"sla"`
 	ResponseMinutes *float64 `json:"response_minutes"`
 	Decision        string   `json:"decision"`
-	RejectionReason string   `json:"rejection_reason,omitempty"`
+	RejectionReason string   `json:"rejection_reason,omitempty"` // only of a rejected MQL
 }
 
 // Comparison is one of a rep's numbers beside the team's: the median of
@@ -269,7 +269,10 @@ func (p *Personal) Rep(id, name string) *RepDigest {
 	for _, r := range p.mqls[id] {
 		d.MQLs = append(d.MQLs, RepMQL{LeadID: r.LeadID, Name: r.Name, Company: r.Company, MQLAt: Instant(r.MQLAt),
 			DueAt: Instant(r.DueAt), CampaignID: r.CampaignID, CampaignName: r.CampaignName, SLA: r.SLA,
-			ResponseMinutes: r.ResponseMinutes, Decision: r.Decision, RejectionReason: r.RejectionReason})
+			ResponseMinutes: r.ResponseMinutes, Decision: r.Decision})
+		if r.Decision == DecisionRejected {
+			d.MQLs[len(d.MQLs)-1].RejectionReason = cmp.Or(r.RejectionReason, UnspecifiedReason)
+		}
 		c := byCampaign[r.CampaignID]
 		if c == nil {
 			c = &RepCampaign{CampaignID: r.CampaignID, Name: r.CampaignName}

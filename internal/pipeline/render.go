@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"sync"
 	"time"
 
 	"github.com/sameteam/sameteam/internal/digest"
 	"github.com/sameteam/sameteam/internal/gate"
+	"github.com/sameteam/sameteam/internal/links"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/report"
@@ -35,6 +37,9 @@ type Report struct {
 	// period, when it holds the report.
 	Gate   gate.Rules
 	Owners []string
+	// SkipEmpty, for a personal report, records a skip instead of sending
+	// to a person with nothing to read.
+	SkipEmpty bool
 }
 
 // Recipient is an address and its language ("" for the report's).
@@ -63,6 +68,8 @@ type Renderer struct {
 	// Snapshots, when set, shares snapshots between reports that read the
 	// same period at the same as_of (one invocation of `run --all`).
 	Snapshots *Snapshots
+	// Links are the CRM's URL templates for ids in digests and workbooks.
+	Links links.Templates
 }
 
 // Build is the snapshot of one report and period with what it was made
@@ -71,7 +78,14 @@ type Build struct {
 	Report   Report
 	Snapshot *metrics.Snapshot
 	Members  []metrics.Member
-	Made     time.Time
+	// Campaigns and Optional are the facts' campaigns (with their owners)
+	// and the optional source columns found, for personal reports.
+	Campaigns []metrics.Campaign
+	Optional  []string
+	Made      time.Time
+
+	personalOnce *sync.Once
+	personal     *metrics.Personal
 }
 
 // Input is the engine's input for a report, period and as_of.
@@ -92,6 +106,7 @@ func (r *Renderer) Build(ctx context.Context, rep Report, p period.Period, asOf,
 	}
 	b := *shared
 	b.Report = rep
+	b.personalOnce, b.personal = &sync.Once{}, nil
 	return &b, nil
 }
 
@@ -100,7 +115,8 @@ func (r *Renderer) build(ctx context.Context, rep Report, p period.Period, asOf,
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s %s: %w", rep.Name, p.Label(), err)
 	}
-	return &Build{Report: rep, Snapshot: snap, Members: facts.Members, Made: now}, nil
+	return &Build{Report: rep, Snapshot: snap, Members: facts.Members, Campaigns: facts.Campaigns,
+		Optional: facts.OptionalColumns, Made: now, personalOnce: &sync.Once{}}, nil
 }
 
 // Snapshot reads the facts for in and computes its snapshot, for a caller
@@ -133,6 +149,7 @@ func (r *Renderer) Digest(b *Build, locale, workbookURL string) (*digest.Digest,
 		DefinitionsURL: r.DefinitionsURL,
 		WorkbookURL:    workbookURL,
 		GeneratedAt:    b.Made,
+		Links:          r.Links,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("render %s digest (%s): %w", b.Report.Name, locale, err)
@@ -159,6 +176,7 @@ func (r *Renderer) WriteWorkbook(w interface{ Write([]byte) (int, error) }, b *B
 		GeneratedAt: b.Made,
 		Calendar:    b.Report.Calendar,
 		TmpDir:      r.TmpDir,
+		Links:       r.Links,
 	})
 	if err != nil {
 		return fmt.Errorf("write %s workbook (%s): %w", b.Report.Name, locale, err)

@@ -31,6 +31,7 @@ type Ledger interface {
 	Claim(ctx context.Context, report, period, recipient, messageID string, runID int64, opts ledger.ClaimOptions) (ledger.Claim, error)
 	MarkSent(ctx context.Context, c ledger.Claim, response string) error
 	MarkFailed(ctx context.Context, c ledger.Claim, status report.DeliveryStatus, errText string) error
+	MarkSkipped(ctx context.Context, c ledger.Claim, reason string) error
 	NotTriedRecipients(ctx context.Context, report, period string) ([]string, error)
 	Runs(ctx context.Context, report string, limit int) ([]ledger.Run, error)
 	NoteRun(ctx context.Context, runID int64, note string) error
@@ -312,6 +313,9 @@ func (r *Runner) run(ctx context.Context, rep Report, p period.Period, asOf time
 		}
 		return fmt.Errorf("%w: %s", ErrHeld, reason)
 	}
+	if rep.Audience.Personal() {
+		return r.runPersonal(ctx, b, opts, out, log)
+	}
 	var rcpts []Recipient
 	if opts.To != "" {
 		rcpts = []Recipient{{Email: opts.To}}
@@ -580,6 +584,9 @@ type outgoing struct {
 	// smaller makes msg smaller when the relay refuses its size; nil when
 	// there is no smaller form.
 	smaller func(msg *delivery.Message) error
+	// skip, when set, is why nothing is sent: the delivery is claimed and
+	// recorded skipped with it, and compose is not called.
+	skip string
 }
 
 // dispatch claims, sends and records one message: the one path of every
@@ -636,9 +643,12 @@ func (r *Runner) dispatch(ctx context.Context, c *copyOf, o outgoing) DeliveryOu
 		res.Status, res.Detail = status, detail
 		if record {
 			var err error
-			if status == report.DeliverySent {
+			switch status {
+			case report.DeliverySent:
 				err = r.Ledger.MarkSent(mctx, claim, detail)
-			} else {
+			case report.DeliverySkipped:
+				err = r.Ledger.MarkSkipped(mctx, claim, detail)
+			default:
 				err = r.Ledger.MarkFailed(mctx, claim, status, detail)
 			}
 			if err != nil {
@@ -654,6 +664,11 @@ func (r *Runner) dispatch(ctx context.Context, c *copyOf, o outgoing) DeliveryOu
 		return res
 	}
 
+	if o.skip != "" {
+		// Claimed and recorded like a message, so that every run of the
+		// period finds the decision and none sends it later.
+		return mark(report.DeliverySkipped, o.skip)
+	}
 	msg, err := o.compose(msgID, log)
 	if err != nil {
 		return mark(report.DeliveryFailedPermanent, err.Error())

@@ -23,6 +23,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/sameteam/sameteam/internal/links"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/workhours"
@@ -78,6 +79,9 @@ type Options struct {
 	DetailRows iter.Seq[metrics.MQLRow]
 	// DetailCount is the number of rows DetailRows yields.
 	DetailCount int
+	// Links are the CRM's URL templates: lead ids and campaign names
+	// become hyperlinks where set.
+	Links links.Templates
 }
 
 // Write writes the workbook of s for opts to w. The file is streamed to w as
