@@ -18,6 +18,7 @@ import (
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/pipeline"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/schedule"
 	"github.com/sameteam/sameteam/internal/source"
 )
@@ -158,7 +159,7 @@ func (c *checker) checkSource(ctx context.Context, cfg *config.Config) []metrics
 			c.fail(ExitConfig, "relation %s (%s): %s", rc.Relation, rc.Mapped, p)
 		}
 	}
-	c.checkOptionalColumns(ctx, src)
+	c.checkOptionalColumns(ctx, cfg, src)
 	members, err := src.Members(ctx)
 	if err != nil {
 		c.fail(ExitConfig, "relation team_members: %v", err)
@@ -284,7 +285,7 @@ func (c *checker) checkTransport(ctx context.Context, cfg *config.Config) {
 // checkOptionalColumns says which optional source columns the relations
 // have: the personal digests show a lead's name and company, and find
 // campaign owners, only where they are.
-func (c *checker) checkOptionalColumns(ctx context.Context, src *source.Source) {
+func (c *checker) checkOptionalColumns(ctx context.Context, cfg *config.Config, src *source.Source) {
 	found, err := src.OptionalColumns(ctx)
 	if err != nil {
 		c.fail(ExitConfig, "optional columns: %v", err)
@@ -305,5 +306,13 @@ func (c *checker) checkOptionalColumns(ctx context.Context, src *source.Source) 
 		c.ok("optional columns: none (%s absent)", strings.Join(absent, ", "))
 	default:
 		c.ok("optional columns: found %s; absent %s", strings.Join(found, ", "), strings.Join(absent, ", "))
+	}
+	if slices.Contains(found, "campaigns.owner_id") {
+		return
+	}
+	for i, r := range cfg.Reports {
+		if r.Audience == report.AudienceCampaignOwner {
+			c.fail(ExitConfig, "reports[%d] %s: a campaign_owner report needs the optional column campaigns.owner_id, which the source's campaigns relation does not have", i, r.Name)
+		}
 	}
 }

@@ -1,0 +1,348 @@
+package app
+
+import (
+	"archive/zip"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sameteam/sameteam/internal/goldentest"
+	"github.com/sameteam/sameteam/internal/metrics"
+	"github.com/sameteam/sameteam/internal/pipeline"
+	"github.com/sameteam/sameteam/internal/report"
+	"github.com/sameteam/sameteam/internal/smtptest"
+	"github.com/sameteam/sameteam/internal/testdb"
+	"github.com/sameteam/sameteam/internal/testsupport"
+)
+
+// personalYAML is a configuration with a rep report and a campaign-owner
+// report over the golden week, CRM links set.
+func personalYAML(smtpKeys string) string {
+	return `time_zone: Europe/Madrid
+locale: es
+sla_hours: 24
+source: {url: "${SAMETEAM_DATABASE_URL}"}
+smtp:
+  from: "` + testFrom + `"
+` + smtpKeys + `links:
+  lead: "https://crm.example/lead/{id}"
+  campaign: "https://crm.example/campaign/{id}"
+reports:
+  - {name: weekly-rep, audience: rep, period: week, recipients_from: "team:sales", skip_empty: true}
+  - {name: weekly-campaigns, audience: campaign_owner, period: week, recipients_from: campaign_owners, locale: en}
+`
+}
+
+// importPersonal loads the golden data with the optional columns filled
+// in (lead names and companies, campaign owners) into url.
+func importPersonal(t *testing.T, url string) map[string]string {
+	t.Helper()
+	vars := map[string]string{"SAMETEAM_DATABASE_URL": url}
+	if _, stderr, err := run(t, vars, "init-db"); err != nil {
+		t.Fatalf("init-db: %v\n%s", err, stderr)
+	}
+	if _, stderr, err := run(t, vars, "import", "--dir", goldentest.WithOptionalColumns(t, goldenDir)); err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	return vars
+}
+
+// goldenLead is a lead of the golden data with what may identify it.
+type goldenLead struct {
+	id, owner, campaign, name, company string
+}
+
+func goldenLeads(t *testing.T) []goldenLead {
+	t.Helper()
+	f, err := os.Open(filepath.Join(goldenDir, "data", "leads.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []goldenLead
+	for i, r := range rows[1:] {
+		// id,created_at,source,campaign_id,owner_id,…
+		out = append(out, goldenLead{id: r[0], campaign: r[3], owner: r[4], name: goldentest.LeadName(i), company: goldentest.LeadCompany(i)})
+	}
+	return out
+}
+
+// artifactText is everything a person can read in their files: the HTML
+// (with its title, the subject), the text, the JSON and every part of the
+// workbook (cells, shared strings, hyperlinks, properties).
+func artifactText(t *testing.T, base string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, ext := range []string{".html", ".txt", ".json"} {
+		data, err := os.ReadFile(base + ext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(data)
+	}
+	zr, err := zip.OpenReader(base + ".xlsx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(data)
+	}
+	return b.String()
+}
+
+// Every artifact of every personal digest of the golden week holds only
+// its person's rows: a rep's files name no lead of another owner (its id,
+// name or company), a campaign owner's name no lead at all. And the
+// numbers tie out with the team snapshot: a rep's with their by_rep row
+// and the backlog items they own (count, order, due times), an owner's
+// with the by_campaign rows of their campaigns. Through render, on both
+// engines.
+func TestPersonalDigestsArePrivateAndTieOut(t *testing.T) {
+	t.Parallel()
+	var golden metrics.Snapshot
+	data, err := os.ReadFile(filepath.Join(goldenDir, "w47-madrid.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &golden); err != nil {
+		t.Fatal(err)
+	}
+	leads := goldenLeads(t)
+	testdb.Engines(t, func(t *testing.T, url string) {
+		vars := importPersonal(t, url)
+		cfg := writeConfig(t, personalYAML(""))
+		out := t.TempDir()
+		for _, rep := range []string{"weekly-rep", "weekly-campaigns"} {
+			if res := cli(t, vars, "render", "--config", cfg, "--report", rep, "--period", testPeriod, "--as-of", testAsOf, "--out", out); res.code != 0 {
+				t.Fatalf("render %s: %s", rep, res)
+			}
+		}
+
+		reps := 0
+		for _, row := range golden.ByRep {
+			base := filepath.Join(out, "weekly-rep-"+testPeriod+"-"+row.RepID)
+			if _, err := os.Stat(base + ".json"); err != nil {
+				continue // no email, or not active: nobody to write to
+			}
+			reps++
+			var d metrics.RepDigest
+			readJSON(t, base+".json", &d)
+			if jsonOf(t, d.Numbers) != jsonOf(t, row) {
+				t.Errorf("%s: numbers %+v, by_rep row %+v", row.RepID, d.Numbers, row)
+			}
+			var want []metrics.BacklogItem
+			for _, it := range golden.FollowupBacklog {
+				if it.OwnerID != nil && *it.OwnerID == row.RepID {
+					want = append(want, it)
+				}
+			}
+			if len(d.Backlog) != len(want) {
+				t.Errorf("%s: %d backlog leads, the team backlog has %d of theirs", row.RepID, len(d.Backlog), len(want))
+			}
+			for i := range min(len(d.Backlog), len(want)) {
+				g, w := d.Backlog[i], want[i]
+				if g.LeadID != w.LeadID || !g.DueAt.Time().Equal(w.DueAt.Time()) || !g.MQLAt.Time().Equal(w.MQLAt.Time()) || g.SLABreached != w.SLABreached {
+					t.Errorf("%s: backlog[%d] = %+v, team backlog has %+v", row.RepID, i, g, w)
+				}
+			}
+			if len(d.MQLs) != row.MQLsAssigned {
+				t.Errorf("%s: %d MQLs listed, by_rep says %d", row.RepID, len(d.MQLs), row.MQLsAssigned)
+			}
+			sum := 0
+			for _, c := range d.ByCampaign {
+				sum += c.MQLs
+			}
+			if sum != row.MQLsAssigned {
+				t.Errorf("%s: MQLs by campaign add up to %d, by_rep says %d", row.RepID, sum, row.MQLsAssigned)
+			}
+			text := artifactText(t, base)
+			if !strings.Contains(text, row.Name) {
+				t.Errorf("%s: the digest does not name its reader %q", row.RepID, row.Name)
+			}
+			for _, it := range want {
+				if !strings.Contains(text, "https://crm.example/lead/"+it.LeadID) {
+					t.Errorf("%s: no CRM link to their backlog lead %s", row.RepID, it.LeadID)
+				}
+			}
+			for _, l := range leads {
+				if l.owner == row.RepID {
+					continue
+				}
+				for _, s := range []string{l.id, l.name, l.company} {
+					if strings.Contains(text, s) {
+						t.Errorf("%s's files hold %q of lead %s, owned by %q", row.RepID, s, l.id, l.owner)
+					}
+				}
+			}
+		}
+		if reps < 5 {
+			t.Errorf("%d rep digests checked, want the golden week's reps with an email", reps)
+		}
+
+		owners := 0
+		for _, owner := range []string{"m001", "m002", "m003"} {
+			base := filepath.Join(out, "weekly-campaigns-"+testPeriod+"-"+owner)
+			var d metrics.OwnerDigest
+			readJSON(t, base+".json", &d)
+			owners++
+			var want []metrics.CampaignRow
+			for _, c := range golden.ByCampaign {
+				if goldentest.CampaignOwners[c.CampaignID] == owner {
+					want = append(want, c)
+				}
+			}
+			if len(d.Campaigns) != len(want) {
+				t.Errorf("%s: %d campaigns, by_campaign has %d of theirs", owner, len(d.Campaigns), len(want))
+			}
+			mqls := 0
+			for i := range min(len(d.Campaigns), len(want)) {
+				g, w := d.Campaigns[i], want[i]
+				if jsonOf(t, g) != jsonOf(t, w) {
+					t.Errorf("%s: campaign %+v, by_campaign row %+v", owner, g, w)
+				}
+				mqls += w.MQLs
+			}
+			if d.Totals.MQLs != mqls {
+				t.Errorf("%s: total MQLs %d, their by_campaign rows add up to %d", owner, d.Totals.MQLs, mqls)
+			}
+			text := artifactText(t, base)
+			for _, l := range leads {
+				for _, s := range []string{l.id, l.name, l.company} {
+					if strings.Contains(text, s) {
+						t.Errorf("%s's campaign digest holds %q of lead %s", owner, s, l.id)
+					}
+				}
+			}
+		}
+		if owners != 3 {
+			t.Errorf("%d owner digests", owners)
+		}
+	})
+}
+
+// jsonOf is v as the snapshot's JSON writes it, to compare rows by value.
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// `run` of a rep report over real SMTP: one message per sales rep with an
+// email and something to read, the others recorded skipped with the
+// reason, and a rerun sends nothing. Then the campaign owners' report: one
+// message per owner.
+func TestPersonalRunSendsOneMessagePerPerson(t *testing.T) {
+	t.Parallel()
+	url := testdb.PostgresURL(t)
+	vars := importPersonal(t, url)
+	srv := smtptest.Start(t, smtptest.Options{})
+	cfg := writeConfig(t, personalYAML(fmt.Sprintf("  host: 127.0.0.1\n  port: %d\n  tls: none\n  timeout: 5s\n", srv.Port())))
+	runRep := func(name string) result {
+		return cli(t, vars, "run", "--config", cfg, "--report", name, "--period", testPeriod, "--as-of", testAsOf)
+	}
+
+	res := runRep("weekly-rep")
+	if res.code != ExitOK {
+		t.Fatalf("run: %s", res)
+	}
+	_, d := openLedger(t, url)
+	rows := map[string]testsupport.Delivery{}
+	for _, dl := range testsupport.Deliveries(t, d, "weekly-rep", testPeriod) {
+		rows[dl.Recipient] = dl
+	}
+	// The golden week's sales team: five reps with leads, a new one with
+	// nothing yet, and a former one without an email.
+	want := map[string]report.DeliveryStatus{
+		"rep1@example.com": report.DeliverySent, "rep2@example.com": report.DeliverySent,
+		"rep3@example.com": report.DeliverySent, "rep4@example.com": report.DeliverySent,
+		"rep5@example.com": report.DeliverySent, "new@example.com": report.DeliverySkipped,
+	}
+	if len(rows) != len(want) {
+		t.Errorf("ledger rows %v, want %v", rows, want)
+	}
+	for addr, st := range want {
+		if rows[addr].Status != st {
+			t.Errorf("%s: %s (%s), want %s", addr, rows[addr].Status, rows[addr].LastError, st)
+		}
+	}
+	if r := rows["new@example.com"]; r.LastError != pipeline.SkipEmptyReason {
+		t.Errorf("the skip's reason is %q, want %q", r.LastError, pipeline.SkipEmptyReason)
+	}
+	got := received(srv)
+	for addr, st := range want {
+		n := 0
+		if st == report.DeliverySent {
+			n = 1
+		}
+		if got[addr] != n {
+			t.Errorf("%s got %d messages, want %d", addr, got[addr], n)
+		}
+	}
+	// Each message is its reader's: Elena García's (rep2) names her
+	// backlog and none of Carlos Pérez's (rep1).
+	for _, m := range srv.Messages() {
+		if slices.Contains(m.To, "rep2@example.com") {
+			body := string(m.Data)
+			if !strings.Contains(body, "Subject:") || !strings.Contains(body, "L00249") {
+				t.Errorf("rep2's message lacks her oldest backlog lead L00249")
+			}
+		}
+	}
+
+	before := len(srv.Messages())
+	if res := runRep("weekly-rep"); res.code != ExitOK {
+		t.Fatalf("rerun: %s", res)
+	}
+	if n := len(srv.Messages()); n != before {
+		t.Errorf("the rerun sent %d more messages", n-before)
+	}
+	for _, dl := range testsupport.Deliveries(t, d, "weekly-rep", testPeriod) {
+		if dl.Status != rows[dl.Recipient].Status {
+			t.Errorf("%s: %s after the rerun, was %s", dl.Recipient, dl.Status, rows[dl.Recipient].Status)
+		}
+	}
+
+	if res := runRep("weekly-campaigns"); res.code != ExitOK {
+		t.Fatalf("run weekly-campaigns: %s", res)
+	}
+	got = received(srv)
+	for _, addr := range []string{"mkt1@example.com", "mkt2@example.com", "mkt3@example.com"} {
+		if got[addr] != 1 {
+			t.Errorf("%s got %d campaign digests, want 1", addr, got[addr])
+		}
+	}
+}
