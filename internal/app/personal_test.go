@@ -346,3 +346,67 @@ func TestPersonalRunSendsOneMessagePerPerson(t *testing.T) {
 		}
 	}
 }
+
+// Bad input of personal reports, each a clear error: listed recipients of
+// a rep report who are no sales reps, and a campaign owner without an
+// email, are reported per person while the others get theirs (exit 65); a
+// campaign_owner report on a source without campaigns.owner_id sends
+// nothing and exits 78.
+func TestPersonalReportsRefuseWhomTheyCannotServe(t *testing.T) {
+	t.Parallel()
+	url := testdb.SQLiteURL(t)
+	vars := importPersonal(t, url)
+	srv := smtptest.Start(t, smtptest.Options{})
+	smtpKeys := fmt.Sprintf("  host: 127.0.0.1\n  port: %d\n  tls: none\n  timeout: 5s\n", srv.Port())
+	yml := personalYAML(smtpKeys) + `  - name: listed-reps
+    audience: rep
+    period: week
+    recipients: [rep1@example.com, mkt1@example.com, stranger@example.com]
+`
+	cfg := writeConfig(t, yml)
+	res := cli(t, vars, "run", "--config", cfg, "--report", "listed-reps", "--period", testPeriod, "--as-of", testAsOf)
+	if res.code != ExitDataErr {
+		t.Errorf("exit %d, want %d\n%s", res.code, ExitDataErr, res)
+	}
+	for _, want := range []string{"mkt1@example.com is Sofía López's email, who is not in the sales team", "stranger@example.com is not the email of any team member"} {
+		if !strings.Contains(res.stdout+res.stderr, want) {
+			t.Errorf("the run does not say %q:\n%s", want, res)
+		}
+	}
+	if got := received(srv); got["rep1@example.com"] != 1 || got["mkt1@example.com"] != 0 || got["stranger@example.com"] != 0 {
+		t.Errorf("messages received: %v; want rep1's only", got)
+	}
+
+	d := testdb.Open(t, url)
+	if _, err := d.Exec(`UPDATE team_members SET email = NULL WHERE id = 'm003'`); err != nil {
+		t.Fatal(err)
+	}
+	res = cli(t, vars, "run", "--config", cfg, "--report", "weekly-campaigns", "--period", testPeriod, "--as-of", testAsOf)
+	if res.code != ExitDataErr || !strings.Contains(res.stdout+res.stderr, "campaign owner m003 (Elena Navarro, of c07, c08, c92) has no email") {
+		t.Errorf("an owner without an email: %s", res)
+	}
+	if got := received(srv); got["mkt1@example.com"] != 1 || got["mkt2@example.com"] != 1 {
+		t.Errorf("messages received: %v; want one each for the owners with an email", got)
+	}
+
+	// A source whose campaigns have no owner_id column (views of the
+	// contract's columns alone).
+	if _, err := d.Exec(`CREATE VIEW bare_campaigns AS SELECT id, name, channel, cost FROM campaigns`); err != nil {
+		t.Fatal(err)
+	}
+	bare := writeConfig(t, strings.Replace(yml, `source: {url: "${SAMETEAM_DATABASE_URL}"}`,
+		`source: {url: "${SAMETEAM_DATABASE_URL}", tables: {campaigns: bare_campaigns}}`, 1))
+	before := len(srv.Messages())
+	res = cli(t, vars, "run", "--config", bare, "--report", "weekly-campaigns", "--period", "2026-W46", "--as-of", testAsOf)
+	if res.code != ExitConfig || !strings.Contains(res.stdout+res.stderr, "campaigns.owner_id") {
+		t.Errorf("without campaigns.owner_id: %s", res)
+	}
+	if n := len(srv.Messages()); n != before {
+		t.Errorf("%d messages sent without owners", n-before)
+	}
+	res = cli(t, vars, "check", "--config", bare)
+	if !strings.Contains(res.stdout, "optional columns: found leads.name, leads.company; absent campaigns.owner_id") ||
+		!strings.Contains(res.stdout, "a campaign_owner report needs the optional column campaigns.owner_id") {
+		t.Errorf("check does not name the missing column:\n%s", res)
+	}
+}
