@@ -2,15 +2,19 @@ package app
 
 import (
 	"archive/zip"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sameteam/sameteam/internal/goldentest"
 	"github.com/sameteam/sameteam/internal/metrics"
@@ -408,5 +412,116 @@ func TestPersonalReportsRefuseWhomTheyCannotServe(t *testing.T) {
 	if !strings.Contains(res.stdout, "optional columns: found leads.name, leads.company; absent campaigns.owner_id") ||
 		!strings.Contains(res.stdout, "a campaign_owner report needs the optional column campaigns.owner_id") {
 		t.Errorf("check does not name the missing column:\n%s", res)
+	}
+}
+
+// A rep report to 500 reps killed with SIGKILL in the middle of its batch,
+// then run again: every rep gets exactly one message, except the one in
+// flight at the kill, which gets at most one and is reported unknown (or,
+// when the kill came after its reply was recorded, is sent like the
+// rest). The ledger's invariants hold.
+func TestPersonalRunKilledMidBatchThenRunAgain(t *testing.T) {
+	t.Parallel()
+	const n = 500
+	url := testdb.PostgresURL(t)
+	vars := importPersonal(t, url)
+	d := testdb.Open(t, url)
+	var rcpts []string
+	for i := range n {
+		addr := fmt.Sprintf("k%03d@example.com", i)
+		rcpts = append(rcpts, addr)
+		if _, err := d.Exec(`INSERT INTO team_members (id, name, email, team, active) VALUES ($1, $2, $3, 'sales', true)`,
+			fmt.Sprintf("k%03d", i), fmt.Sprintf("Rep %03d", i), addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	victim := rcpts[n/2]
+	reached := make(chan struct{}, 1)
+	srv := smtptest.Start(t, smtptest.Options{
+		DataDelay: 20 * time.Millisecond,
+		Behavior: func(rcpt string) smtptest.Action {
+			if rcpt == victim {
+				select {
+				case reached <- struct{}{}:
+				default:
+				}
+			}
+			return smtptest.Accept
+		},
+	})
+	// Only the 500 listed reps: the golden ones are not part of this batch.
+	yml := personalYAML(fmt.Sprintf("  host: 127.0.0.1\n  port: %d\n  tls: none\n  timeout: 5s\n", srv.Port())) +
+		"  - name: all-reps\n    audience: rep\n    period: week\n    recipients:\n"
+	for _, r := range rcpts {
+		yml += "      - " + r + "\n"
+	}
+	cfg := writeConfig(t, yml)
+	args := []string{"run", "--config", cfg, "--report", "all-reps", "--period", testPeriod, "--as-of", testAsOf}
+
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, args...)
+	cmd.Env = append(os.Environ(), childEnv+"=1", "SAMETEAM_DATABASE_URL="+url)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reached:
+	case <-testsupport.After(t):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("the run never reached %s:\n%s", victim, out.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("the run was not killed:\n%s", out.String())
+	}
+	rows := func() map[string]testsupport.Delivery {
+		m := map[string]testsupport.Delivery{}
+		for _, dl := range testsupport.Deliveries(t, d, "all-reps", testPeriod) {
+			m[dl.Recipient] = dl
+		}
+		return m
+	}
+	sentBefore := 0
+	for _, dl := range rows() {
+		if dl.Status == report.DeliverySent {
+			sentBefore++
+		}
+	}
+	if sentBefore == 0 || sentBefore >= n-1 {
+		t.Fatalf("%d sent before the kill: not mid-batch", sentBefore)
+	}
+
+	res := cli(t, vars, args...)
+	ds, got := rows(), received(srv)
+	if ds[victim].Status == report.DeliveryUnknown {
+		if res.code != ExitDataErr || !strings.Contains(res.stdout, "unknown  "+victim) {
+			t.Errorf("the second run does not report %s as unknown (exit %d):\n%s", victim, res.code, res.stdout)
+		}
+	} else if res.code != ExitOK {
+		t.Errorf("second run: exit %d\n%s", res.code, res)
+	}
+	for _, r := range rcpts {
+		dl := ds[r]
+		switch {
+		case r == victim && dl.Status == report.DeliveryUnknown:
+			if got[r] > 1 {
+				t.Errorf("%s (in flight at the kill): %d messages at the server, want at most 1", r, got[r])
+			}
+		case dl.Status != report.DeliverySent || got[r] != 1:
+			t.Errorf("%s: %q in the ledger, %d messages at the server; want sent and exactly 1", r, dl.Status, got[r])
+		}
+	}
+	checkInvariants(t, url, srv, map[key][]string{{"all-reps", testPeriod}: rcpts})
+	if t.Failed() {
+		t.Logf("first run:\n%s\nsecond run:\n%s", out.String(), res)
 	}
 }
