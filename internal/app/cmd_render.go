@@ -130,7 +130,7 @@ func renderPersonalFiles(r *pipeline.Renderer, b *pipeline.Build, locale, dir st
 			continue // a listed address that is nobody's: nothing to render
 		}
 		sl := b.Slice(person)
-		d, err := r.PersonalDigest(b, sl, cmp.Or(person.Locale, locale))
+		d, err := r.PersonalDigest(b, sl, cmp.Or(person.Locale, locale), "")
 		if err != nil {
 			return nil, err
 		}

@@ -3,10 +3,12 @@ package app
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,10 +18,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sameteam/sameteam/internal/config"
 	"github.com/sameteam/sameteam/internal/goldentest"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/pipeline"
 	"github.com/sameteam/sameteam/internal/report"
+	"github.com/sameteam/sameteam/internal/server"
+	"github.com/sameteam/sameteam/internal/signedlink"
 	"github.com/sameteam/sameteam/internal/smtptest"
 	"github.com/sameteam/sameteam/internal/testdb"
 	"github.com/sameteam/sameteam/internal/testsupport"
@@ -523,5 +528,81 @@ func TestPersonalRunKilledMidBatchThenRunAgain(t *testing.T) {
 	checkInvariants(t, url, srv, map[key][]string{{"all-reps", testPeriod}: rcpts})
 	if t.Failed() {
 		t.Logf("first run:\n%s\nsecond run:\n%s", out.String(), res)
+	}
+}
+
+// serve's download of a personal report is that person's file, rendered
+// at the as_of of the delivery, and opens with that person's signed link
+// or the admin token only; the report has no team file.
+func TestPersonalDownloadIsThePersonsOwn(t *testing.T) {
+	t.Parallel()
+	url := testdb.SQLiteURL(t)
+	vars := importPersonal(t, url)
+	path := writeConfig(t, personalYAML("")+"outbox: "+filepath.Join(t.TempDir(), "outbox")+"\n"+
+		"server: {token: admin-token-of-the-test, link_key: 0123456789abcdef0123456789abcdef}\n")
+	if res := cli(t, vars, "run", "--config", path, "--report", "weekly-rep", "--period", testPeriod, "--as-of", testAsOf); res.code != ExitOK {
+		t.Fatalf("run: %s", res)
+	}
+	cfg, err := config.Load(path, true, func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := open(t.Context(), cfg, nil, stackOptions{Ledger: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	reports, err := pipelineReports(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, downloads, _ := httpSide(st, reports, nil)
+	srv, err := server.New(server.Options{Listen: "127.0.0.1:0", Token: cfg.Server.Token, LinkKey: []byte(cfg.Server.LinkKey),
+		Reports: lister{cfg: cfg, reports: reports}, Renderer: downloads})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(context.Background()) })
+	get := func(u, auth string) (int, string) {
+		req, _ := http.NewRequest("GET", u, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	sign := func(p string) string {
+		q, err := signedlink.Sign([]byte(cfg.Server.LinkKey), p, time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	u002 := "/reports/weekly-rep/" + testPeriod + "/u002.json"
+	code, body := get(srv.URL()+sign(u002), "")
+	var d metrics.RepDigest
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &d) != nil || d.Rep.ID != "u002" || len(d.Backlog) != 3 {
+		t.Errorf("u002's link: %d, rep %q with %d backlog leads\n%.300s", code, d.Rep.ID, len(d.Backlog), body)
+	}
+	u001 := sign("/reports/weekly-rep/" + testPeriod + "/u001.json")
+	if code, _ := get(srv.URL()+"/reports/weekly-rep/"+testPeriod+"/u002.json"+u001[strings.Index(u001, "?"):], ""); code != http.StatusForbidden {
+		t.Errorf("u001's link on u002's file: %d, want 403", code)
+	}
+	if code, body := get(srv.URL()+"/reports/weekly-rep/"+testPeriod+"/u001.html", "Bearer "+cfg.Server.Token); code != http.StatusOK || !strings.Contains(body, "Carlos Pérez") {
+		t.Errorf("the admin token on u001's digest: %d", code)
+	}
+	if code, _ := get(srv.URL()+"/reports/weekly-rep/"+testPeriod+".json", "Bearer "+cfg.Server.Token); code != http.StatusNotFound {
+		t.Errorf("the team file of a personal report: %d, want 404", code)
+	}
+	if code, _ := get(srv.URL()+"/reports/weekly-rep/"+testPeriod+"/m001.json", "Bearer "+cfg.Server.Token); code != http.StatusNotFound {
+		t.Errorf("a marketer's file of the rep report: %d, want 404", code)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -146,14 +147,16 @@ func (b *Build) Slice(p Person) Slice {
 	return Slice{Rep: b.Personal().Rep(p.ID, p.Name)}
 }
 
-// PersonalDigest renders one person's digest in locale.
-func (r *Renderer) PersonalDigest(b *Build, sl Slice, locale string) (*digest.Digest, error) {
+// PersonalDigest renders one person's digest in locale; workbookURL, when
+// set, is the download link that replaces a workbook too large to attach.
+func (r *Renderer) PersonalDigest(b *Build, sl Slice, locale, workbookURL string) (*digest.Digest, error) {
 	d, err := r.Digests.Render(b.Snapshot, digest.Options{
 		Audience:       b.Report.Audience,
 		Locale:         locale,
 		Currency:       r.Currency,
 		ReportName:     b.Report.Name,
 		DefinitionsURL: r.DefinitionsURL,
+		WorkbookURL:    workbookURL,
 		GeneratedAt:    b.Made,
 		Links:          r.Links,
 		Rep:            sl.Rep,
@@ -253,7 +256,7 @@ func (r *Runner) runPersonal(ctx context.Context, b *Build, opts Options, out *O
 				continue
 			}
 			loc := cmp.Or(p.Locale, b.Report.Locale)
-			dg, err := r.Renderer.PersonalDigest(b, sl, loc)
+			dg, err := r.Renderer.PersonalDigest(b, sl, loc, "")
 			if err != nil {
 				return err
 			}
@@ -324,8 +327,22 @@ func (r *Runner) deliverPersonal(ctx context.Context, c *copyOf, p Person) Deliv
 		o.skip = SkipEmptyReason
 		return r.dispatch(ctx, c, o)
 	}
+	// linkInstead replaces msg's workbook by a signed link to this
+	// person's file alone (a link for one rep does not open another's).
+	linkInstead := func(msg *delivery.Message) error {
+		link, err := r.signedLink("/reports/" + url.PathEscape(rep) + "/" + url.PathEscape(label) + "/" + url.PathEscape(p.ID) + ".xlsx")
+		if err != nil {
+			return err
+		}
+		d, err := r.Renderer.PersonalDigest(b, sl, locale, link)
+		if err != nil {
+			return err
+		}
+		msg.Subject, msg.Text, msg.HTML, msg.Attachment = d.Subject, d.Text, d.HTML, nil
+		return nil
+	}
 	o.compose = func(msgID string, log *slog.Logger) (delivery.Message, error) {
-		d, err := r.Renderer.PersonalDigest(b, sl, locale)
+		d, err := r.Renderer.PersonalDigest(b, sl, locale, "")
 		if err != nil {
 			return delivery.Message{}, err
 		}
@@ -347,10 +364,20 @@ func (r *Runner) deliverPersonal(ctx context.Context, c *copyOf, p Person) Deliv
 				return msg, fmt.Errorf("build message: %w", err)
 			}
 			if size > r.MaxMessageBytes {
-				return msg, fmt.Errorf("the message is %.1f MB, over max_attachment_mb (%.1f MB)", float64(size)/1e6, float64(r.MaxMessageBytes)/1e6)
+				if err := linkInstead(&msg); err != nil {
+					return msg, fmt.Errorf("the message is %.1f MB, over max_attachment_mb (%.1f MB), and %w",
+						float64(size)/1e6, float64(r.MaxMessageBytes)/1e6, err)
+				}
+				log.Info("workbook replaced by a download link", "bytes", size)
 			}
 		}
 		return msg, nil
+	}
+	o.smaller = func(msg *delivery.Message) error {
+		if msg.Attachment == nil {
+			return errors.New("no attachment to leave out")
+		}
+		return linkInstead(msg)
 	}
 	return r.dispatch(ctx, c, o)
 }

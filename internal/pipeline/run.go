@@ -721,10 +721,14 @@ func tooLarge(res delivery.Result) bool {
 
 // workbookLink signs a download link to the report's workbook.
 func (r *Runner) workbookLink(name, label string) (string, error) {
+	return r.signedLink("/reports/" + url.PathEscape(name) + "/" + url.PathEscape(label) + ".xlsx")
+}
+
+// signedLink signs a download link to path on the public URL.
+func (r *Runner) signedLink(path string) (string, error) {
 	if r.PublicURL == "" || len(r.LinkKey) == 0 {
 		return "", errors.New("server.public_url is not set, so it cannot be replaced by a download link")
 	}
-	path := "/reports/" + url.PathEscape(name) + "/" + url.PathEscape(label) + ".xlsx"
 	signed, err := signedlink.Sign(r.LinkKey, path, r.now().Add(cmp.Or(r.LinkTTL, signedlink.MaxTTL)))
 	if err != nil {
 		return "", err
