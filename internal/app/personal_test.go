@@ -45,6 +45,7 @@ smtp:
 reports:
   - {name: weekly-rep, audience: rep, period: week, recipients_from: "team:sales", skip_empty: true}
   - {name: weekly-campaigns, audience: campaign_owner, period: week, recipients_from: campaign_owners, locale: en}
+  - {name: weekly-sales, audience: sales, period: week, recipients_from: "team:sales"}
 `
 }
 
@@ -147,6 +148,20 @@ func TestPersonalDigestsArePrivateAndTieOut(t *testing.T) {
 			}
 		}
 
+		// The team digest links its backlog's leads too: <a href> in the
+		// HTML, a hyperlink (not text) in the workbook's backlog sheet.
+		if res := cli(t, vars, "render", "--config", cfg, "--report", "weekly-sales", "--period", testPeriod, "--as-of", testAsOf, "--out", out); res.code != 0 {
+			t.Fatalf("render weekly-sales: %s", res)
+		}
+		first := golden.FollowupBacklog[0].LeadID
+		team := filepath.Join(out, "weekly-sales-"+testPeriod)
+		if html, _ := os.ReadFile(team + ".html"); !strings.Contains(string(html), `href="https://crm.example/lead/`+first+`"`) {
+			t.Errorf("the sales digest does not link backlog lead %s", first)
+		}
+		if !workbookLinks(t, team+".xlsx", "https://crm.example/lead/"+first) {
+			t.Errorf("the sales workbook has no hyperlink to backlog lead %s", first)
+		}
+
 		reps := 0
 		for _, row := range golden.ByRep {
 			base := filepath.Join(out, "weekly-rep-"+testPeriod+"-"+row.RepID)
@@ -189,8 +204,8 @@ func TestPersonalDigestsArePrivateAndTieOut(t *testing.T) {
 				t.Errorf("%s: the digest does not name its reader %q", row.RepID, row.Name)
 			}
 			for _, it := range want {
-				if !strings.Contains(text, "https://crm.example/lead/"+it.LeadID) {
-					t.Errorf("%s: no CRM link to their backlog lead %s", row.RepID, it.LeadID)
+				if !workbookLinks(t, base+".xlsx", "https://crm.example/lead/"+it.LeadID) {
+					t.Errorf("%s: no hyperlink in their workbook to their backlog lead %s", row.RepID, it.LeadID)
 				}
 			}
 			for _, l := range leads {
@@ -257,6 +272,32 @@ func jsonOf(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// workbookLinks reports whether a workbook holds a hyperlink to url: a
+// relationship of a sheet, which is what makes a cell a link in Excel.
+func workbookLinks(t *testing.T, path, url string) bool {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		if !strings.HasPrefix(f.Name, "xl/worksheets/_rels/") {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		if strings.Contains(string(data), `Target="`+url+`"`) && strings.Contains(string(data), "relationships/hyperlink") {
+			return true
+		}
+	}
+	return false
 }
 
 func readJSON(t *testing.T, path string, v any) {

@@ -114,7 +114,7 @@ func (pb *personalBook) rep(d *metrics.RepDigest) error {
 		{header: pb.h("personal.col.company"), style: st.text, text: true},
 		{header: pb.h("personal.col.mql_at"), style: st.dateTime, width: widthDate},
 		{header: pb.h("personal.col.due_at"), style: st.dateTime, width: widthDate},
-		{header: pb.h("personal.col.waiting"), style: st.decimal},
+		{header: pb.h("personal.col.waiting") + " (h)", style: st.decimal},
 		{header: pb.h("personal.col.overdue"), style: st.text, text: true},
 	}
 	var rows [][]any
@@ -140,7 +140,7 @@ func (pb *personalBook) rep(d *metrics.RepDigest) error {
 		{header: pb.h("personal.col.campaign"), style: st.text, text: true},
 		{header: pb.h("personal.col.due_at"), style: st.dateTime, width: widthDate},
 		{header: pb.h("personal.col.sla"), style: st.text, text: true},
-		{header: pb.h("personal.col.response"), style: st.decimal},
+		{header: pb.h("personal.col.response") + " (min)", style: st.decimal},
 		{header: pb.h("personal.col.decision"), style: st.text, text: true},
 		{header: pb.h("personal.col.reason"), style: st.text, text: true},
 	}
@@ -173,7 +173,7 @@ func (pb *personalBook) rep(d *metrics.RepDigest) error {
 		{header: pb.h("personal.col.you"), style: st.decimal},
 		{header: pb.h("personal.col.team_median"), style: st.decimal},
 		{header: pb.h("personal.col.rank"), style: st.count},
-		{header: "/", style: st.count},
+		{header: pb.h("personal.col.of"), style: st.count},
 	}
 	rows = nil
 	for _, c := range d.Compared {
@@ -181,10 +181,32 @@ func (pb *personalBook) rep(d *metrics.RepDigest) error {
 		if c.Rank > 0 {
 			rank = c.Rank
 		}
-		rows = append(rows, []any{pb.l.T("personal.cmp." + c.Key), ptr(c.Value), ptr(c.TeamMedian), rank, c.Of})
+		label := pb.l.T("personal.cmp." + c.Key)
+		if c.Key == "response_minutes_median" {
+			label += " (min)"
+		}
+		rows = append(rows, []any{label, ptr(c.Value), ptr(c.TeamMedian), rank, c.Of})
 	}
 	if err := pb.table(names[2], cols, rows); err != nil {
 		return fmt.Errorf("sheet %q: %w", names[2], err)
+	}
+	// Each row's numbers in their own unit: rates as percentages, money
+	// with the currency, counts as whole numbers.
+	for i, c := range d.Compared {
+		style := st.count
+		switch c.Key {
+		case "sla_compliance", "acceptance_rate":
+			style = st.percent
+		case "pipeline_created", "won_revenue":
+			style = st.money
+		case "response_minutes_median":
+			style = st.decimal
+		}
+		from, _ := excelize.CoordinatesToCellName(2, i+2)
+		to, _ := excelize.CoordinatesToCellName(3, i+2)
+		if err := pb.f.SetCellStyle(names[2], from, to, style); err != nil {
+			return err
+		}
 	}
 
 	// MQLs by campaign.
@@ -254,7 +276,7 @@ func (pb *personalBook) owner(d *metrics.OwnerDigest) error {
 		{header: pb.h("personal.col.sla_breached"), style: st.count},
 		{header: pb.h("personal.col.sla_pending"), style: st.count},
 		{header: pb.h("personal.col.compliance"), style: st.percent},
-		{header: pb.h("personal.col.median"), style: st.decimal},
+		{header: pb.h("personal.col.median") + " (min)", style: st.decimal},
 	}
 	rows = nil
 	for _, f := range d.FollowUp {
