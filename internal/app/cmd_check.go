@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +18,9 @@ import (
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/pipeline"
+	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/schedule"
+	"github.com/sameteam/sameteam/internal/source"
 )
 
 // checker prints one line per check and remembers the worst outcome.
@@ -171,6 +174,7 @@ func (c *checker) checkSource(ctx context.Context, cfg *config.Config) []metrics
 			c.fail(ExitConfig, "relation %s (%s): %s", rc.Relation, rc.Mapped, p)
 		}
 	}
+	c.checkOptionalColumns(ctx, cfg, src)
 	members, err := src.Members(ctx)
 	if err != nil {
 		c.fail(ExitConfig, "relation team_members: %v", err)
@@ -298,4 +302,39 @@ func (c *checker) checkTransport(ctx context.Context, cfg *config.Config) {
 		return
 	}
 	c.ok("%s: connected, TLS %s, auth %s; nothing sent", desc, cfg.SMTP.TLS, cmp.Or(cfg.SMTP.Auth, "none"))
+}
+
+// checkOptionalColumns says which optional source columns the relations
+// have: the personal digests show a lead's name and company, and find
+// campaign owners, only where they are.
+func (c *checker) checkOptionalColumns(ctx context.Context, cfg *config.Config, src *source.Source) {
+	found, err := src.OptionalColumns(ctx)
+	if err != nil {
+		c.fail(ExitConfig, "optional columns: %v", err)
+		return
+	}
+	var absent []string
+	for _, rel := range source.Contract {
+		for _, col := range rel.Optional {
+			if name := rel.Name + "." + col.Name; !slices.Contains(found, name) {
+				absent = append(absent, name)
+			}
+		}
+	}
+	switch {
+	case len(absent) == 0:
+		c.ok("optional columns: found %s", strings.Join(found, ", "))
+	case len(found) == 0:
+		c.ok("optional columns: none (%s absent)", strings.Join(absent, ", "))
+	default:
+		c.ok("optional columns: found %s; absent %s", strings.Join(found, ", "), strings.Join(absent, ", "))
+	}
+	if slices.Contains(found, "campaigns.owner_id") {
+		return
+	}
+	for i, r := range cfg.Reports {
+		if r.Audience == report.AudienceCampaignOwner {
+			c.fail(ExitConfig, "reports[%d] %s: a campaign_owner report needs the optional column campaigns.owner_id, which the source's campaigns relation does not have", i, r.Name)
+		}
+	}
 }

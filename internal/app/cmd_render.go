@@ -78,6 +78,9 @@ func renderFiles(ctx context.Context, r *pipeline.Renderer, rep pipeline.Report,
 		return nil, withCode(sourceCode(err), err)
 	}
 	defer b.Close()
+	if rep.Audience.Personal() {
+		return renderPersonalFiles(r, b, locale, dir)
+	}
 	d, err := r.Digest(b, locale, "")
 	if err != nil {
 		return nil, err
@@ -106,6 +109,71 @@ func renderFiles(ctx context.Context, r *pipeline.Renderer, rep pipeline.Report,
 		paths = append(paths, base+fl.ext)
 	}
 	return paths, nil
+}
+
+// renderPersonalFiles writes each person's four artifacts of a personal
+// report into dir, as NAME-PERIOD-PERSON.html and so on (PERSON the team
+// member's id, made safe for a file name). A person who cannot get a
+// digest (no email, not a sales rep) is named on stderr's log by the
+// caller's run; render writes what a run would send, skipped people
+// included, so that what skip_empty leaves out can be looked at too.
+func renderPersonalFiles(r *pipeline.Renderer, b *pipeline.Build, locale, dir string) ([]string, error) {
+	people, err := pipeline.People(b)
+	if err != nil {
+		return nil, withCode(ExitConfig, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, person := range people {
+		if person.ID == "" {
+			continue // a listed address that is nobody's: nothing to render
+		}
+		sl, err := b.Slice(person)
+		if err != nil {
+			return nil, err
+		}
+		d, err := r.PersonalDigest(b, sl, cmp.Or(person.Locale, locale), "")
+		if err != nil {
+			return nil, err
+		}
+		wb, err := r.PersonalWorkbook(b, sl, cmp.Or(person.Locale, locale))
+		if err != nil {
+			return nil, err
+		}
+		js, err := pipeline.PersonalJSON(sl)
+		if err != nil {
+			return nil, err
+		}
+		base := filepath.Join(dir, b.Report.Name+"-"+b.Snapshot.Period.Label+"-"+fileSafe(person.ID))
+		files := []struct {
+			ext  string
+			data []byte
+		}{{".html", []byte(d.HTML)}, {".txt", []byte(d.Text)}, {".xlsx", wb}, {".json", js}}
+		for _, fl := range files {
+			if err := writeFileAtomic(base+fl.ext, fl.data); err != nil {
+				return nil, err
+			}
+			paths = append(paths, base+fl.ext)
+		}
+	}
+	return paths, nil
+}
+
+// fileSafe keeps letters, digits, - and _ of an id for a file name, and
+// replaces the rest, so that no id can name a path.
+func fileSafe(id string) string {
+	b := []byte(id)
+	for i, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 {
+		return "_"
+	}
+	return string(b)
 }
 
 // writeFileAtomic writes through a temporary file and a rename, so a reader

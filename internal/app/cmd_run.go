@@ -307,7 +307,7 @@ func rank(code int) int {
 // outcomeCode maps a run's outcome to an exit code.
 func outcomeCode(out *pipeline.Outcome, err error) int {
 	switch {
-	case errors.Is(err, pipeline.ErrNoRecipients):
+	case errors.Is(err, pipeline.ErrNoRecipients), errors.Is(err, pipeline.ErrNoOwnerColumn):
 		return ExitConfig
 	case errors.Is(err, delivery.ErrAuth), errors.Is(err, delivery.ErrTLS):
 		// A refused password or an untrusted certificate does not fix

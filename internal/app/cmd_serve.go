@@ -368,7 +368,9 @@ type httpRenderer struct {
 
 func (h httpRenderer) Render(ctx context.Context, name, label, format string, w io.Writer) error {
 	rep, ok := h.reports[name]
-	if !ok {
+	if !ok || rep.Audience.Personal() {
+		// A personal report has no team file: each person's is under
+		// /reports/NAME/PERIOD/PERSON.
 		return server.ErrUnknownReport
 	}
 	p, err := period.Parse(label, rep.Location)

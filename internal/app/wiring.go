@@ -30,7 +30,7 @@ func pipelineReport(cfg *config.Config, r *config.Report) (pipeline.Report, erro
 	rep := pipeline.Report{
 		Name: r.Name, Audience: r.Audience, Kind: r.Kind, Location: r.Location, Locale: r.Locale,
 		SLAHours: r.SLAHours, Calendar: cfg.ReportCalendar(r), MQLTarget: cfg.MQLTarget(r.Period),
-		Gate: cfg.ReportGate(r), Owners: cfg.ReportOwners(r),
+		Gate: cfg.ReportGate(r), Owners: cfg.ReportOwners(r), SkipEmpty: r.SkipEmpty,
 	}
 	for _, rc := range r.Recipients {
 		rep.Recipients = append(rep.Recipients, pipeline.Recipient{Email: rc.Email, Locale: rc.Locale})
@@ -157,7 +157,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, o stackOpti
 		st.Close()
 		return nil, err
 	}
-	st.renderer = &pipeline.Renderer{Source: pipeline.Retrying(src, log), Digests: digests, Currency: cfg.Currency, StreamDetail: true}
+	st.renderer = &pipeline.Renderer{Source: pipeline.Retrying(src, log), Digests: digests, Currency: cfg.Currency, StreamDetail: true, Links: cfg.Links}
 	if o.ShareSnapshots {
 		st.renderer.Snapshots = pipeline.NewSnapshots()
 	}

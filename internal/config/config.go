@@ -23,6 +23,7 @@ import (
 
 	"github.com/sameteam/sameteam/internal/crmpack"
 	"github.com/sameteam/sameteam/internal/gate"
+	"github.com/sameteam/sameteam/internal/links"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/schedule"
@@ -56,7 +57,11 @@ type Config struct {
 	MaxAttachmentMB float64  `yaml:"max_attachment_mb"`
 	AllowedDomains  []string `yaml:"allowed_domains"`
 	Server          Server   `yaml:"server"`
-	Reports         []Report `yaml:"reports"`
+	// Links are URL templates into the CRM ({id} is the record's id);
+	// digests and workbooks link leads, opportunities and campaigns to
+	// them.
+	Links   links.Templates `yaml:"links"`
+	Reports []Report        `yaml:"reports"`
 
 	// BuiltinReports is true when no report was configured and the three
 	// weekly defaults stand in.
@@ -141,11 +146,14 @@ type Report struct {
 	Locale         string          `yaml:"locale"`
 	SLAHours       float64         `yaml:"sla_hours"`
 	Recipients     []Recipient     `yaml:"recipients"`
-	RecipientsFrom string          `yaml:"recipients_from"` // team:sales, team:marketing (comma-separated)
-	SLACalendar    string          `yaml:"sla_calendar"`    // a calendar's name or none; default the top-level sla_calendar
-	Gate           *Gate           `yaml:"gate"`            // replaces the top-level gate; {} turns it off
-	Owners         []string        `yaml:"owners"`          // replace the top-level owners
-	CatchUp        int             `yaml:"catch_up"`        // periods before the current one that run and serve finish when owed (schedule.Owed); default 1
+	RecipientsFrom string          `yaml:"recipients_from"` // team:sales, team:marketing (comma-separated), campaign_owners
+	// SkipEmpty, for a personal report, sends nothing to a person with
+	// nothing due and nothing in the period; the ledger records the skip.
+	SkipEmpty   bool     `yaml:"skip_empty"`
+	SLACalendar string   `yaml:"sla_calendar"` // a calendar's name or none; default the top-level sla_calendar
+	Gate        *Gate    `yaml:"gate"`         // replaces the top-level gate; {} turns it off
+	Owners      []string `yaml:"owners"`       // replace the top-level owners
+	CatchUp     int      `yaml:"catch_up"`     // periods before the current one that run and serve finish when owed (schedule.Owed); default 1
 
 	// Resolved by Validate from the fields above, with the parsers the
 	// runtime uses, so no later step parses them again.
@@ -576,6 +584,14 @@ func (c *Config) check(probs *Problems) {
 	}
 
 	c.validatePlaceholders(probs)
+	for _, l := range []struct{ key, tmpl string }{{"lead", c.Links.Lead}, {"opportunity", c.Links.Opportunity}, {"campaign", c.Links.Campaign}} {
+		if l.tmpl == "" {
+			continue
+		}
+		if err := links.Check(l.tmpl); err != nil {
+			probs.add("links."+l.key, 0, "%v", err)
+		}
+	}
 
 	seen := map[string]int{}
 	for i := range c.Reports {
@@ -739,12 +755,41 @@ func (c *Config) validateReport(i int, probs *Problems, seen map[string]int) {
 			probs.add(p+".locale", 0, "%q: want es or en", rc.Locale)
 		}
 	}
+	c.validateRecipientsFrom(r, at, probs)
+}
+
+// validateRecipientsFrom checks recipients_from and skip_empty against the
+// report's audience: a rep digest goes to sales reps, a campaign owner's to
+// the owners of campaigns, a team digest to teams.
+func (c *Config) validateRecipientsFrom(r *Report, at func(string) string, probs *Problems) {
+	var parts []string
 	if r.RecipientsFrom != "" {
 		for _, part := range strings.Split(r.RecipientsFrom, ",") {
-			part = strings.TrimSpace(part)
-			if part != "team:sales" && part != "team:marketing" {
-				probs.add(at("recipients_from"), 0, "%q: want team:sales or team:marketing", part)
+			parts = append(parts, strings.TrimSpace(part))
+		}
+	}
+	switch r.Audience {
+	case report.AudienceRep:
+		for _, part := range parts {
+			if part != report.FromSales {
+				probs.add(at("recipients_from"), 0, "%q: a rep report goes to sales reps: want %s (or list them in recipients)", part, report.FromSales)
 			}
+		}
+	case report.AudienceCampaignOwner:
+		if len(r.Recipients) > 0 {
+			probs.add(at("recipients"), 0, "a campaign_owner report goes to the owners of campaigns: use recipients_from: %s", report.FromCampaignOwners)
+		}
+		if len(parts) != 1 || parts[0] != report.FromCampaignOwners {
+			probs.add(at("recipients_from"), 0, "%q: want %s (the owners of campaigns, by campaigns.owner_id)", r.RecipientsFrom, report.FromCampaignOwners)
+		}
+	default:
+		for _, part := range parts {
+			if part != report.FromSales && part != report.FromMarketing {
+				probs.add(at("recipients_from"), 0, "%q: want %s or %s", part, report.FromSales, report.FromMarketing)
+			}
+		}
+		if r.SkipEmpty {
+			probs.add(at("skip_empty"), 0, "only a personal report (audience rep or campaign_owner) skips people with nothing to read")
 		}
 	}
 }

@@ -268,7 +268,8 @@ func scan(path string, f func(row int64, line int, rec []string) bool) bool {
 }
 
 // mapHeader checks the header against the contract: every column present
-// once, none unknown, in any order.
+// once, none unknown, in any order; the optional columns may be there or
+// not.
 func mapHeader(name string, rel source.Relation, header []string) ([]source.Column, error) {
 	var probs []string
 	seen := map[string]bool{}
@@ -276,15 +277,15 @@ func mapHeader(name string, rel source.Relation, header []string) ([]source.Colu
 	for i, h := range header {
 		h = strings.TrimSpace(h)
 		header[i] = h
-		found := false
-		for _, c := range rel.Columns {
-			if c.Name == h {
-				cols[i], found = c, true
-			}
-		}
+		c, found := rel.Column(h)
+		cols[i] = c
 		switch {
 		case !found:
-			probs = append(probs, fmt.Sprintf("%s:1: column %q: unknown (want %s)", name, h, strings.Join(rel.ColumnNames(), ", ")))
+			want := strings.Join(rel.ColumnNames(), ", ")
+			for _, o := range rel.Optional {
+				want += ", " + o.Name + " (optional)"
+			}
+			probs = append(probs, fmt.Sprintf("%s:1: column %q: unknown (want %s)", name, h, want))
 		case seen[h]:
 			probs = append(probs, fmt.Sprintf("%s:1: column %q: appears twice", name, h))
 		}

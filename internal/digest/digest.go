@@ -21,6 +21,7 @@ import (
 	"text/template/parse"
 	"time"
 
+	"github.com/sameteam/sameteam/internal/links"
 	"github.com/sameteam/sameteam/internal/locale"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
@@ -38,8 +39,13 @@ const (
 	Marketing  = report.AudienceMarketing
 )
 
-// Audiences lists every audience.
+// Audiences lists the team digests' audiences; the personal ones
+// (report.PersonalAudiences) also need the person's slice in Options.
 func Audiences() []Audience { return report.Audiences() }
+
+// templated lists every audience with templates: the team digests' and
+// the personal ones.
+func templated() []Audience { return append(report.Audiences(), report.PersonalAudiences()...) }
 
 // Options say how to render one digest.
 type Options struct {
@@ -60,6 +66,13 @@ type Options struct {
 	// It is passed in rather than read from a clock so that rendering is
 	// reproducible.
 	GeneratedAt time.Time
+	// Links are the CRM's URL templates: ids become links where set.
+	Links links.Templates
+	// Rep is the person's slice for a rep digest, Owner for a campaign
+	// owner's; the snapshot then only gives the period, as_of and
+	// freshness.
+	Rep   *metrics.RepDigest
+	Owner *metrics.OwnerDigest
 }
 
 // Digest is one rendered email.
@@ -93,7 +106,7 @@ func New(fsys fs.FS) (*Renderer, error) {
 	}
 	var partialsHTML, partialsText []string
 	known := map[string]bool{layoutHTML: true, layoutText: true}
-	for _, a := range Audiences() {
+	for _, a := range templated() {
 		known[string(a)+".html"] = true
 		known[string(a)+".txt"] = true
 	}
@@ -124,7 +137,7 @@ func New(fsys fs.FS) (*Renderer, error) {
 		return nil, fmt.Errorf("parse text templates: %w", err)
 	}
 	usedHTML, usedText := map[string]bool{}, map[string]bool{}
-	for _, a := range Audiences() {
+	for _, a := range templated() {
 		h, err := baseHTML.Clone()
 		if err != nil {
 			return nil, fmt.Errorf("clone html templates: %w", err)
@@ -171,7 +184,7 @@ func unused(r *Renderer, usedHTML, usedText map[string]bool) error {
 			}
 		}
 	}
-	for _, a := range Audiences() {
+	for _, a := range templated() {
 		check(htmlTrees(r.html[a]), usedHTML, "html")
 		check(textTrees(r.text[a]), usedText, "text")
 	}
@@ -304,7 +317,10 @@ func (r *Renderer) Render(s *metrics.Snapshot, opts Options) (*Digest, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := build(s, span, loc, opts)
+	v, err := build(s, span, loc, opts)
+	if err != nil {
+		return nil, err
+	}
 	var hb, tb bytes.Buffer
 	if err := h.ExecuteTemplate(&hb, layoutHTML, v); err != nil {
 		return nil, fmt.Errorf("render %s html: %w", opts.Audience, err)

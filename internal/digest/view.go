@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/sameteam/sameteam/internal/links"
 	"github.com/sameteam/sameteam/internal/locale"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
@@ -57,6 +58,10 @@ type view struct {
 
 	DefinitionsURL string
 	WorkbookURL    string
+
+	// Personal is the person's own part of a personal digest (audiences
+	// rep and campaign_owner); nil in a team digest.
+	Personal *personalView
 
 	// T is the locale's vocabulary, for headings and fixed sentences.
 	T map[string]string
@@ -120,17 +125,29 @@ type cell struct {
 	Tone      string
 	Pre, Post string // words around the value ("vence …"), outside its key
 	Also      *part  // a second number under the first
+	// Href links the value into the CRM (links: in the configuration);
+	// empty for none.
+	Href string
+	// Sub is a line of words under the value that may wrap (a lead's name
+	// and company), unlike Also, a number that must not.
+	Sub string
+	// Break lets long CRM text without spaces (a campaign's name) wrap
+	// anywhere rather than widen the table past a phone's screen.
+	Break bool
 }
 
 // Bare reports whether the cell holds its value alone, so that the
 // value's key can sit on the cell itself.
-func (c cell) Bare() bool { return c.Pre == "" && c.Post == "" && c.Also == nil }
+func (c cell) Bare() bool { return c.Pre == "" && c.Post == "" && c.Also == nil && c.Sub == "" }
 
 // Plain is the cell as one string, for the plain-text digest.
 func (c cell) Plain() string {
 	s := c.Pre + c.Text + c.Post
 	if c.Also != nil {
 		s += " (" + c.Also.Plain() + ")"
+	}
+	if c.Sub != "" {
+		s += " · " + c.Sub
 	}
 	return s
 }
@@ -251,9 +268,11 @@ type builder struct {
 	cur  string
 	aud  Audience
 	prev string
+	// links makes CRM links of ids; empty templates make none.
+	links links.Templates
 }
 
-func build(s *metrics.Snapshot, span period.Period, l *locale.Locale, opts Options) *view {
+func build(s *metrics.Snapshot, span period.Period, l *locale.Locale, opts Options) (*view, error) {
 	b := &builder{s: s, span: span, l: l, cur: opts.Currency, aud: opts.Audience,
 		prev: l.PeriodName(span.Previous())}
 	v := &view{
@@ -278,6 +297,17 @@ func build(s *metrics.Snapshot, span period.Period, l *locale.Locale, opts Optio
 	if !opts.GeneratedAt.IsZero() {
 		v.Generated = l.DateTime(opts.GeneratedAt.In(span.Location()))
 	}
+	b.links = opts.Links
+	if opts.Audience.Personal() {
+		// A personal digest shows the person's slice and nothing of the
+		// team's tables, which name other reps' leads.
+		v.Title = l.Tf("title."+string(opts.Audience), l.T("cadence."+string(span.Kind)))
+		v.Fresh = b.freshness()
+		if c := b.s.SLACalendar; c != nil {
+			v.Calendar = l.Tf("calendar.note", clean(*c))
+		}
+		return v, b.personal(v, opts)
+	}
 	v.Subject = b.subject(v)
 	v.Preheader = b.preheader()
 	v.Tiles = b.tiles()
@@ -300,7 +330,7 @@ func build(s *metrics.Snapshot, span period.Period, l *locale.Locale, opts Optio
 	if c := b.s.SLACalendar; c != nil {
 		v.Calendar = l.Tf("calendar.note", clean(*c))
 	}
-	return v
+	return v, nil
 }
 
 // part fills the phrase for word, which holds one %s, with a keyed value.
@@ -735,7 +765,7 @@ func (b *builder) backlog() backlog {
 			l.Upcoming(it.DueAt.Time().In(loc), b.s.AsOf.Time().In(loc)))
 		bl.Table.Rows = append(bl.Table.Rows, []cell{
 			{Text: owner},
-			{Key: fmt.Sprintf("followup_backlog.%d.lead_id", i), Fmt: "text", Text: clean(it.LeadID)},
+			{Key: fmt.Sprintf("followup_backlog.%d.lead_id", i), Fmt: "text", Text: clean(it.LeadID), Href: b.links.LeadURL(it.LeadID)},
 			{Text: l.DateTime(it.MQLAt.Time().In(b.span.Location()))},
 			{Key: fmt.Sprintf("followup_backlog.%d.age_hours", i), Fmt: "hours", Text: l.Hours(it.AgeHours), Num: true},
 			{Key: due.Key, Fmt: due.Fmt, Text: due.Text, Pre: due.Pre, Post: due.Post, Tone: tone},
@@ -870,7 +900,7 @@ func (b *builder) campaigns() table {
 			roiTone = map[bool]string{true: "good", false: "bad"}[*c.ROI >= 0]
 		}
 		t.Rows = append(t.Rows, []cell{
-			{Key: k("name"), Fmt: "text", Text: b.campaignName(c)},
+			{Key: k("name"), Fmt: "text", Text: b.campaignName(c), Href: b.links.CampaignURL(c.CampaignID)},
 			{Key: k("mqls"), Fmt: "int", Text: l.Int(c.MQLs), Num: true},
 			{Key: k("pipeline_created"), Fmt: "money", Text: l.Money(c.PipelineCreated, b.cur), Num: true},
 			{Key: k("won_revenue"), Fmt: "money", Text: l.Money(c.WonRevenue, b.cur), Num: true},

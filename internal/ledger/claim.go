@@ -52,9 +52,8 @@ func NormalizeRecipient(addr string) string { return strings.ToLower(strings.Tri
 
 // claimable applies the effectively-once rule to a delivery's current state.
 //
-//   - new, pending, failed_temporary, skipped: yes; nothing arrived,
-//     retrying is what a rerun is for (a recipient skipped as unsubscribed
-//     and restored since gets the period's digest).
+//   - new, pending, failed_temporary: yes; nothing arrived, retrying is
+//     what a rerun is for.
 //   - sent: only with Force.
 //   - unknown: only with ResendUnknown or Force; it may have arrived, and a
 //     silent duplicate is the complaint we most want to avoid.
@@ -63,11 +62,16 @@ func NormalizeRecipient(addr string) string { return strings.ToLower(strings.Tri
 //     risk the sender's reputation) for an address that will not work. A
 //     corrected address is a new recipient, so it is claimable anyway; a
 //     rerun after fixing the configuration asks for it with --force.
+//   - skipped as unsubscribed: yes; Claim judges the opt-out afresh, so a
+//     recipient restored since gets the period's digest.
+//   - skipped for another reason (skip_empty: a personal digest with
+//     nothing to read): only with Force; a rerun of the period decides
+//     the same, without a new message.
 //   - sending (by a live run): never, not even with Force; two sends at once
 //     are a duplicate by construction.
-func claimable(prior report.DeliveryStatus, o ClaimOptions) error {
+func claimable(prior report.DeliveryStatus, skip report.SkipReason, o ClaimOptions) error {
 	switch prior {
-	case "", report.DeliveryPending, report.DeliveryFailedTemporary, report.DeliverySkipped:
+	case "", report.DeliveryPending, report.DeliveryFailedTemporary:
 		return nil
 	case report.DeliverySent:
 		if o.Force {
@@ -84,6 +88,11 @@ func claimable(prior report.DeliveryStatus, o ClaimOptions) error {
 			return nil
 		}
 		return ErrFailedPermanent
+	case report.DeliverySkipped:
+		if skip == report.SkipUnsubscribed || o.Force {
+			return nil
+		}
+		return ErrSkipped
 	}
 	return ErrInProgress
 }
@@ -104,6 +113,8 @@ type currentRow struct {
 	Status   string `db:"status"`
 	RunID    int64  `db:"run_id"`
 	Attempts int    `db:"attempts"`
+	// LastError holds a skipped delivery's report.SkipReason.
+	LastError string `db:"last_error"`
 	// RunAlive is 1 when the row's run is running within its lease.
 	RunAlive int `db:"run_alive"`
 }
@@ -165,7 +176,7 @@ func (l *Ledger) Claim(ctx context.Context, name, period, recipient, messageID s
 	// winner's row is in sending and the answer is ErrInProgress.
 	for range 3 {
 		var cur currentRow
-		if err := tx.GetContext(ctx, &cur, l.q(`SELECT d.id, d.status, COALESCE(d.run_id, 0) AS run_id, d.attempts,
+		if err := tx.GetContext(ctx, &cur, l.q(`SELECT d.id, d.status, COALESCE(d.run_id, 0) AS run_id, d.attempts, COALESCE(d.last_error, '') AS last_error,
 			       CASE WHEN r.status = 'running' AND r.lease_until >= ? THEN 1 ELSE 0 END AS run_alive
 			FROM sameteam_deliveries d LEFT JOIN sameteam_runs r ON r.id = d.run_id
 			WHERE d.report = ? AND d.period = ? AND d.recipient = ?`),
@@ -190,7 +201,7 @@ func (l *Ledger) Claim(ctx context.Context, name, period, recipient, messageID s
 			c.Prior, c.Abandoned, c.Attempts = report.DeliveryUnknown, true, cur.Attempts+1
 		}
 
-		reason := claimable(c.Prior, opts)
+		reason := claimable(c.Prior, report.SkipReason(cur.LastError), opts)
 		if reason == nil && optedOut > 0 {
 			c.Reason, c.Skip = ErrUnsubscribed, report.SkipUnsubscribed
 			if skippable(c.Prior) {
@@ -273,6 +284,13 @@ func (l *Ledger) MarkFailed(ctx context.Context, c Claim, status report.Delivery
 		return fmt.Errorf("mark %s: %w: status %q is not a failure", c.Recipient, ErrInvalid, status)
 	}
 	return l.mark(ctx, c, status, "", errText)
+}
+
+// MarkSkipped records that the claimed message is not sent on purpose,
+// with the reason ("nothing due and nothing in the period"): the next run
+// of the period skips it too (ErrSkipped), unless forced.
+func (l *Ledger) MarkSkipped(ctx context.Context, c Claim, reason string) error {
+	return l.mark(ctx, c, report.DeliverySkipped, "", reason)
 }
 
 func (l *Ledger) mark(ctx context.Context, c Claim, status report.DeliveryStatus, response, errText string) error {

@@ -77,6 +77,18 @@ func TestClaimMatrix(t *testing.T) {
 			reasons: [3]error{ledger.ErrFailedPermanent, ledger.ErrFailedPermanent, nil},
 		},
 		{
+			// A personal digest skip_empty spared: decided on purpose, so
+			// a rerun keeps it; only --force sends after all.
+			name: "skipped", prior: report.DeliverySkipped, after: report.DeliverySkipped,
+			prep: func(t *testing.T, l *ledger.Ledger, _ *bundle, runID int64, r string) {
+				c := claim(t, l, runID, rep, per, r, none)
+				if err := l.MarkSkipped(context.Background(), c, "skip_empty: nothing due and nothing in the period"); err != nil {
+					t.Fatalf("mark skipped: %v", err)
+				}
+			},
+			reasons: [3]error{ledger.ErrSkipped, ledger.ErrSkipped, nil},
+		},
+		{
 			name: "sending_this_run", prior: report.DeliverySending, after: report.DeliverySending,
 			prep: func(t *testing.T, l *ledger.Ledger, _ *bundle, runID int64, r string) {
 				claim(t, l, runID, rep, per, r, none)

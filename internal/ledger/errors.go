@@ -38,6 +38,9 @@ var (
 	// recorded the delivery as skipped (Claim.Skip says why), and not even
 	// Force sends until the opt-out is restored.
 	ErrUnsubscribed = errors.New("ledger: the recipient unsubscribed from this report")
+	// ErrSkipped: an earlier run decided not to send (a person with
+	// nothing to read); only Force sends after all.
+	ErrSkipped = errors.New("ledger: skipped on purpose")
 )
 
 // Errors of marks and locks.

@@ -60,10 +60,10 @@ func Get(tag string) (*Locale, error) {
 	switch base {
 	case "", "es":
 		return &Locale{tag: "es", decimal: ',', group: '.',
-			months: monthsES(), short: shortES(), weekdays: weekdaysES(), words: join(wordsES(), workbookES(), unsubscribeES()), subjects: subjectsES()}, nil
+			months: monthsES(), short: shortES(), weekdays: weekdaysES(), words: join(wordsES(), workbookES(), unsubscribeES(), personalES()), subjects: subjectsES()}, nil
 	case "en":
 		return &Locale{tag: "en", decimal: '.', group: ',',
-			months: monthsEN(), short: shortEN(), weekdays: weekdaysEN(), words: join(wordsEN(), workbookEN(), unsubscribeEN()), subjects: subjectsEN()}, nil
+			months: monthsEN(), short: shortEN(), weekdays: weekdaysEN(), words: join(wordsEN(), workbookEN(), unsubscribeEN(), personalEN()), subjects: subjectsEN()}, nil
 	}
 	return nil, fmt.Errorf("%w %q (want es or en)", ErrUnknown, tag)
 }

@@ -352,7 +352,7 @@ func (e *engine) byCampaign() []CampaignRow {
 	rows := make(map[string]*CampaignRow, len(e.f.Campaigns))
 	present := map[string]bool{}
 	for _, c := range e.f.Campaigns {
-		row := &CampaignRow{CampaignID: c.ID, Name: c.Name, Channel: c.Channel, LifetimeMQLs: c.LifetimeMQLs}
+		row := &CampaignRow{CampaignID: c.ID, Name: c.Name, Channel: c.Channel, LifetimeMQLs: c.LifetimeMQLs, OwnerID: c.OwnerID}
 		if strings.TrimSpace(row.Channel) == "" {
 			row.Channel = "unknown"
 		}
@@ -417,6 +417,8 @@ func (e *engine) backlog() []BacklogItem {
 			AgeHours:    asOf.Sub(m.at).Hours(),
 			DueAt:       Instant(m.due),
 			SLABreached: !m.due.After(asOf),
+			Name:        m.name,
+			Company:     m.company,
 		}
 		if m.owner != "" {
 			owner := m.owner
@@ -494,6 +496,8 @@ func (n names) row(m *mql) MQLRow {
 		OwnerName:       n.members[m.owner],
 		CampaignID:      m.campaign,
 		CampaignName:    n.campaigns[m.campaign],
+		Name:            m.name,
+		Company:         m.company,
 		DueAt:           m.due,
 		SLA:             m.sla,
 		Decision:        m.decision,

@@ -53,6 +53,9 @@ type Campaign struct {
 	Cost         Money
 	CostKnown    bool // false when cost is null
 	LifetimeMQLs int
+	// OwnerID is the team member who owns the campaign (the optional
+	// column campaigns.owner_id); empty when null or absent.
+	OwnerID string
 }
 
 // Lead is a lead as the facts queries return it. Zero times are nulls.
@@ -67,6 +70,9 @@ type Lead struct {
 	RejectedAt      time.Time
 	RejectionReason string
 	SQLAt           time.Time
+	// Name and Company are the optional columns leads.name and
+	// leads.company: who the rep is to call. Empty when null or absent.
+	Name, Company string
 }
 
 // Opportunity is an opportunity as the facts queries return it, with the
@@ -154,6 +160,9 @@ type Facts struct {
 	Reread MQLReader
 	// Release ends what Reread reads from (Close calls it).
 	Release func()
+	// OptionalColumns are the optional source columns the relations have
+	// ("leads.name", "leads.company", "campaigns.owner_id").
+	OptionalColumns []string
 
 	red *reduced // set by Builder.Facts; nil for raw facts
 }
@@ -232,6 +241,7 @@ const (
 // and the period's detail when it is not read again.
 type mql struct {
 	id, owner, campaign, reason string
+	name, company               string // the lead's, when the source has them
 	source                      string // normalised
 	at                          time.Time
 	due                         time.Time // when the SLA runs out
@@ -434,7 +444,7 @@ func (b *Builder) MQL(l Lead, touches []Touch) {
 		}
 	}
 	if !m.responded && !l.MQLAt.Before(b.backlogFrom) {
-		b.r.backlog = append(b.r.backlog, mql{id: m.id, owner: m.owner, at: m.at, due: m.due})
+		b.r.backlog = append(b.r.backlog, mql{id: m.id, owner: m.owner, at: m.at, due: m.due, name: m.name, company: m.company})
 	}
 	switch cohort(slot) {
 	case current:
@@ -486,6 +496,7 @@ func (in Input) derive(l Lead, touches []Touch) mql {
 	m := mql{
 		id: l.ID, owner: l.OwnerID, campaign: l.CampaignID, reason: l.RejectionReason,
 		source: Normalize(l.Source), at: l.MQLAt, unassigned: strings.TrimSpace(l.OwnerID) == "",
+		name: l.Name, company: l.Company,
 	}
 	if seen(l.SQLAt, asOf) {
 		m.sqlAt = l.SQLAt

@@ -191,6 +191,9 @@ type CampaignRow struct {
 	Accepted         int           `json:"accepted"`
 	Rejected         int           `json:"rejected"`
 	RejectionReasons []ReasonCount `json:"rejection_reasons"`
+	// OwnerID is the campaign's owner (campaigns.owner_id), for the
+	// campaign owners' digests; not part of the team snapshot's JSON.
+	OwnerID string `json:"-"`
 }
 
 // AcceptanceRate is the campaign's accepted / (accepted + rejected), as
@@ -206,6 +209,10 @@ type BacklogItem struct {
 	AgeHours    float64 `json:"age_hours"`
 	DueAt       Instant `json:"due_at"` // the SLA's due instant, in working time with a calendar
 	SLABreached bool    `json:"sla_breached"`
+	// Name and Company are the lead's (leads.name, leads.company) when
+	// the source has them; only the personal digests show them.
+	Name    string `json:"-"`
+	Company string `json:"-"`
 }
 
 // DataHealth counts what is wrong in the source data.
@@ -298,4 +305,5 @@ type MQLRow struct {
 	Decision               string    // accepted, rejected or pending
 	RejectionReason        string
 	SQLAt                  time.Time // zero when not an SQL by as_of
+	Name, Company          string    // the lead's, when the source has them
 }

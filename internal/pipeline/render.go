@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"sync"
 	"time"
 
 	"github.com/sameteam/sameteam/internal/digest"
 	"github.com/sameteam/sameteam/internal/gate"
+	"github.com/sameteam/sameteam/internal/links"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/report"
@@ -35,6 +37,9 @@ type Report struct {
 	// period, when it holds the report.
 	Gate   gate.Rules
 	Owners []string
+	// SkipEmpty, for a personal report, records a skip instead of sending
+	// to a person with nothing to read.
+	SkipEmpty bool
 }
 
 // Recipient is an address and its language ("" for the report's).
@@ -68,6 +73,8 @@ type Renderer struct {
 	// it (metrics.Windows.StreamDetail): memory then stays flat however
 	// many MQLs the period has. Each Build must then be closed.
 	StreamDetail bool
+	// Links are the CRM's URL templates for ids in digests and workbooks.
+	Links links.Templates
 }
 
 // Build is the snapshot of one report and period with what it was made
@@ -76,7 +83,11 @@ type Build struct {
 	Report   Report
 	Snapshot *metrics.Snapshot
 	Members  []metrics.Member
-	Made     time.Time
+	// Campaigns and Optional are the facts' campaigns (with their owners)
+	// and the optional source columns found, for personal reports.
+	Campaigns []metrics.Campaign
+	Optional  []string
+	Made      time.Time
 
 	// ctx bounds the reads of a streamed detail: the caller's.
 	ctx context.Context
@@ -84,6 +95,10 @@ type Build struct {
 	// build does not own them (a shared snapshot, which its cache
 	// closes).
 	facts *metrics.Facts
+	// The index of the snapshot by person (Personal), made once.
+	personalOnce *sync.Once
+	personal     *metrics.Personal
+	personalErr  error
 }
 
 // Close ends what the build keeps open for its MQL detail (the source's
@@ -113,6 +128,7 @@ func (r *Renderer) Build(ctx context.Context, rep Report, p period.Period, asOf,
 	}
 	b := *shared
 	b.Report, b.ctx, b.facts = rep, ctx, nil
+	b.personalOnce, b.personal, b.personalErr = &sync.Once{}, nil, nil
 	return &b, nil
 }
 
@@ -123,7 +139,8 @@ func (r *Renderer) build(ctx context.Context, rep Report, p period.Period, asOf,
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s %s: %w", rep.Name, p.Label(), err)
 	}
-	return &Build{Report: rep, Snapshot: snap, Members: facts.Members, Made: now, ctx: ctx, facts: facts}, nil
+	return &Build{Report: rep, Snapshot: snap, Members: facts.Members, Campaigns: facts.Campaigns,
+		Optional: facts.OptionalColumns, Made: now, ctx: ctx, facts: facts, personalOnce: &sync.Once{}}, nil
 }
 
 // Snapshot reads the facts for in and computes its snapshot, for a caller
@@ -163,6 +180,7 @@ func (r *Renderer) Digest(b *Build, locale, workbookURL string) (*digest.Digest,
 		DefinitionsURL: r.DefinitionsURL,
 		WorkbookURL:    workbookURL,
 		GeneratedAt:    b.Made,
+		Links:          r.Links,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("render %s digest (%s): %w", b.Report.Name, locale, err)
@@ -210,6 +228,7 @@ func (r *Renderer) WriteWorkbook(w interface{ Write([]byte) (int, error) }, b *B
 		TmpDir:      r.TmpDir,
 		DetailRows:  rows,
 		DetailCount: b.Snapshot.DetailCount(),
+		Links:       r.Links,
 	})
 	if err == nil {
 		err = readErr

@@ -34,6 +34,7 @@ type Ledger interface {
 	Claim(ctx context.Context, report, period, recipient, messageID string, runID int64, opts ledger.ClaimOptions) (ledger.Claim, error)
 	MarkSent(ctx context.Context, c ledger.Claim, response string) error
 	MarkFailed(ctx context.Context, c ledger.Claim, status report.DeliveryStatus, errText string) error
+	MarkSkipped(ctx context.Context, c ledger.Claim, reason string) error
 	NotTriedRecipients(ctx context.Context, report, period string) ([]string, error)
 	Runs(ctx context.Context, report string, limit int) ([]ledger.Run, error)
 	NoteRun(ctx context.Context, runID int64, note string) error
@@ -325,6 +326,9 @@ func (r *Runner) run(ctx context.Context, rep Report, p period.Period, asOf time
 			out.Notices = r.notifyOwners(ctx, c, reason)
 		}
 		return fmt.Errorf("%w: %s", ErrHeld, reason)
+	}
+	if rep.Audience.Personal() {
+		return r.runPersonal(ctx, b, opts, out, log)
 	}
 	var rcpts []Recipient
 	if opts.To != "" {
@@ -633,6 +637,9 @@ type outgoing struct {
 	// smaller makes msg smaller when the relay refuses its size; nil when
 	// there is no smaller form.
 	smaller func(msg *delivery.Message) error
+	// skip, when set, is why nothing is sent: the delivery is claimed and
+	// recorded skipped with it, and compose is not called.
+	skip string
 }
 
 // dispatch claims, sends and records one message: the one path of every
@@ -692,9 +699,12 @@ func (r *Runner) dispatch(ctx context.Context, c *copyOf, o outgoing) DeliveryOu
 		res.Status, res.Detail = status, detail
 		if record {
 			var err error
-			if status == report.DeliverySent {
+			switch status {
+			case report.DeliverySent:
 				err = r.Ledger.MarkSent(mctx, claim, detail)
-			} else {
+			case report.DeliverySkipped:
+				err = r.Ledger.MarkSkipped(mctx, claim, detail)
+			default:
 				err = r.Ledger.MarkFailed(mctx, claim, status, detail)
 			}
 			if err != nil {
@@ -710,6 +720,11 @@ func (r *Runner) dispatch(ctx context.Context, c *copyOf, o outgoing) DeliveryOu
 		return res
 	}
 
+	if o.skip != "" {
+		// Claimed and recorded like a message, so that every run of the
+		// period finds the decision and none sends it later.
+		return mark(report.DeliverySkipped, o.skip)
+	}
 	msg, err := o.compose(msgID, log)
 	if err != nil {
 		return mark(report.DeliveryFailedPermanent, err.Error())
@@ -797,10 +812,14 @@ func UnsubscribePath(name, locale, email string) string {
 
 // workbookLink signs a download link to the report's workbook.
 func (r *Runner) workbookLink(name, label string) (string, error) {
+	return r.signedLink("/reports/" + url.PathEscape(name) + "/" + url.PathEscape(label) + ".xlsx")
+}
+
+// signedLink signs a download link to path on the public URL.
+func (r *Runner) signedLink(path string) (string, error) {
 	if r.PublicURL == "" || len(r.LinkKey) == 0 {
 		return "", errors.New("server.public_url is not set, so it cannot be replaced by a download link")
 	}
-	path := "/reports/" + url.PathEscape(name) + "/" + url.PathEscape(label) + ".xlsx"
 	signed, err := signedlink.Sign(r.LinkKey, path, r.now().Add(cmp.Or(r.LinkTTL, signedlink.MaxTTL)))
 	if err != nil {
 		return "", err

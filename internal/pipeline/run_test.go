@@ -85,6 +85,10 @@ func (l *fakeLedger) MarkFailed(_ context.Context, c ledger.Claim, s report.Deli
 	return l.mark(c, s)
 }
 
+func (l *fakeLedger) MarkSkipped(_ context.Context, c ledger.Claim, _ string) error {
+	return l.mark(c, report.DeliverySkipped)
+}
+
 func (l *fakeLedger) mark(c ledger.Claim, s report.DeliveryStatus) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()

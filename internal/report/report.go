@@ -25,29 +25,56 @@ import (
 // Audience is who a report is written for.
 type Audience string
 
-// The audiences. To add one, add it here and to audiences; the digest and
-// the workbook then need its templates and words.
+// The audiences. To add one, add it here and to audiences (a team digest:
+// one message, the same for every recipient) or personalAudiences (one
+// message per person, each with their own slice of the snapshot); the
+// digest and the workbook then need its templates and words.
 const (
 	AudienceLeadership Audience = "leadership"
 	AudienceSales      Audience = "sales"
 	AudienceMarketing  Audience = "marketing"
+	// AudienceRep is each sales rep: their backlog, their MQLs, their
+	// numbers beside the team's.
+	AudienceRep Audience = "rep"
+	// AudienceCampaignOwner is each owner of campaigns: what sales did
+	// with their campaigns' MQLs.
+	AudienceCampaignOwner Audience = "campaign_owner"
 )
 
-var audiences = []Audience{AudienceLeadership, AudienceSales, AudienceMarketing}
+var (
+	audiences         = []Audience{AudienceLeadership, AudienceSales, AudienceMarketing}
+	personalAudiences = []Audience{AudienceRep, AudienceCampaignOwner}
+)
 
-// Audiences lists every audience, in the order the documentation gives.
+// Audiences lists the team digests' audiences, in the order the
+// documentation gives.
 func Audiences() []Audience { return slices.Clone(audiences) }
 
+// PersonalAudiences lists the audiences of personal digests.
+func PersonalAudiences() []Audience { return slices.Clone(personalAudiences) }
+
 // Valid reports whether a is a known audience.
-func (a Audience) Valid() bool { return slices.Contains(audiences, a) }
+func (a Audience) Valid() bool { return slices.Contains(audiences, a) || a.Personal() }
+
+// Personal reports whether a report for a is one message per person, each
+// with only that person's rows.
+func (a Audience) Personal() bool { return slices.Contains(personalAudiences, a) }
 
 // ParseAudience reads an audience as the configuration spells it.
 func ParseAudience(s string) (Audience, error) {
 	if a := Audience(s); a.Valid() {
 		return a, nil
 	}
-	return "", fmt.Errorf("%q: want %s", s, oneOf(audiences))
+	return "", fmt.Errorf("%q: want %s", s, oneOf(append(Audiences(), personalAudiences...)))
 }
+
+// Recipient sources of recipients_from: a team's active members with an
+// email, or the owners of campaigns.
+const (
+	FromSales          = "team:sales"
+	FromMarketing      = "team:marketing"
+	FromCampaignOwners = "campaign_owners"
+)
 
 // RunStatus is the state of one run in the ledger.
 type RunStatus string
@@ -122,9 +149,13 @@ const (
 	// unsubscribe link of an earlier digest (`sameteam recipients` lists
 	// and restores opt-outs).
 	SkipUnsubscribed SkipReason = "unsubscribed"
+	// SkipEmpty: a personal report with skip_empty found nothing for the
+	// person to read (nothing due, nothing in the period). A rerun of the
+	// period decides the same; only --force sends after all.
+	SkipEmpty SkipReason = "skip_empty"
 )
 
-var skipReasons = []SkipReason{SkipUnsubscribed}
+var skipReasons = []SkipReason{SkipUnsubscribed, SkipEmpty}
 
 // SkipReasons lists every skip reason.
 func SkipReasons() []SkipReason { return slices.Clone(skipReasons) }

@@ -17,6 +17,8 @@ func TestParseAudience(t *testing.T) {
 		{"leadership", report.AudienceLeadership, true},
 		{"sales", report.AudienceSales, true},
 		{"marketing", report.AudienceMarketing, true},
+		{"rep", report.AudienceRep, true},
+		{"campaign_owner", report.AudienceCampaignOwner, true},
 		{"Sales", "", false},
 		{"", "", false},
 	}
@@ -26,7 +28,7 @@ func TestParseAudience(t *testing.T) {
 			t.Errorf("ParseAudience(%q) = %q, %v", tc.in, got, err)
 		}
 	}
-	if _, err := report.ParseAudience("ops"); err == nil || err.Error() != `"ops": want leadership, sales or marketing` {
+	if _, err := report.ParseAudience("ops"); err == nil || err.Error() != `"ops": want leadership, sales, marketing, rep or campaign_owner` {
 		t.Errorf("the error does not list the audiences: %v", err)
 	}
 }

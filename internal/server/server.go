@@ -168,6 +168,7 @@ func New(opts Options) (*Server, error) {
 	}
 	mux.Handle("GET /{$}", s.auth(http.HandlerFunc(s.index)))
 	mux.Handle("GET /reports/{name}/{file}", s.auth(http.HandlerFunc(s.report)))
+	mux.Handle("GET /reports/{name}/{label}/{file}", s.auth(http.HandlerFunc(s.personalReport)))
 	s.handler = headers(strictPath(mux))
 	return s, nil
 }

@@ -76,8 +76,8 @@ func NewLoader(ctx context.Context, d *db.DB) (*Loader, error) {
 // since SQLite 3.32); a batch stays well below it.
 const sqliteMaxVariables = 32766
 
-// Begin starts loading table with the given columns (contract names, any
-// subset in any order).
+// Begin starts loading table with the given columns (contract names,
+// required or optional, any subset in any order).
 func (l *Loader) Begin(table string, columns []string) error {
 	rel, ok := RelationByName(table)
 	if !ok {
@@ -85,12 +85,9 @@ func (l *Loader) Begin(table string, columns []string) error {
 	}
 	l.table, l.cols, l.rows, l.pending, l.indexes = table, nil, 0, 0, nil
 	for _, name := range columns {
-		found := false
-		for _, c := range rel.Columns {
-			if c.Name == name {
-				l.cols = append(l.cols, c)
-				found = true
-			}
+		c, found := rel.Column(name)
+		if found {
+			l.cols = append(l.cols, c)
 		}
 		if !found {
 			return fmt.Errorf("load %s: unknown column %q", table, name)

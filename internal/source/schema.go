@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -20,17 +21,23 @@ type Column struct {
 type Relation struct {
 	Name    string
 	Columns []Column
+	// Optional columns are read when the relation has them and never
+	// required: a source without them gives the same snapshot, and the
+	// personal digests leave out what they would have shown.
+	Optional []Column
 }
 
 // Contract is the five relations sameteam reads, in load order.
 var Contract = []Relation{
-	{"team_members", []Column{{"id", "text", true}, {"name", "text", true}, {"email", "text", false}, {"team", "text", true}, {"active", "bool", true}}},
-	{"campaigns", []Column{{"id", "text", true}, {"name", "text", true}, {"channel", "text", false}, {"cost", "money", false}}},
-	{"leads", []Column{{"id", "text", true}, {"created_at", "time", true}, {"source", "text", true}, {"campaign_id", "text", false}, {"owner_id", "text", false},
-		{"mql_at", "time", false}, {"accepted_at", "time", false}, {"rejected_at", "time", false}, {"rejection_reason", "text", false}, {"sql_at", "time", false}}},
-	{"activities", []Column{{"id", "text", true}, {"occurred_at", "time", true}, {"team", "text", false}, {"actor_id", "text", false}, {"kind", "text", false},
+	{Name: "team_members", Columns: []Column{{"id", "text", true}, {"name", "text", true}, {"email", "text", false}, {"team", "text", true}, {"active", "bool", true}}},
+	{Name: "campaigns", Columns: []Column{{"id", "text", true}, {"name", "text", true}, {"channel", "text", false}, {"cost", "money", false}},
+		Optional: []Column{{"owner_id", "text", false}}},
+	{Name: "leads", Columns: []Column{{"id", "text", true}, {"created_at", "time", true}, {"source", "text", true}, {"campaign_id", "text", false}, {"owner_id", "text", false},
+		{"mql_at", "time", false}, {"accepted_at", "time", false}, {"rejected_at", "time", false}, {"rejection_reason", "text", false}, {"sql_at", "time", false}},
+		Optional: []Column{{"name", "text", false}, {"company", "text", false}}},
+	{Name: "activities", Columns: []Column{{"id", "text", true}, {"occurred_at", "time", true}, {"team", "text", false}, {"actor_id", "text", false}, {"kind", "text", false},
 		{"lead_id", "text", false}, {"opportunity_id", "text", false}, {"campaign_id", "text", false}}},
-	{"opportunities", []Column{{"id", "text", true}, {"created_at", "time", true}, {"lead_id", "text", false}, {"source", "text", false}, {"owner_id", "text", false},
+	{Name: "opportunities", Columns: []Column{{"id", "text", true}, {"created_at", "time", true}, {"lead_id", "text", false}, {"source", "text", false}, {"owner_id", "text", false},
 		{"amount", "money", false}, {"closed_at", "time", false}, {"is_won", "bool", false}}},
 }
 
@@ -42,6 +49,21 @@ func RelationByName(name string) (Relation, bool) {
 		}
 	}
 	return Relation{}, false
+}
+
+// Column returns the relation's column called name, required or optional.
+func (r Relation) Column(name string) (Column, bool) {
+	for _, c := range r.Columns {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	for _, c := range r.Optional {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Column{}, false
 }
 
 // ColumnNames lists the relation's columns in contract order.
@@ -137,22 +159,63 @@ func CreateTables(ctx context.Context, d *db.DB) error {
 	}
 	defer tx.Rollback()
 	for _, r := range Contract {
-		cols := make([]string, len(r.Columns))
-		for i, c := range r.Columns {
-			cols[i] = c.Name + " " + sqlType(d.Engine, c.Type)
+		cols := make([]string, 0, len(r.Columns)+len(r.Optional))
+		for _, c := range r.Columns {
+			col := c.Name + " " + sqlType(d.Engine, c.Type)
 			if c.Name == "id" {
-				cols[i] += " PRIMARY KEY"
+				col += " PRIMARY KEY"
 			} else if c.Required {
-				cols[i] += " NOT NULL"
+				col += " NOT NULL"
 			}
+			cols = append(cols, col)
+		}
+		for _, c := range r.Optional {
+			cols = append(cols, c.Name+" "+sqlType(d.Engine, c.Type))
 		}
 		q := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n  %s\n)", r.Name, strings.Join(cols, ",\n  "))
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("create table %s: %w", r.Name, err)
+		}
+		// A table created by an earlier release lacks the optional
+		// columns: add them, so that import can load them (SQLite has no
+		// ADD COLUMN IF NOT EXISTS, hence the look first).
+		have, err := columnsOf(ctx, tx, `"`+r.Name+`"`)
+		if err != nil {
+			return fmt.Errorf("read the columns of %s: %w", r.Name, err)
+		}
+		for _, c := range r.Optional {
+			if have[c.Name] {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", r.Name, c.Name, sqlType(d.Engine, c.Type))); err != nil {
+				return fmt.Errorf("add column %s.%s: %w", r.Name, c.Name, err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create contract tables: %w", err)
 	}
 	return nil
+}
+
+// columnsOf returns the lower-cased column names of a relation (quoted),
+// whatever it is (table or view) and on either engine: the columns of an
+// empty result.
+func columnsOf(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, quoted string) (map[string]bool, error) {
+	rows, err := q.QueryContext(ctx, "SELECT * FROM "+quoted+" LIMIT 0")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(names))
+	for _, n := range names {
+		out[strings.ToLower(n)] = true
+	}
+	return out, rows.Err()
 }

@@ -70,6 +70,42 @@ type Source struct {
 	// QueryTimeout, unless a test sets it apart to decide which of the
 	// two timeouts fires first.
 	serverTimeout time.Duration
+
+	// templates are the queries with their optional columns still to be
+	// resolved; resolved holds them resolved against the source's
+	// relations once a read found which optional columns they have.
+	templates map[string]query
+	resolveMu sync.Mutex
+	resolved  atomic.Pointer[resolvedQueries]
+}
+
+// resolvedQueries are the fact queries for the optional columns a source
+// has.
+type resolvedQueries struct {
+	queries map[string]query
+	found   []string // "leads.name", …: the optional columns present
+}
+
+// optionalColumns are the placeholders of the optional columns in the
+// query files: each becomes the column where the relation has it, and NULL
+// where it does not, so one query serves both sources.
+var optionalColumns = []struct{ placeholder, relation, column, expr string }{
+	{"{{opt:l.name}}", "leads", "name", "l.name"},
+	{"{{opt:l.company}}", "leads", "company", "l.company"},
+	{"{{opt:campaigns.owner_id}}", "campaigns", "owner_id", "owner_id"},
+}
+
+// withOptional replaces the optional columns' placeholders of text: by the
+// column when has says the relation has it, by NULL otherwise.
+func withOptional(text string, has func(relation, column string) bool) string {
+	for _, o := range optionalColumns {
+		expr := "NULL"
+		if has(o.relation, o.column) {
+			expr = o.expr
+		}
+		text = strings.ReplaceAll(text, o.placeholder, expr)
+	}
+	return text
 }
 
 // query is one named fact query: its SQL for the engine, and the names of
@@ -133,17 +169,82 @@ func New(d *db.DB, opts Options) (*Source, error) {
 		}
 	}
 	qs := make(map[string]query, len(raw))
+	templates := make(map[string]query, len(raw))
+	none := func(string, string) bool { return false }
 	for name, q := range raw {
 		text := q.sql
 		for rel, quoted := range names {
 			text = strings.ReplaceAll(text, "{{"+rel+"}}", quoted)
 		}
-		if strings.Contains(text, "{{") {
+		if strings.Contains(withOptional(text, none), "{{") {
 			return nil, fmt.Errorf("%w: query %s names an unknown relation", ErrQuery, name)
 		}
-		qs[name] = query{sql: d.Rebind(text), params: q.params}
+		templates[name] = query{sql: d.Rebind(text), params: q.params}
+		qs[name] = query{sql: d.Rebind(withOptional(text, none)), params: q.params}
 	}
-	return &Source{db: d, opts: opts, queries: qs, serverTimeout: opts.QueryTimeout}, nil
+	return &Source{db: d, opts: opts, queries: qs, templates: templates, serverTimeout: opts.QueryTimeout}, nil
+}
+
+// OptionalColumns returns the optional columns the source's relations have
+// ("leads.name", "leads.company", "campaigns.owner_id"), looking once; a
+// failed look is tried again next time.
+func (s *Source) OptionalColumns(ctx context.Context) ([]string, error) {
+	r, err := s.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(r.found), nil
+}
+
+// resolve finds the optional columns of the source's relations, once, and
+// resolves the fact queries for them.
+func (s *Source) resolve(ctx context.Context) (*resolvedQueries, error) {
+	if r := s.resolved.Load(); r != nil {
+		return r, nil
+	}
+	s.resolveMu.Lock()
+	defer s.resolveMu.Unlock()
+	if r := s.resolved.Load(); r != nil {
+		return r, nil
+	}
+	names, err := Relations(s.opts.Tables)
+	if err != nil {
+		return nil, err
+	}
+	cols := map[string]map[string]bool{}
+	for _, o := range optionalColumns {
+		if cols[o.relation] != nil {
+			continue
+		}
+		have, err := columnsOf(ctx, s.db, names[o.relation])
+		if err != nil {
+			return nil, fmt.Errorf("read the columns of %s: %w", names[o.relation], err)
+		}
+		cols[o.relation] = have
+	}
+	has := func(rel, col string) bool { return cols[rel][col] }
+	r := &resolvedQueries{queries: make(map[string]query, len(s.templates))}
+	for name, q := range s.templates {
+		r.queries[name] = query{sql: withOptional(q.sql, has), params: q.params}
+	}
+	for _, rel := range Contract {
+		for _, c := range rel.Optional {
+			if has(rel.Name, c.Name) {
+				r.found = append(r.found, rel.Name+"."+c.Name)
+			}
+		}
+	}
+	s.resolved.Store(r)
+	return r, nil
+}
+
+// current returns the fact queries: resolved for the optional columns
+// once a read has looked, with NULL in their place before.
+func (s *Source) current() map[string]query {
+	if r := s.resolved.Load(); r != nil {
+		return r.queries
+	}
+	return s.queries
 }
 
 // Relations returns the quoted relation name for each contract relation,
@@ -262,12 +363,16 @@ func parseQueryFile(file, text string) (map[string]query, error) {
 func (s *Source) Load(ctx context.Context, w metrics.Windows) (*metrics.Facts, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
 	defer cancel()
+	opt, err := s.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
 	// The transaction that stays open for the detail must outlive this
 	// call's deadline (database/sql rolls a transaction back when the
 	// context it began with ends); its reads get deadlines of their own.
 	keep := w.StreamDetail && !w.SkipDetail && s.db.Engine == db.Postgres && s.holdKept()
 	var f *metrics.Facts
-	err := errNoSharedSnapshot
+	err = errNoSharedSnapshot
 	if s.db.Engine == db.Postgres && s.opts.Parallel > 1 {
 		f, err = s.loadShared(ctx, w, keep)
 	}
@@ -282,6 +387,9 @@ func (s *Source) Load(ctx context.Context, w metrics.Windows) (*metrics.Facts, e
 	// error (not retried: the query would run past it again).
 	if err != nil && (ctx.Err() != nil || serverTimedOut(err)) {
 		return nil, fmt.Errorf("read facts: %w (query timeout %s)", context.DeadlineExceeded, s.opts.QueryTimeout)
+	}
+	if f != nil {
+		f.OptionalColumns = slices.Clone(opt.found)
 	}
 	return f, err
 }
@@ -568,7 +676,7 @@ func (r *reader) each(name string, scan func(*sql.Rows) error, p params) {
 	if r.err != nil {
 		return
 	}
-	q, ok := r.s.queries[name]
+	q, ok := r.s.current()[name]
 	if !ok {
 		r.err = fmt.Errorf("%w: no query %s", ErrQuery, name)
 		return
@@ -717,12 +825,13 @@ func (r *reader) campaigns(w metrics.Windows, b *builder) {
 	}, params{"as_of": asOf})
 	r.each("campaigns", func(rows *sql.Rows) error {
 		var c metrics.Campaign
-		var channel sql.NullString
+		var channel, owner sql.NullString
 		var cost nullMoney
-		if err := rows.Scan(&c.ID, &c.Name, &channel, &cost); err != nil {
+		if err := rows.Scan(&c.ID, &c.Name, &channel, &cost, &owner); err != nil {
 			return err
 		}
 		c.Channel, c.Cost, c.CostKnown = channel.String, cost.m, cost.valid
+		c.OwnerID = strings.TrimSpace(owner.String)
 		c.LifetimeMQLs = lifetime[c.ID]
 		b.do(func(b *metrics.Builder) { b.Campaign(c) })
 		return nil
@@ -866,8 +975,8 @@ func (m *mqlReader) flush() bool {
 
 func (m *mqlReader) scan(rows *sql.Rows) error {
 	var created, mql, acc, rej, sqlAt, at db.NullTime
-	var id, src, campaign, owner, reason, team sql.RawBytes
-	if err := rows.Scan(&id, &created, &src, &campaign, &owner, &mql, &acc, &rej, &reason, &sqlAt, &team, &at); err != nil {
+	var id, src, campaign, owner, reason, name, company, team sql.RawBytes
+	if err := rows.Scan(&id, &created, &src, &campaign, &owner, &mql, &acc, &rej, &reason, &sqlAt, &name, &company, &team, &at); err != nil {
 		return err
 	}
 	if !m.open || string(id) != m.lead.ID || !mql.Time.Equal(m.lead.MQLAt) {
@@ -886,6 +995,8 @@ func (m *mqlReader) scan(rows *sql.Rows) error {
 			RejectedAt:      rej.Time,
 			RejectionReason: r.str(reason),
 			SQLAt:           sqlAt.Time,
+			Name:            string(name),
+			Company:         r.str(company),
 		}
 		m.open = true
 	}

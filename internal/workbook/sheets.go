@@ -178,7 +178,9 @@ func (b *builder) campaigns() error {
 		{header: h[14], style: st.percent},
 	}
 	var rows [][]any
+	var urls []string
 	for _, c := range b.s.ByCampaign {
+		urls = append(urls, b.o.Links.CampaignURL(c.CampaignID))
 		rows = append(rows, []any{
 			b.text(c.CampaignID), b.text(c.Name), b.text(c.Channel), c.LeadsCreated, c.MQLs,
 			c.Accepted, c.Rejected, rate(c.AcceptanceRate()),
@@ -187,6 +189,9 @@ func (b *builder) campaigns() error {
 		})
 	}
 	if err := b.table(b.w.sheetCampaigns, cols, rows); err != nil {
+		return err
+	}
+	if err := b.hyperlinks(b.w.sheetCampaigns, 0, urls); err != nil {
 		return err
 	}
 	return b.campaignRejections(len(rows) + 1)
@@ -304,7 +309,9 @@ func (b *builder) backlog() error {
 		names[r.RepID] = r.Name
 	}
 	var rows [][]any
+	var urls []string
 	for _, it := range b.s.FollowupBacklog {
+		urls = append(urls, b.o.Links.LeadURL(it.LeadID))
 		var owner, name any
 		if it.OwnerID != nil && *it.OwnerID != "" {
 			owner = b.text(*it.OwnerID)
@@ -318,7 +325,10 @@ func (b *builder) backlog() error {
 		}
 		rows = append(rows, []any{b.text(it.LeadID), owner, name, b.when(it.MQLAt.Time()), b.when(it.DueAt.Time()), it.AgeHours, breached})
 	}
-	return b.table(b.w.sheetBacklog, cols, rows)
+	if err := b.table(b.w.sheetBacklog, cols, rows); err != nil {
+		return err
+	}
+	return b.hyperlinks(b.w.sheetBacklog, 0, urls)
 }
 
 func (b *builder) health() error {

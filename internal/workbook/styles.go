@@ -14,6 +14,7 @@ const fontFamily = "Calibri"
 type styles struct {
 	title, subtitle, header, headerRight, label, labelWrap, note               int
 	text, wrap                                                                 int // free text: always stored and shown as text
+	link                                                                       int // text that is a link into the CRM
 	count, decimal, percent, money, dateTime, dateTimeLeft, decimalLeft, score int
 	changeCount, changeDecimal, changePoints                                   int
 	changeMoney, changeScore                                                   int
@@ -65,6 +66,7 @@ func newStyles(f *excelize.File, w *words, locale, currency string) (styles, err
 		add(dst, &excelize.Style{CustomNumFmt: &format})
 	}
 	add(&st.title, &excelize.Style{Font: &excelize.Font{Bold: true, Size: 14, Family: fontFamily}, NumFmt: 49})
+	add(&st.link, &excelize.Style{Font: &excelize.Font{Color: "1F5FC4", Underline: "single", Family: fontFamily}, NumFmt: 49})
 	add(&st.subtitle, &excelize.Style{Font: &excelize.Font{Bold: true, Size: 11, Family: fontFamily}, NumFmt: 49})
 	add(&st.header, &excelize.Style{
 		Font: &excelize.Font{Bold: true, Family: fontFamily}, Fill: headerFill, Border: bottom, NumFmt: 49,

@@ -19,10 +19,12 @@ import (
 	"io/fs"
 	"iter"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/sameteam/sameteam/internal/links"
 	"github.com/sameteam/sameteam/internal/metrics"
 	"github.com/sameteam/sameteam/internal/report"
 	"github.com/sameteam/sameteam/internal/workhours"
@@ -78,6 +80,9 @@ type Options struct {
 	DetailRows iter.Seq[metrics.MQLRow]
 	// DetailCount is the number of rows DetailRows yields.
 	DetailCount int
+	// Links are the CRM's URL templates: lead ids and campaign names
+	// become hyperlinks where set.
+	Links links.Templates
 }
 
 // Write writes the workbook of s for opts to w. The file is streamed to w as
@@ -117,7 +122,7 @@ func (b *builder) save(w io.Writer, level int) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	zw := zip.NewWriter(bw)
 	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(out, level)
+		return pooledDeflate(out, level)
 	})
 	pz := &packageZip{zw: zw, frames: map[string][]byte{}}
 	for _, p := range b.parts {
@@ -137,6 +142,42 @@ func (b *builder) save(w io.Writer, level int) error {
 		return fmt.Errorf("write workbook: %w", err)
 	}
 	return nil
+}
+
+// deflaters keeps flate writers for reuse, one pool per level. A new
+// flate writer allocates about a megabyte of tables, and a workbook has a
+// dozen parts: a run that writes a workbook for each of a thousand people
+// spent a third of its time making and collecting them.
+var deflaters sync.Map // level → *sync.Pool of *flate.Writer
+
+// pooledDeflate is a flate writer at level onto out, from the pool; it
+// goes back to the pool when closed.
+func pooledDeflate(out io.Writer, level int) (io.WriteCloser, error) {
+	p, _ := deflaters.LoadOrStore(level, &sync.Pool{})
+	pool := p.(*sync.Pool)
+	if fw, ok := pool.Get().(*flate.Writer); ok {
+		fw.Reset(out)
+		return &pooledWriter{Writer: fw, pool: pool}, nil
+	}
+	fw, err := flate.NewWriter(out, level)
+	if err != nil {
+		return nil, err
+	}
+	return &pooledWriter{Writer: fw, pool: pool}, nil
+}
+
+// pooledWriter returns its flate writer to the pool on Close.
+type pooledWriter struct {
+	*flate.Writer
+	pool *sync.Pool
+}
+
+func (w *pooledWriter) Close() error {
+	err := w.Writer.Close()
+	w.Writer.Reset(io.Discard) // let go of the zip's writer
+	w.pool.Put(w.Writer)
+	w.Writer = nil
+	return err
 }
 
 // packageZip is the zip writer excelize saves through. It keeps back the

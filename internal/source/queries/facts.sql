@@ -14,7 +14,7 @@
 SELECT id, name, email, team, active FROM {{team_members}} ORDER BY id;
 
 -- name: campaigns
-SELECT id, name, channel, cost FROM {{campaigns}} ORDER BY id;
+SELECT id, name, channel, cost, {{opt:campaigns.owner_id}} AS owner_id FROM {{campaigns}} ORDER BY id;
 
 -- name: lifetime-mqls
 -- Per campaign, its leads MQL'd at or before as_of: an index-only range
@@ -44,12 +44,14 @@ WHERE o.is_won AND o.closed_at <= ? AND l.campaign_id IS NOT NULL;
 -- params: as_of, from, to, as_of
 SELECT l.id, l.created_at, l.source, l.campaign_id, l.owner_id, l.mql_at,
        l.accepted_at, l.rejected_at, l.rejection_reason, l.sql_at,
+       {{opt:l.name}} AS name, {{opt:l.company}} AS company,
        a.team, min(a.occurred_at) AS at
 FROM {{leads}} l
 LEFT JOIN {{activities}} a ON a.lead_id = l.id AND a.occurred_at >= l.mql_at AND a.occurred_at <= ?
 WHERE l.mql_at >= ? AND l.mql_at < ? AND l.mql_at <= ?
 GROUP BY l.id, l.created_at, l.source, l.campaign_id, l.owner_id, l.mql_at,
-         l.accepted_at, l.rejected_at, l.rejection_reason, l.sql_at, a.team
+         l.accepted_at, l.rejected_at, l.rejection_reason, l.sql_at,
+         {{opt:l.name}}, {{opt:l.company}}, a.team
 ORDER BY l.mql_at, l.id;
 
 -- name: created
@@ -158,6 +160,7 @@ SELECT max(occurred_at) FROM {{activities}} WHERE occurred_at <= ?;
 -- params: as_of, from, to, as_of
 SELECT l.id, l.created_at, l.source, l.campaign_id, l.owner_id, l.mql_at,
        l.accepted_at, l.rejected_at, l.rejection_reason, l.sql_at,
+       {{opt:l.name}} AS name, {{opt:l.company}} AS company,
        t.team, t.at
 FROM {{leads}} l
 LEFT JOIN LATERAL (

@@ -1,0 +1,98 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/pipeline"
+	"github.com/sameteam/sameteam/internal/server"
+)
+
+// RenderPersonal renders one person's file of a personal report, at the
+// as_of of the period's delivery when there was one, as Render does for a
+// team report. The person is a team member's id the report goes to.
+func (h httpRenderer) RenderPersonal(ctx context.Context, name, label, person, format string, w io.Writer) error {
+	rep, ok := h.reports[name]
+	if !ok || !rep.Audience.Personal() {
+		return server.ErrUnknownReport
+	}
+	p, err := period.Parse(label, rep.Location)
+	if err != nil || p.Kind != rep.Kind {
+		return fmt.Errorf("%w: %s is not a %s", server.ErrBadPeriod, label, rep.Kind)
+	}
+	now := time.Now()
+	if p.Start.After(now) {
+		return fmt.Errorf("%w: %s has not started", server.ErrBadPeriod, label)
+	}
+	asOf := now
+	if h.st.ledger != nil {
+		rec, err := h.st.ledger.Record(ctx, name, label)
+		if err != nil {
+			return err
+		}
+		if !rec.AsOf.IsZero() {
+			asOf = rec.AsOf
+		}
+	}
+	b, err := h.st.renderer.Build(ctx, rep, p, asOf, asOf)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	people, err := pipeline.People(b)
+	if err != nil {
+		return err
+	}
+	for _, pp := range people {
+		if pp.ID != person || pp.Problem != "" {
+			continue
+		}
+		sl, err := b.Slice(pp)
+		if err != nil {
+			return err
+		}
+		switch format {
+		case "html":
+			d, err := h.st.renderer.PersonalDigest(b, sl, rep.Locale, "")
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(w, d.HTML)
+			return err
+		case "xlsx":
+			wb, err := h.st.renderer.PersonalWorkbook(b, sl, rep.Locale)
+			if err != nil {
+				return err
+			}
+			_, err = w.Write(wb)
+			return err
+		case "json":
+			js, err := pipeline.PersonalJSON(sl)
+			if err != nil {
+				return err
+			}
+			_, err = w.Write(js)
+			return err
+		}
+		return fmt.Errorf("%w: format %q", server.ErrBadPeriod, format)
+	}
+	return server.ErrUnknownPerson
+}
+
+// RenderPersonal serves a person's file once the database has answered.
+func (g *readiness) RenderPersonal(ctx context.Context, report, label, person, format string, w io.Writer) error {
+	g.mu.RLock()
+	r := g.renderer
+	g.mu.RUnlock()
+	if r == nil {
+		return errNotConnected
+	}
+	pr, ok := r.(server.PersonalRenderer)
+	if !ok {
+		return server.ErrUnknownReport
+	}
+	return pr.RenderPersonal(ctx, report, label, person, format, w)
+}
