@@ -369,7 +369,7 @@ func TestPreheader(t *testing.T) {
 		if !strings.Contains(style, "display:none") {
 			t.Errorf("preheader is visible: %q", style)
 		}
-		if got := textOf(first); !strings.HasPrefix(got, "Alineación 71,3/100 · SLA cumplido 71,4 % · 31 MQL · pipeline creado 128.845,67 €") {
+		if got := textOf(first); !strings.HasPrefix(got, "Alineación 71,3/100 · SLA de 24 h cumplido 71,4 % · 31 MQL · pipeline creado 128.845,67 €") {
 			t.Errorf("preheader says %q", got)
 		}
 		return

@@ -422,7 +422,10 @@ func (b *builder) subject(v *view) string {
 // preheader is the line mail clients show after the subject in the inbox.
 func (b *builder) preheader() string {
 	l, h := b.l, &b.s.Headline
-	return l.Tf("preheader", l.Score(h.AlignmentScore), l.Percent(h.SLACompliance), l.Int(h.MQLs),
+	// The SLA's hours are named here too ("8 h laborables"): the preview
+	// is read without the digest, and a working-hours SLA is not 8 hours
+	// of the clock.
+	return l.Tf("preheader", l.Score(h.AlignmentScore), b.slaHours(), l.Percent(h.SLACompliance), l.Int(h.MQLs),
 		l.Money(h.PipelineCreated.Total, b.cur))
 }
 

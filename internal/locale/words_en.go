@@ -20,7 +20,7 @@ func wordsEN() map[string]string {
 		"subject.sales.working":    "SLA %s: %s · %s leads overdue",
 		"subject.marketing":        "%s MQLs · acceptance %s",
 		"subject.marketing.target": "%s MQLs (target %s) · acceptance %s",
-		"preheader":                "Alignment %s/100 · SLA met %s · %s MQLs · pipeline created %s",
+		"preheader":                "Alignment %s/100 · %s SLA met %s · %s MQLs · pipeline created %s",
 
 		"delta.vs":   "vs %s",
 		"delta.same": "= unchanged vs %s",

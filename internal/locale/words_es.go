@@ -23,7 +23,7 @@ func wordsES() map[string]string {
 		"subject.sales.working":    "SLA %s: %s · %s leads fuera de plazo",
 		"subject.marketing":        "%s MQL · aceptación %s",
 		"subject.marketing.target": "%s MQL (objetivo %s) · aceptación %s",
-		"preheader":                "Alineación %s/100 · SLA cumplido %s · %s MQL · pipeline creado %s",
+		"preheader":                "Alineación %s/100 · SLA de %s cumplido %s · %s MQL · pipeline creado %s",
 
 		"delta.vs":   "vs %s",
 		"delta.same": "= sin cambios vs %s",
