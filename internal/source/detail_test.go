@@ -3,6 +3,7 @@ package source_test
 import (
 	"context"
 	"errors"
+	"iter"
 	"reflect"
 	"strconv"
 	"strings"
@@ -103,6 +104,28 @@ func TestStreamedDetailIsTheHeldDetailOfTheSameSnapshot(t *testing.T) {
 						t.Fatalf("the streamed detail differs from the held one: %d rows, want %d", len(rows), len(want.Detail))
 					}
 				}
+				// Two reads at once in one goroutine (the later ones follow
+				// the first through its spool): neither waits for the other.
+				next1, stop1 := iter.Pull2(got.MQLDetail(context.Background()))
+				next2, stop2 := iter.Pull2(got.MQLDetail(context.Background()))
+				for i := range len(want.Detail) + 1 {
+					r1, err1, ok1 := next1()
+					r2, err2, ok2 := next2()
+					if err1 != nil || err2 != nil {
+						t.Fatalf("row %d read at once: %v, %v", i, err1, err2)
+					}
+					if i == len(want.Detail) {
+						if ok1 || ok2 {
+							t.Fatalf("reads at once yield more than %d rows", i)
+						}
+						break
+					}
+					if !ok1 || !ok2 || !reflect.DeepEqual(r1, want.Detail[i]) || !reflect.DeepEqual(r2, want.Detail[i]) {
+						t.Fatalf("row %d read at once differs from the held one (%v, %v)", i, ok1, ok2)
+					}
+				}
+				stop1()
+				stop2()
 				facts.Close()
 				if _, err := collect(t, got); err == nil {
 					t.Error("the detail was read after its snapshot was closed")

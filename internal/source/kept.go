@@ -16,18 +16,21 @@ import (
 // numbers came from, row by row into the workbook, instead of being held
 // in memory (a quarter of a large company has over a hundred thousand).
 //
-// Each read imports the snapshot on a connection of its own (the
-// exported snapshot stays valid while tx is open), so the workbooks of
-// reports rendered side by side read at once; where the snapshot was not
-// exported or cannot be imported, reads take turns on tx itself.
+// The reads of one range share one read of the database, spooled to a
+// temporary file that every workbook follows (spool.go). That read imports
+// the snapshot on a connection of its own (the exported snapshot stays
+// valid while tx is open); where the snapshot was not exported or cannot
+// be imported, it reads on tx itself.
 type kept struct {
 	s        *Source
 	tx       *sqlx.Tx
 	snapshot string    // pg_export_snapshot's id; "" when not exported
 	asOf     time.Time // the snapshot's as_of, which bounds the MQLs and touches read
 
-	mu     sync.Mutex // held by a read on tx, and by release
-	closed bool
+	mu      sync.Mutex // held by a read on tx, and by release
+	closed  bool
+	spools  []*spool             // the reads of the detail, by range (spool.go); guarded by mu
+	cancels []context.CancelFunc // of the spools' reads, which end with the snapshot
 }
 
 // errReleased is returned by a read after the facts were closed.
@@ -47,23 +50,11 @@ func (k *kept) release() {
 		k.closed = true
 		k.tx.Rollback()
 		k.s.kept.Add(-1)
+		for _, cancel := range k.cancels {
+			cancel()
+		}
+		k.spools, k.cancels = nil, nil
 	}
-}
-
-// read is a metrics.MQLReader over the kept snapshot.
-func (k *kept) read(ctx context.Context, rng metrics.Range, yield func(metrics.Lead, []metrics.Touch) bool) error {
-	ctx, cancel := context.WithTimeout(ctx, k.s.opts.QueryTimeout)
-	defer cancel()
-	r, done, err := k.reader(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	r.eachMQL(k.asOf, rng, yield)
-	if r.err != nil {
-		return fmt.Errorf("read the MQL detail: %w", r.err)
-	}
-	return nil
 }
 
 // reader is a reader on the kept snapshot, and what to call when the read
