@@ -333,11 +333,22 @@ var formats = map[string]string{
 func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	name, file := r.PathValue("name"), r.PathValue("file")
 	label, ext, ok := strings.Cut(file, ".")
-	ctype, known := formats[ext]
+	_, known := formats[ext]
 	if !ok || !known || !nameRE.MatchString(name) || !labelRE.MatchString(label) {
 		http.NotFound(w, r)
 		return
 	}
+	s.rendered(w, r, name, label, ext, name+"-"+label, func(ctx context.Context, out io.Writer) error {
+		return s.opts.Renderer.Render(ctx, name, label, ext, out)
+	})
+}
+
+// rendered renders a file of report name for period label with render
+// and sends it as base.ext: a label that names no period is not found,
+// renders wait for no one (429 when every slot is busy), and a render
+// that fails is logged, not shown. The team's files and each person's
+// (personalReport) go through it alike.
+func (s *Server) rendered(w http.ResponseWriter, r *http.Request, name, label, ext, base string, render func(context.Context, io.Writer) error) {
 	// The zone does not change whether a label names a period.
 	if _, err := period.Parse(label, time.UTC); err != nil {
 		http.NotFound(w, r)
@@ -357,9 +368,9 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	var buf bytes.Buffer
 	begun := time.Now()
-	err := s.opts.Renderer.Render(ctx, name, label, ext, &buf)
+	err := render(ctx, &buf)
 	switch {
-	case errors.Is(err, ErrUnknownReport), errors.Is(err, ErrBadPeriod), errors.Is(err, period.ErrLabel):
+	case errors.Is(err, ErrUnknownReport), errors.Is(err, ErrBadPeriod), errors.Is(err, period.ErrLabel), errors.Is(err, ErrUnknownPerson):
 		http.NotFound(w, r)
 		return
 	case err != nil:
@@ -372,17 +383,17 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("http: rendered", "report", name, "period", label, "format", ext,
 		"bytes", buf.Len(), "duration_ms", time.Since(begun).Milliseconds())
 	h := w.Header()
-	h.Set("Content-Type", ctype)
+	h.Set("Content-Type", formats[ext])
 	h.Set("Cache-Control", "no-store")
 	switch ext {
 	case "xlsx":
-		// name and label match [a-z0-9-W Q], so the file name needs no quoting
-		// beyond the quotes.
-		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.xlsx"`, name, label))
+		// base is made of [A-Za-z0-9-_ W Q], so the file name needs no
+		// quoting beyond the quotes.
+		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.xlsx"`, base))
 	case "html":
 		h.Set("Content-Security-Policy", reportCSP)
 	case "json":
-		h.Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s-%s.json"`, name, label))
+		h.Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s.json"`, base))
 	}
 	h.Set("Content-Length", fmt.Sprint(buf.Len()))
 	w.WriteHeader(http.StatusOK)
