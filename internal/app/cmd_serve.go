@@ -366,46 +366,53 @@ type httpRenderer struct {
 	st      *stack
 }
 
-func (h httpRenderer) Render(ctx context.Context, name, label, format string, w io.Writer) error {
+// build makes the build of report name for the period label, of a team
+// report or of a personal one as personal says: at the as_of of the
+// period's delivery when there was one, else now.
+func (h httpRenderer) build(ctx context.Context, name, label string, personal bool) (*pipeline.Build, error) {
 	rep, ok := h.reports[name]
-	if !ok || rep.Audience.Personal() {
-		// A personal report has no team file: each person's is under
-		// /reports/NAME/PERIOD/PERSON.
-		return server.ErrUnknownReport
+	if !ok || rep.Audience.Personal() != personal {
+		return nil, server.ErrUnknownReport
 	}
 	p, err := period.Parse(label, rep.Location)
 	if err != nil || p.Kind != rep.Kind {
-		return fmt.Errorf("%w: %s is not a %s", server.ErrBadPeriod, label, rep.Kind)
+		return nil, fmt.Errorf("%w: %s is not a %s", server.ErrBadPeriod, label, rep.Kind)
 	}
 	now := time.Now()
 	if p.Start.After(now) {
-		return fmt.Errorf("%w: %s has not started", server.ErrBadPeriod, label)
+		return nil, fmt.Errorf("%w: %s has not started", server.ErrBadPeriod, label)
 	}
 	asOf := now
 	if h.st.ledger != nil {
 		rec, err := h.st.ledger.Record(ctx, name, label)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !rec.AsOf.IsZero() {
 			asOf = rec.AsOf
 		}
 	}
-	b, err := h.st.renderer.Build(ctx, rep, p, asOf, asOf)
+	return h.st.renderer.Build(ctx, rep, p, asOf, asOf)
+}
+
+func (h httpRenderer) Render(ctx context.Context, name, label, format string, w io.Writer) error {
+	// A personal report has no team file: each person's is under
+	// /reports/NAME/PERIOD/PERSON.
+	b, err := h.build(ctx, name, label, false)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
 	switch format {
 	case "html":
-		d, err := h.st.renderer.Digest(b, rep.Locale, "")
+		d, err := h.st.renderer.Digest(b, b.Report.Locale, "")
 		if err != nil {
 			return err
 		}
 		_, err = io.WriteString(w, d.HTML)
 		return err
 	case "xlsx":
-		return h.st.renderer.WriteWorkbook(w, b, rep.Locale)
+		return h.st.renderer.WriteWorkbook(w, b, b.Report.Locale)
 	case "json":
 		js, err := pipeline.JSON(b)
 		if err != nil {

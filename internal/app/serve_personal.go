@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 
-	"github.com/sameteam/sameteam/internal/period"
 	"github.com/sameteam/sameteam/internal/pipeline"
 	"github.com/sameteam/sameteam/internal/server"
 )
@@ -15,29 +13,7 @@ import (
 // as_of of the period's delivery when there was one, as Render does for a
 // team report. The person is a team member's id the report goes to.
 func (h httpRenderer) RenderPersonal(ctx context.Context, name, label, person, format string, w io.Writer) error {
-	rep, ok := h.reports[name]
-	if !ok || !rep.Audience.Personal() {
-		return server.ErrUnknownReport
-	}
-	p, err := period.Parse(label, rep.Location)
-	if err != nil || p.Kind != rep.Kind {
-		return fmt.Errorf("%w: %s is not a %s", server.ErrBadPeriod, label, rep.Kind)
-	}
-	now := time.Now()
-	if p.Start.After(now) {
-		return fmt.Errorf("%w: %s has not started", server.ErrBadPeriod, label)
-	}
-	asOf := now
-	if h.st.ledger != nil {
-		rec, err := h.st.ledger.Record(ctx, name, label)
-		if err != nil {
-			return err
-		}
-		if !rec.AsOf.IsZero() {
-			asOf = rec.AsOf
-		}
-	}
-	b, err := h.st.renderer.Build(ctx, rep, p, asOf, asOf)
+	b, err := h.build(ctx, name, label, true)
 	if err != nil {
 		return err
 	}
@@ -56,14 +32,14 @@ func (h httpRenderer) RenderPersonal(ctx context.Context, name, label, person, f
 		}
 		switch format {
 		case "html":
-			d, err := h.st.renderer.PersonalDigest(b, sl, rep.Locale, "")
+			d, err := h.st.renderer.PersonalDigest(b, sl, b.Report.Locale, "")
 			if err != nil {
 				return err
 			}
 			_, err = io.WriteString(w, d.HTML)
 			return err
 		case "xlsx":
-			wb, err := h.st.renderer.PersonalWorkbook(b, sl, rep.Locale)
+			wb, err := h.st.renderer.PersonalWorkbook(b, sl, b.Report.Locale)
 			if err != nil {
 				return err
 			}
