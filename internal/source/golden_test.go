@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sameteam/sameteam/internal/csvimport"
 	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/goldentest"
 	"github.com/sameteam/sameteam/internal/metrics"
@@ -24,27 +23,7 @@ const goldenDir = testsupport.GoldenDir
 // golden data set into it.
 func load(t *testing.T, url string) *db.DB {
 	t.Helper()
-	ctx := context.Background()
-	d, err := db.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if err := source.CreateContract(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-	l, err := source.NewLoader(ctx, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Rollback()
-	if _, err := csvimport.Load(ctx, filepath.Join(goldenDir, "data"), l); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return importDir(t, url, filepath.Join(goldenDir, "data"))
 }
 
 // Every case of the golden set gives its JSON file, on both engines.
