@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/crmpack"
+	"github.com/sameteam/sameteam/internal/db"
 	"github.com/sameteam/sameteam/internal/seed"
 	"github.com/sameteam/sameteam/internal/testdb"
 )
@@ -52,33 +53,7 @@ func TestFactQueriesNeverScanActivitiesThroughPack(t *testing.T) {
 		t.Skip("seeds 20,000 leads")
 	}
 	ctx := context.Background()
-	d := testdb.Postgres(t)
-	if err := CreateTables(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-	end := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
-	l, err := NewLoader(ctx, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := seed.Generate(seed.Options{Leads: 20000, Seed: 7, End: end, Span: 365 * 24 * time.Hour}, l); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	var cur string
-	if err := d.QueryRowContext(ctx, "SELECT current_schema()").Scan(&cur); err != nil {
-		t.Fatal(err)
-	}
-	sf, views := cur+"_sf", cur+"_views"
-	t.Cleanup(func() {
-		d.ExecContext(context.Background(), "DROP SCHEMA IF EXISTS "+views+" CASCADE")
-		d.ExecContext(context.Background(), "DROP SCHEMA IF EXISTS "+sf+" CASCADE")
-	})
-	if _, err := d.ExecContext(ctx, "CREATE SCHEMA "+sf); err != nil {
-		t.Fatal(err)
-	}
+	d, sf, views := seededForPack(t, "sf", "views")
 	for _, q := range salesforceFromContract {
 		if _, err := d.ExecContext(ctx, fmt.Sprintf(q, sf)); err != nil {
 			t.Fatalf("%v\n%s", err, q)
@@ -113,7 +88,7 @@ func TestFactQueriesNeverScanActivitiesThroughPack(t *testing.T) {
 		t.Fatal(err)
 	}
 	activityTables := []string{"task", "event", "campaign_member"}
-	plans := weeklyPlans(t, d, src, end)
+	plans := weeklyPlans(t, d, src, packSeedEnd)
 	for name, plan := range plans {
 		for _, rel := range seqScans(plan) {
 			if slices.Contains(activityTables, strings.Trim(rel, `"`)) {
@@ -193,33 +168,7 @@ func TestFactQueriesNeverScanActivitiesThroughHubSpotPack(t *testing.T) {
 		t.Skip("seeds 20,000 leads")
 	}
 	ctx := context.Background()
-	d := testdb.Postgres(t)
-	if err := CreateTables(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-	end := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
-	l, err := NewLoader(ctx, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := seed.Generate(seed.Options{Leads: 20000, Seed: 7, End: end, Span: 365 * 24 * time.Hour}, l); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	var cur string
-	if err := d.QueryRowContext(ctx, "SELECT current_schema()").Scan(&cur); err != nil {
-		t.Fatal(err)
-	}
-	hs, views := cur+"_hs", cur+"_hsviews"
-	t.Cleanup(func() {
-		d.ExecContext(context.Background(), "DROP SCHEMA IF EXISTS "+views+" CASCADE")
-		d.ExecContext(context.Background(), "DROP SCHEMA IF EXISTS "+hs+" CASCADE")
-	})
-	if _, err := d.ExecContext(ctx, "CREATE SCHEMA "+hs); err != nil {
-		t.Fatal(err)
-	}
+	d, hs, views := seededForPack(t, "hs", "hsviews")
 	var tables []string
 	for _, q := range hubspotFromContract {
 		if _, err := d.ExecContext(ctx, fmt.Sprintf(q, hs)); err != nil {
@@ -260,7 +209,7 @@ func TestFactQueriesNeverScanActivitiesThroughHubSpotPack(t *testing.T) {
 	}
 	activityTables := []string{"engagement_call", "engagement_email", "engagement_meeting", "engagement_note", "engagement_task",
 		"engagement_contact", "engagement_deal", "email_event", "contact_form_submission"}
-	plans := weeklyPlans(t, d, src, end)
+	plans := weeklyPlans(t, d, src, packSeedEnd)
 	for name, plan := range plans {
 		for _, rel := range seqScans(plan) {
 			rel = strings.Trim(rel, `"`)
@@ -290,3 +239,42 @@ func TestFactQueriesNeverScanActivitiesThroughHubSpotPack(t *testing.T) {
 // the links by contact, and every engagement, email event and form
 // submission table is read through its indexes. The README says so.
 var hubspotLinkScans = map[string]bool{"activities": true, "unknown-lead-activities": true, "freshness": true}
+
+// packSeedEnd is where the seed of seededForPack ends.
+var packSeedEnd = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+
+// seededForPack is a PostgreSQL database seeded with 20,000 leads (a year
+// up to 2026-11-27) in the contract tables, and two schemas named after
+// the test's own, with the suffixes given: the sync's, created, and the
+// views', for the pack to create; both dropped when the test ends.
+func seededForPack(t *testing.T, syncSuffix, viewsSuffix string) (d *db.DB, sync, views string) {
+	t.Helper()
+	ctx := context.Background()
+	d = testdb.Postgres(t)
+	if err := CreateTables(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLoader(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.Generate(seed.Options{Leads: 20000, Seed: 7, End: packSeedEnd, Span: 365 * 24 * time.Hour}, l); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var cur string
+	if err := d.QueryRowContext(ctx, "SELECT current_schema()").Scan(&cur); err != nil {
+		t.Fatal(err)
+	}
+	sync, views = cur+"_"+syncSuffix, cur+"_"+viewsSuffix
+	t.Cleanup(func() {
+		d.ExecContext(context.Background(), "DROP SCHEMA IF EXISTS "+views+" CASCADE")
+		d.ExecContext(context.Background(), "DROP SCHEMA IF EXISTS "+sync+" CASCADE")
+	})
+	if _, err := d.ExecContext(ctx, "CREATE SCHEMA "+sync); err != nil {
+		t.Fatal(err)
+	}
+	return d, sync, views
+}
