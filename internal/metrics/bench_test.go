@@ -21,7 +21,7 @@ type syntheticRows struct {
 	touches       [][]Touch
 	created       []Lead
 	opportunities []Opportunity
-	lastTouches   []Touch
+	lastTouches   []OpportunityTouch
 	activities    []ActivityGroup
 }
 
@@ -78,7 +78,7 @@ func syntheticIn(in Input, from time.Time, mqls int) *syntheticRows {
 				o.ClosedAt, o.IsWon = o.CreatedAt.Add(10*24*time.Hour), &won
 			}
 			s.opportunities = append(s.opportunities, o)
-			s.lastTouches = append(s.lastTouches, Touch{Ref: o.ID, Team: "marketing", At: mql})
+			s.lastTouches = append(s.lastTouches, OpportunityTouch{Touch{Ref: o.ID, Team: "marketing", At: mql}, o.CreatedAt, o.Amount})
 		}
 	}
 	for i, m := range s.members {
@@ -89,7 +89,23 @@ func syntheticIn(in Input, from time.Time, mqls int) *syntheticRows {
 
 // facts feeds the rows through a Builder the way the source does.
 func (s *syntheticRows) facts() *Facts {
-	b := NewBuilder(Plan(s.in))
+	return s.factsWithin(responseBudget)
+}
+
+// factsWithin is facts from a Builder that keeps at most budget response
+// times in memory.
+func (s *syntheticRows) factsWithin(budget int) *Facts {
+	f, err := s.builder(budget).Facts()
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
+// builder is a Builder, keeping at most budget response times in memory,
+// that has had every row.
+func (s *syntheticRows) builder(budget int) *Builder {
+	b := newBuilder(Plan(s.in), budget)
 	for _, m := range s.members {
 		b.Member(m)
 	}
@@ -111,7 +127,7 @@ func (s *syntheticRows) facts() *Facts {
 	for _, g := range s.activities {
 		b.Activity(g)
 	}
-	return b.Facts()
+	return b
 }
 
 // BenchmarkCompute measures the engine's share of a snapshot: reducing the

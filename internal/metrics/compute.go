@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/quantile"
 	"github.com/sameteam/sameteam/internal/workhours"
 )
 
@@ -142,10 +143,34 @@ type cohortStats struct {
 	n, met, breached, pending, untouched  int
 	accepted, rejected, undecided, sqlNow int
 	unassigned                            int
-	minutes, working                      []float64 // response times, wall-clock and working
+	minutes, working                      responses // response times, wall-clock and working
 }
 
-func (s *cohortStats) add(m *mql) {
+// responses are one cohort's response times of one kind, or its sales
+// cycles. The Builder keeps the values in its quantile store, under
+// series, and reads their percentiles when the facts are complete.
+type responses struct {
+	series      uint32
+	median, p90 *float64
+}
+
+// settle reads the percentiles of r's values from st.
+func (r *responses) settle(st *quantile.Store) error {
+	n := st.Count(r.series)
+	if n == 0 {
+		return nil
+	}
+	mlo, mhi, mfrac := ranks(n, 0.5)
+	plo, phi, pfrac := ranks(n, 0.9)
+	v, err := st.Ranks(r.series, mlo, mhi, plo, phi)
+	if err != nil {
+		return err
+	}
+	r.median, r.p90 = between(v[0], v[1], mfrac), between(v[2], v[3], pfrac)
+	return nil
+}
+
+func (s *cohortStats) add(m *mql, st *quantile.Store) {
 	s.n++
 	switch m.sla {
 	case SLAMet:
@@ -156,9 +181,9 @@ func (s *cohortStats) add(m *mql) {
 		s.pending++
 	}
 	if m.responded {
-		s.minutes = append(s.minutes, m.response.Minutes())
+		st.Add(s.minutes.series, m.response.Minutes())
 		if m.worked >= 0 {
-			s.working = append(s.working, m.worked.Minutes())
+			st.Add(s.working.series, m.worked.Minutes())
 		}
 	} else {
 		s.untouched++
@@ -188,7 +213,7 @@ func (e *engine) headline(c int) Headline {
 	h.LeadsBySource = e.r.leads[c].bySource
 	h.SQLs = e.r.sqls[c]
 
-	st := e.r.cohorts[c] // response times sorted by Builder.Facts
+	st := e.r.cohorts[c] // percentiles read by Builder.Facts
 	h.MQLs = st.n
 	if e.in.MQLTarget != nil {
 		target := *e.in.MQLTarget
@@ -198,11 +223,9 @@ func (e *engine) headline(c int) Headline {
 	h.UnassignedMQLs = st.unassigned
 	h.SLAMet, h.SLABreached, h.SLAPending = st.met, st.breached, st.pending
 	h.SLACompliance = st.compliance()
-	h.ResponseMinutesMedian = percentileSorted(st.minutes, 0.5)
-	h.ResponseMinutesP90 = percentileSorted(st.minutes, 0.9)
+	h.ResponseMinutesMedian, h.ResponseMinutesP90 = copyOf(st.minutes.median), copyOf(st.minutes.p90)
 	if e.in.Calendar != nil {
-		h.ResponseWorkingMinutesMedian = percentileSorted(st.working, 0.5)
-		h.ResponseWorkingMinutesP90 = percentileSorted(st.working, 0.9)
+		h.ResponseWorkingMinutesMedian, h.ResponseWorkingMinutesP90 = copyOf(st.working.median), copyOf(st.working.p90)
 	}
 	h.UntouchedMQLs = st.untouched
 	h.Accepted, h.Rejected, h.DecisionPending = st.accepted, st.rejected, st.undecided
@@ -216,7 +239,7 @@ func (e *engine) headline(c int) Headline {
 	h.MarketingInfluencedPipeline = oc.influenced
 	h.WonDeals, h.LostDeals = oc.wonDeals, oc.lostDeals
 	h.WonRevenue = oc.revenue
-	won, lost, cycles := oc.won, oc.lost, oc.cycles
+	won, lost := oc.won, oc.lost
 	h.MarketingSourcedShare = moneyRatio(h.PipelineCreated.Marketing, h.PipelineCreated.Total)
 	h.WinRate = RateBySource{
 		Marketing: ratio(won.Marketing, won.Marketing+lost.Marketing),
@@ -228,7 +251,7 @@ func (e *engine) headline(c int) Headline {
 		avg := Money(math.Round(float64(h.WonRevenue.Total) / float64(h.WonDeals)))
 		h.AvgDealSize = &avg
 	}
-	h.SalesCycleDaysMedian = percentile(cycles, 0.5)
+	h.SalesCycleDaysMedian = copyOf(oc.cycles.median)
 
 	for _, g := range e.r.activities {
 		if g.Previous == (c == previous) {
@@ -316,10 +339,10 @@ func (e *engine) byRep() []RepRow {
 		if rf == nil || Normalize(mb.Team) != Sales {
 			continue
 		}
-		c := rf.stats // response times sorted by Builder.Facts
+		c := rf.stats // percentiles read by Builder.Facts
 		var working *float64
 		if e.in.Calendar != nil {
-			working = percentileSorted(c.working, 0.5)
+			working = copyOf(c.working.median)
 		}
 		row := RepRow{
 			ResponseWorkingMinutesMedian: working,
@@ -330,7 +353,7 @@ func (e *engine) byRep() []RepRow {
 			SLABreached:                  c.breached,
 			SLAPending:                   c.pending,
 			SLACompliance:                c.compliance(),
-			ResponseMinutesMedian:        percentileSorted(c.minutes, 0.5),
+			ResponseMinutesMedian:        copyOf(c.minutes.median),
 			Accepted:                     c.accepted,
 			Rejected:                     c.rejected,
 			Activities:                   rf.acts,
@@ -595,9 +618,31 @@ func percentileSorted(v []float64, p float64) *float64 {
 	if len(v) == 0 {
 		return nil
 	}
-	pos := p * float64(len(v)-1)
-	lo := int(math.Floor(pos))
-	hi := int(math.Ceil(pos))
-	r := v[lo] + (v[hi]-v[lo])*(pos-float64(lo))
+	lo, hi, frac := ranks(len(v), p)
+	return between(v[lo], v[hi], frac)
+}
+
+// ranks are the two closest 0-based ranks that percentile p of n values
+// lies between, and how far from lo towards hi it lies.
+func ranks(n int, p float64) (lo, hi int, frac float64) {
+	pos := p * float64(n-1)
+	lo, hi = int(math.Floor(pos)), int(math.Ceil(pos))
+	return lo, hi, pos - float64(lo)
+}
+
+// between is the value frac of the way from the value at rank lo to the
+// value at rank hi.
+func between(lo, hi, frac float64) *float64 {
+	r := lo + (hi-lo)*frac
 	return &r
+}
+
+// copyOf is a pointer to a copy of *p, or nil: snapshots computed from
+// the same facts share nothing.
+func copyOf(p *float64) *float64 {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }

@@ -2,12 +2,15 @@ package metrics
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/sameteam/sameteam/internal/period"
+	"github.com/sameteam/sameteam/internal/quantile"
 )
 
 // The facts are what the source's SQL returns: one row per lead, opportunity
@@ -95,6 +98,14 @@ type Touch struct {
 	Ref  string // lead id (first responses) or opportunity id (influence)
 	Team string // raw
 	At   time.Time
+}
+
+// OpportunityTouch is a last touch of an opportunity (Facts.LastTouches)
+// with what influence needs of the opportunity itself.
+type OpportunityTouch struct {
+	Touch
+	CreatedAt time.Time
+	Amount    Money
 }
 
 // ActivityGroup counts the activities of one period, one raw team and one
@@ -275,7 +286,7 @@ type oppCounts struct {
 	wonDeals, lostDeals int
 	won, lost           BySource
 	revenue             MoneyBySource
-	cycles              []float64 // days from creation to a won close
+	cycles              responses // days from creation to a won close
 }
 
 // ownerOpps are the period's opportunities of one owner, campaignOpps of
@@ -288,15 +299,6 @@ type ownerOpps struct {
 type campaignOpps struct {
 	created           int
 	pipeline, revenue Money
-}
-
-// createdOpp is what influence needs of an opportunity created in a
-// cohort period, until the last touches that refer to it have come.
-type createdOpp struct {
-	at         time.Time
-	amount     Money
-	cohort     int
-	influenced bool
 }
 
 // reduced is what a Builder keeps of the rows.
@@ -327,19 +329,31 @@ type reduced struct {
 }
 
 // Builder reduces fact rows into Facts as the source reads them. Rows may
-// come in any order, except that opportunities come before the last
-// touches that refer to them.
+// come in any order, except that the last touches of one opportunity come
+// one after the other.
 type Builder struct {
 	in          Input
 	trend       []period.Period // oldest first; the last is the report's period
 	backlogFrom time.Time
-	created     map[string]*createdOpp // opportunities created in a cohort slot
+	touched     touchedOpp // the opportunity whose last touches are coming in
 	f           *Facts
 	r           *reduced
 	// noDetail: the period's MQL detail is read again from the source
 	// (Facts.Reread) rather than kept; skip: nor read at all.
 	noDetail, skip bool
+	// responses holds the response times of every cohort, and the sales
+	// cycles, until Facts reads their percentiles; series is the next
+	// series free in it.
+	responses *quantile.Store
+	series    uint32
 }
+
+// responseBudget is how many response times and sales cycles a Builder
+// keeps in memory. Beyond it they go to a temporary file (package
+// quantile): the medians stay exact, and a quarter of a million MQLs takes
+// no more memory than a quarter of a hundred thousand (two values per
+// MQL, its cohort's and its owner's, or four with a calendar).
+var responseBudget = 1 << 19
 
 // SkipDetail tells the Builder that nobody will list the period's MQLs:
 // it keeps none, and snapshots computed from its facts have no detail.
@@ -348,7 +362,7 @@ func (b *Builder) SkipDetail() { b.noDetail, b.skip = true, true }
 // WithoutDetail tells the Builder not to keep the period's MQLs in full:
 // the source will read them again, from the same snapshot, when the detail
 // is written (Facts.Reread). Memory then stays the same whatever the
-// number of MQLs in the period, but for their response times.
+// number of MQLs in the period.
 func (b *Builder) WithoutDetail() { b.noDetail = true }
 
 // campaignMQLs are the period's MQLs of one campaign.
@@ -359,12 +373,17 @@ type campaignMQLs struct {
 
 // NewBuilder starts the facts of the snapshot that w was planned for.
 func NewBuilder(w Windows) *Builder {
+	return newBuilder(w, responseBudget)
+}
+
+// newBuilder is NewBuilder keeping at most budget response times in
+// memory.
+func newBuilder(w Windows, budget int) *Builder {
 	in := w.in
-	return &Builder{
+	b := &Builder{
 		in:          in,
 		trend:       in.Period.Trend(TrendLength),
 		backlogFrom: in.AsOf.Add(-BacklogWindow),
-		created:     map[string]*createdOpp{},
 		f:           &Facts{},
 		r: &reduced{
 			in:            in,
@@ -376,7 +395,25 @@ func NewBuilder(w Windows) *Builder {
 			campaignOpps:  map[string]*campaignOpps{},
 			wins:          map[string]Money{},
 		},
+		responses: quantile.New(budget),
 	}
+	b.r.cohorts = [2]cohortStats{b.cohort(), b.cohort()}
+	for c := range b.r.opps {
+		b.r.opps[c].cycles = b.newResponses()
+	}
+	return b
+}
+
+// newResponses are values of a series of their own in the Builder's store.
+func (b *Builder) newResponses() responses {
+	b.series++
+	return responses{series: b.series - 1}
+}
+
+// cohort is a new, empty cohortStats with series of its own in the
+// Builder's store.
+func (b *Builder) cohort() cohortStats {
+	return cohortStats{minutes: b.newResponses(), working: b.newResponses()}
 }
 
 // slot returns the index of the trend period that t is in, or -1 when t is
@@ -450,7 +487,7 @@ func (b *Builder) MQL(l Lead, touches []Touch) {
 	case current:
 		b.period(&m)
 	case previous:
-		b.r.cohorts[previous].add(&m)
+		b.r.cohorts[previous].add(&m, b.responses)
 	}
 }
 
@@ -458,13 +495,14 @@ func (b *Builder) MQL(l Lead, touches []Touch) {
 // breakdowns, and to the detail when it is kept.
 func (b *Builder) period(m *mql) {
 	r := b.r
-	r.cohorts[current].add(m)
+	r.cohorts[current].add(m, b.responses)
 	o := r.owners[m.owner]
 	if o == nil {
-		o = &cohortStats{}
+		c := b.cohort()
+		o = &c
 		r.owners[m.owner] = o
 	}
-	o.add(m)
+	o.add(m, b.responses)
 	c := r.campaignMQLs[m.campaign]
 	if c == nil {
 		c = &campaignMQLs{}
@@ -588,7 +626,6 @@ func (b *Builder) Opportunity(o Opportunity) {
 		oc := &b.r.opps[c]
 		oc.created++
 		oc.pipeline.add(src, amount)
-		b.created[o.ID] = &createdOpp{at: o.CreatedAt, amount: amount, cohort: c}
 		if c == current {
 			if o.Amount < 0 {
 				oc.negative++
@@ -605,7 +642,7 @@ func (b *Builder) Opportunity(o Opportunity) {
 			oc.wonDeals++
 			oc.won.add(src)
 			oc.revenue.add(src, amount)
-			oc.cycles = append(oc.cycles, o.ClosedAt.Sub(o.CreatedAt).Seconds()/86400)
+			b.responses.Add(oc.cycles.series, o.ClosedAt.Sub(o.CreatedAt).Seconds()/86400)
 			if c == current {
 				b.owner(o.OwnerID).won++
 				b.owner(o.OwnerID).revenue += amount
@@ -636,16 +673,28 @@ func (b *Builder) campaign(id string) *campaignOpps {
 	return c
 }
 
-// LastTouch adds, for an opportunity created in Windows.Created, the latest
-// activity of one raw team linked to it (see Facts.LastTouches).
-func (b *Builder) LastTouch(t Touch) {
-	o, ok := b.created[t.Ref]
-	if !ok || o.influenced || Normalize(t.Team) != Marketing || !seen(t.At, b.in.AsOf) {
+// touchedOpp is the opportunity whose last touches the Builder is
+// reading, and whether one of them has counted it as influenced.
+type touchedOpp struct {
+	ref        string
+	influenced bool
+}
+
+// LastTouch adds the latest activity of one raw team linked to an
+// opportunity created in Windows.Created (see Facts.LastTouches). The
+// touches of one opportunity come one after the other, so the Builder
+// keeps only the opportunity at hand, however many the period has.
+func (b *Builder) LastTouch(t OpportunityTouch) {
+	if t.Ref != b.touched.ref {
+		b.touched = touchedOpp{ref: t.Ref}
+	}
+	c := cohort(b.slot(t.CreatedAt))
+	if c < 0 || b.touched.influenced || Normalize(t.Team) != Marketing || !seen(t.At, b.in.AsOf) {
 		return
 	}
-	if !t.At.After(o.at) && !t.At.Before(o.at.Add(-InfluenceWindow)) {
-		o.influenced = true
-		b.r.opps[o.cohort].influenced += o.amount
+	if !t.At.After(t.CreatedAt) && !t.At.Before(t.CreatedAt.Add(-InfluenceWindow)) {
+		b.touched.influenced = true
+		b.r.opps[c].influenced += t.Amount.positive()
 	}
 }
 
@@ -676,26 +725,36 @@ func (b *Builder) Freshness(lead, activity time.Time) {
 }
 
 // Facts returns the reduced facts. The Builder must not be used after.
-func (b *Builder) Facts() *Facts {
+// It fails only when the response times written to a temporary file
+// cannot be read back.
+func (b *Builder) Facts() (*Facts, error) {
 	byTimeThenID := func(a, b mql) int {
 		return cmp.Or(a.at.Compare(b.at), strings.Compare(a.id, b.id))
 	}
 	slices.SortFunc(b.r.detail, byTimeThenID)
 	slices.SortFunc(b.r.backlog, byTimeThenID)
-	// Response times in ascending order once, for the medians: Compute
-	// may run more than once on the same facts.
+	// The response times' percentiles once: Compute may run more than
+	// once on the same facts.
+	defer b.responses.Close()
+	series := []*responses{&b.r.opps[current].cycles, &b.r.opps[previous].cycles}
 	for _, c := range append([]*cohortStats{&b.r.cohorts[current], &b.r.cohorts[previous]}, slices.Collect(maps.Values(b.r.owners))...) {
-		slices.Sort(c.minutes)
-		slices.Sort(c.working)
+		series = append(series, &c.minutes, &c.working)
+	}
+	for _, r := range series {
+		if err := r.settle(b.responses); err != nil {
+			return nil, fmt.Errorf("the period's response times: %w", err)
+		}
 	}
 	b.r.noDetail, b.r.skipDetail = b.noDetail, b.skip
 	b.f.red = b.r
-	return b.f
+	return b.f, nil
 }
 
 // reduce runs raw facts through a Builder for in.
 func reduce(in Input, f *Facts) *reduced {
-	b := NewBuilder(Plan(in))
+	// Raw facts are in memory already: so are their response times, and
+	// Facts cannot fail.
+	b := newBuilder(Plan(in), math.MaxInt)
 	for _, w := range f.Wins {
 		b.Win(w)
 	}
@@ -720,11 +779,25 @@ func reduce(in Input, f *Facts) *reduced {
 	for _, o := range f.Opportunities {
 		b.Opportunity(o)
 	}
-	for _, t := range f.LastTouches {
-		b.LastTouch(t)
+	// The source gives each opportunity's touches with the opportunity's
+	// creation and amount, and one opportunity's together.
+	opps := map[string]Opportunity{}
+	for _, o := range f.Opportunities {
+		opps[o.ID] = o
+	}
+	last := slices.Clone(f.LastTouches)
+	slices.SortStableFunc(last, func(a, b Touch) int { return strings.Compare(a.Ref, b.Ref) })
+	for _, t := range last {
+		if o, ok := opps[t.Ref]; ok {
+			b.LastTouch(OpportunityTouch{Touch: t, CreatedAt: o.CreatedAt, Amount: o.Amount})
+		}
 	}
 	for _, g := range f.Activities {
 		b.Activity(g)
 	}
-	return b.Facts().red
+	facts, err := b.Facts()
+	if err != nil {
+		panic(err)
+	}
+	return facts.red
 }

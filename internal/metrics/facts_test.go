@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -105,7 +106,11 @@ func TestBuilderKeepsDetailOnlyWhereReported(t *testing.T) {
 	for i, l := range s.mqls {
 		b.MQL(l, s.touches[i])
 	}
-	lean := b.Facts().red
+	leanFacts, err := b.Facts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lean := leanFacts.red
 	if len(lean.detail) != 0 || lean.cohorts[current].n != inPeriod || lean.cohorts[current].met != r.cohorts[current].met {
 		t.Errorf("without detail: %d rows kept, %d counted (want 0 and %d)", len(lean.detail), lean.cohorts[current].n, inPeriod)
 	}
@@ -162,4 +167,40 @@ func TestComputeRefusesFactsOfAnotherInput(t *testing.T) {
 		}
 	}()
 	Compute(other, f)
+}
+
+// Response times and sales cycles beyond the Builder's budget go to a
+// temporary file; the snapshot is the same to the last bit, for the
+// headline and the previous period (median and p90, wall-clock and
+// working) and for every rep.
+func TestResponseTimesBeyondTheBudgetGiveTheSameSnapshot(t *testing.T) {
+	t.Parallel()
+	mad, _ := time.LoadLocation("Europe/Madrid")
+	p, err := period.Parse("2026-Q3", mad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Input{Period: p, AsOf: p.End.Add(7 * time.Hour), SLAHours: 8, Calendar: office(t, "2026-08-15")}
+	s := syntheticIn(in, p.Previous().Start, 20_000)
+
+	b := s.builder(97)
+	if b.responses.Spilled() == 0 {
+		t.Fatal("20,000 MQLs and a budget of 97 response times: nothing went to a file")
+	}
+	f, err := b.Facts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spilled, _ := json.Marshal(Compute(in, f))
+	held, _ := json.Marshal(Compute(in, s.factsWithin(math.MaxInt)))
+	if string(spilled) != string(held) {
+		t.Errorf("the snapshots differ:\nspilled %.600s\nheld    %.600s", spilled, held)
+	}
+	// The test means something only if the percentiles are there.
+	snap := Compute(in, f)
+	h := snap.Headline
+	if h.ResponseMinutesMedian == nil || h.ResponseMinutesP90 == nil || h.ResponseWorkingMinutesMedian == nil || h.SalesCycleDaysMedian == nil ||
+		snap.Previous.Headline.ResponseWorkingMinutesP90 == nil || len(snap.ByRep) != 200 || snap.ByRep[7].ResponseWorkingMinutesMedian == nil {
+		t.Fatalf("percentiles missing: %+v", h)
+	}
 }

@@ -177,7 +177,10 @@ func TestStreamedDetailRefusesAnotherCount(t *testing.T) {
 	b.WithoutDetail()
 	lead := metrics.Lead{ID: "L1", MQLAt: p.Start.Add(time.Hour), Source: "marketing"}
 	b.MQL(lead, nil)
-	f := b.Facts()
+	f, err := b.Facts()
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.Reread = func(ctx context.Context, rng metrics.Range, yield func(metrics.Lead, []metrics.Touch) bool) error {
 		for _, id := range []string{"L1", "L2"} {
 			l := lead

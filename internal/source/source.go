@@ -611,7 +611,10 @@ func (s *Source) loadShared(ctx context.Context, w metrics.Windows, keep bool) (
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	f := b.b.Facts()
+	f, err := b.b.Facts()
+	if err != nil {
+		return nil, err
+	}
 	if keep {
 		k := &kept{s: s, tx: first, snapshot: snapshot, asOf: w.AsOf}
 		if s.unshared {
@@ -722,7 +725,11 @@ func (r *reader) read(w metrics.Windows, keep bool) *metrics.Facts {
 	for _, t := range tasks(w, 1) {
 		t(r, b)
 	}
-	return b.b.Facts()
+	f, err := b.b.Facts()
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	return f
 }
 
 // builder hands rows to a metrics.Builder, one call at a time when tasks
@@ -849,9 +856,8 @@ func (r *reader) campaigns(w metrics.Windows, b *builder) {
 }
 
 // opportunities reads the leads created and the SQLs of the period and
-// the one before, the opportunities of the trend window, and then the
-// last touches of those created in the two periods (which must come after
-// their opportunities).
+// the one before, the opportunities of the trend window, and the last
+// touches of those created in the two periods.
 func (r *reader) opportunities(w metrics.Windows, b *builder) {
 	asOf := r.t(w.AsOf)
 	r.each("created", func(rows *sql.Rows) error {
@@ -899,11 +905,15 @@ func (r *reader) opportunities(w metrics.Windows, b *builder) {
 	c := w.Created
 	r.each("last-touches", func(rows *sql.Rows) error {
 		var ref, team sql.RawBytes
-		var at db.NullTime
-		if err := rows.Scan(&ref, &team, &at); err != nil {
+		var created, at db.NullTime
+		var amount nullMoney
+		if err := rows.Scan(&ref, &created, &amount, &team, &at); err != nil {
 			return err
 		}
-		t := metrics.Touch{Ref: string(ref), Team: r.str(team), At: at.Time}
+		t := metrics.OpportunityTouch{
+			Touch:     metrics.Touch{Ref: string(ref), Team: r.str(team), At: at.Time},
+			CreatedAt: created.Time, Amount: amount.m,
+		}
 		b.do(func(b *metrics.Builder) { b.LastTouch(t) })
 		return nil
 	}, params{"as_of": asOf, "from": r.t(c.From), "to": r.t(c.To)})

@@ -80,21 +80,26 @@ WHERE (o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?)
 -- name: last-touches
 -- For opportunities created in [from, to), per raw team value, the latest
 -- activity linked to it (by opportunity, or by its lead) stamped at or
--- before both its creation and as_of: whether that touch is marketing's and
--- within the influence window is decided in Go.
+-- before both its creation and as_of, with the opportunity's creation
+-- time and amount: whether that touch is marketing's and within the
+-- influence window is decided in Go. Ordered by opportunity, so that the
+-- reader keeps only the opportunity at hand, not every one of the period.
 -- params: as_of, from, to, as_of, as_of, from, to, as_of
-SELECT o.id AS ref, a.team, max(a.occurred_at) AS at
-FROM {{opportunities}} o
-JOIN {{activities}} a ON a.opportunity_id = o.id AND a.occurred_at <= o.created_at AND a.occurred_at <= ?
-WHERE o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?
-GROUP BY o.id, a.team
-UNION ALL
-SELECT o.id AS ref, a.team, max(a.occurred_at) AS at
-FROM {{opportunities}} o
-JOIN {{activities}} a ON a.lead_id = o.lead_id AND a.occurred_at <= o.created_at AND a.occurred_at <= ?
-WHERE o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?
-  AND o.lead_id IS NOT NULL AND o.lead_id <> ''
-GROUP BY o.id, a.team;
+SELECT ref, created_at, amount, team, at FROM (
+  SELECT o.id AS ref, o.created_at, o.amount, a.team, max(a.occurred_at) AS at
+  FROM {{opportunities}} o
+  JOIN {{activities}} a ON a.opportunity_id = o.id AND a.occurred_at <= o.created_at AND a.occurred_at <= ?
+  WHERE o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?
+  GROUP BY o.id, o.created_at, o.amount, a.team
+  UNION ALL
+  SELECT o.id AS ref, o.created_at, o.amount, a.team, max(a.occurred_at) AS at
+  FROM {{opportunities}} o
+  JOIN {{activities}} a ON a.lead_id = o.lead_id AND a.occurred_at <= o.created_at AND a.occurred_at <= ?
+  WHERE o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?
+    AND o.lead_id IS NOT NULL AND o.lead_id <> ''
+  GROUP BY o.id, o.created_at, o.amount, a.team
+) touches
+ORDER BY ref;
 
 -- name: activities
 -- Activity counts of [from, to), not after as_of, per raw team and actor.
@@ -175,26 +180,29 @@ ORDER BY l.mql_at, l.id;
 -- name: last-touches@postgres
 -- The same as last-touches, probing the activity indexes per opportunity.
 -- params: as_of, from, to, as_of, as_of, from, to, as_of
-SELECT o.id AS ref, t.team, t.at
-FROM {{opportunities}} o
-CROSS JOIN LATERAL (
-  SELECT a.team, max(a.occurred_at) AS at
-  FROM {{activities}} a
-  WHERE a.opportunity_id = o.id AND a.occurred_at <= o.created_at AND a.occurred_at <= ?
-  GROUP BY a.team
-) t
-WHERE o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?
-UNION ALL
-SELECT o.id AS ref, t.team, t.at
-FROM {{opportunities}} o
-CROSS JOIN LATERAL (
-  SELECT a.team, max(a.occurred_at) AS at
-  FROM {{activities}} a
-  WHERE a.lead_id = o.lead_id AND a.occurred_at <= o.created_at AND a.occurred_at <= ?
-  GROUP BY a.team
-) t
-WHERE o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?
-  AND o.lead_id IS NOT NULL AND o.lead_id <> '';
+SELECT ref, created_at, amount, team, at FROM (
+  SELECT o.id AS ref, o.created_at, o.amount, t.team, t.at
+  FROM {{opportunities}} o
+  CROSS JOIN LATERAL (
+    SELECT a.team, max(a.occurred_at) AS at
+    FROM {{activities}} a
+    WHERE a.opportunity_id = o.id AND a.occurred_at <= o.created_at AND a.occurred_at <= ?
+    GROUP BY a.team
+  ) t
+  WHERE o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?
+  UNION ALL
+  SELECT o.id AS ref, o.created_at, o.amount, t.team, t.at
+  FROM {{opportunities}} o
+  CROSS JOIN LATERAL (
+    SELECT a.team, max(a.occurred_at) AS at
+    FROM {{activities}} a
+    WHERE a.lead_id = o.lead_id AND a.occurred_at <= o.created_at AND a.occurred_at <= ?
+    GROUP BY a.team
+  ) t
+  WHERE o.created_at >= ? AND o.created_at < ? AND o.created_at <= ?
+    AND o.lead_id IS NOT NULL AND o.lead_id <> ''
+) touches
+ORDER BY ref;
 
 -- name: opportunities@postgres
 -- The same as opportunities, with the lead's campaign looked up through the
