@@ -95,12 +95,9 @@ func (e *rowEncoder) time(t time.Time, loc *time.Location) {
 		e.skip()
 		return
 	}
-	t = t.In(loc)
-	_, offset := t.Zone()
-	t = t.Add(time.Duration(offset) * time.Second)
-	serial, ok := excelTime(t)
+	serial, text, ok := excelWall(t.In(loc))
 	if !ok {
-		e.text(t.Format(time.RFC3339Nano))
+		e.text(text)
 		return
 	}
 	e.open()
@@ -230,6 +227,18 @@ const (
 	dayNanoseconds = 24 * time.Hour
 	maxDuration    = 290 * 364 * dayNanoseconds
 )
+
+// excelWall is t as excelize writes a time.Time: t's wall clock in its
+// own location as an Excel serial date, or, before Excel's epoch (not
+// ok), RFC 3339 text.
+func excelWall(t time.Time) (serial float64, text string, ok bool) {
+	_, offset := t.Zone()
+	t = t.Add(time.Duration(offset) * time.Second)
+	if serial, ok := excelTime(t); ok {
+		return serial, "", true
+	}
+	return 0, t.Format(time.RFC3339Nano), false
+}
 
 // excelTime is t (wall clock already shifted to UTC) as a serial date of
 // Excel's 1900 system; false before the system's first day. Excel counts

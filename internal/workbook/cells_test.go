@@ -193,3 +193,42 @@ func TestSummaryKeysAreInTheCatalog(t *testing.T) {
 		}
 	}
 }
+
+// setTime writes the value and type excelize's SetCellValue writes for the
+// same time: across time zones, daylight-saving changes, fractions of a
+// second and Excel's epoch.
+func TestSetTimeWritesExcelizesCell(t *testing.T) {
+	t.Parallel()
+	madrid, _ := time.LoadLocation("Europe/Madrid")
+	york, _ := time.LoadLocation("America/New_York")
+	times := []time.Time{
+		time.Date(2026, 11, 23, 8, 0, 0, 0, madrid),
+		time.Date(2026, 10, 25, 2, 30, 0, 0, madrid), // the repeated hour
+		time.Date(2026, 3, 29, 3, 0, 0, 0, madrid),
+		time.Date(2026, 11, 23, 7, 59, 59, 999999999, time.UTC),
+		time.Date(2026, 11, 1, 1, 30, 0, 123456789, york),
+		time.Date(1900, 2, 28, 23, 0, 0, 0, time.UTC),
+		time.Date(1900, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC), // before the epoch: text
+	}
+	ours, theirs := excelize.NewFile(), excelize.NewFile()
+	defer ours.Close()
+	defer theirs.Close()
+	for i, tm := range times {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := setTime(ours, "Sheet1", cell, tm); err != nil {
+			t.Fatal(err)
+		}
+		if err := theirs.SetCellValue("Sheet1", cell, tm); err != nil {
+			t.Fatal(err)
+		}
+		raw := excelize.Options{RawCellValue: true}
+		got, _ := ours.GetCellValue("Sheet1", cell, raw)
+		want, _ := theirs.GetCellValue("Sheet1", cell, raw)
+		gotType, _ := ours.GetCellType("Sheet1", cell)
+		wantType, _ := theirs.GetCellType("Sheet1", cell)
+		if got != want || gotType != wantType {
+			t.Errorf("%v: %q (type %v), excelize writes %q (type %v)", tm, got, gotType, want, wantType)
+		}
+	}
+}

@@ -3,6 +3,8 @@ package workbook
 import (
 	"fmt"
 	"iter"
+	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
@@ -49,7 +51,13 @@ func (b *builder) table(sheet string, cols []column, rows [][]any) error {
 				continue
 			}
 			cell, _ := excelize.CoordinatesToCellName(i+1, r+2)
-			if err := f.SetCellValue(sheet, cell, v); err != nil {
+			var err error
+			if t, ok := v.(time.Time); ok {
+				err = setTime(f, sheet, cell, t)
+			} else {
+				err = f.SetCellValue(sheet, cell, v)
+			}
+			if err != nil {
 				return fmt.Errorf("set %s: %w", cell, err)
 			}
 			if s, ok := v.(string); ok && cols[i].text {
@@ -85,6 +93,17 @@ func (b *builder) table(sheet string, cols []column, rows [][]any) error {
 		return fmt.Errorf("autofilter: %w", err)
 	}
 	return b.pageSetup(sheet, len(cols) > 4, 1)
+}
+
+// setTime writes the cell excelize's SetCellValue writes for t, without
+// its look-up of the cell's style for a date format on every time (most
+// of a table's time): table's time columns have a date style.
+func setTime(f *excelize.File, sheet, cell string, t time.Time) error {
+	serial, text, ok := excelWall(t)
+	if ok {
+		text = strconv.FormatFloat(serial, 'f', -1, 64)
+	}
+	return f.SetCellDefault(sheet, cell, text)
 }
 
 // streamTable is table for a sheet of many rows (n of them, given by rows,
