@@ -970,6 +970,15 @@ type mqlReader struct {
 	lead    metrics.Lead
 	touches []metrics.Touch
 	open    bool
+	row     mqlRow
+}
+
+// mqlRow is where a row of the mqls query is scanned: one per reader, not
+// one per row, since each of its columns would escape to the heap.
+type mqlRow struct {
+	created, mql, acc, rej, sqlAt, at                     db.NullTime
+	id, src, campaign, owner, reason, name, company, team sql.RawBytes
+	dest                                                  []any
 }
 
 // flush hands the lead read so far to emit; false when emit wants no more.
@@ -984,11 +993,15 @@ func (m *mqlReader) flush() bool {
 }
 
 func (m *mqlReader) scan(rows *sql.Rows) error {
-	var created, mql, acc, rej, sqlAt, at db.NullTime
-	var id, src, campaign, owner, reason, name, company, team sql.RawBytes
-	if err := rows.Scan(&id, &created, &src, &campaign, &owner, &mql, &acc, &rej, &reason, &sqlAt, &name, &company, &team, &at); err != nil {
+	w := &m.row
+	if w.dest == nil {
+		w.dest = []any{&w.id, &w.created, &w.src, &w.campaign, &w.owner, &w.mql, &w.acc, &w.rej, &w.reason, &w.sqlAt, &w.name, &w.company, &w.team, &w.at}
+	}
+	if err := rows.Scan(w.dest...); err != nil {
 		return err
 	}
+	created, mql, acc, rej, sqlAt, at := w.created, w.mql, w.acc, w.rej, w.sqlAt, w.at
+	id, src, campaign, owner, reason, name, company, team := w.id, w.src, w.campaign, w.owner, w.reason, w.name, w.company, w.team
 	if !m.open || string(id) != m.lead.ID || !mql.Time.Equal(m.lead.MQLAt) {
 		if !m.flush() {
 			return errStopped
