@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,6 +154,84 @@ func TestStreamedDetailIsTheHeldDetailOfTheSameSnapshot(t *testing.T) {
 		rows, err := collect(t, metrics.Compute(in, facts))
 		if err != nil || !slicesContainLead(rows, "L-CONTROL") {
 			t.Errorf("control: a new snapshot does not list a lead committed before it (%v): the test proves nothing", err)
+		}
+	}
+}
+
+// The facts' own read of the period's MQLs spools them for the detail:
+// reading the detail, twice, asks the database nothing more, on one
+// connection and on several, and lists what a held snapshot lists.
+// Without a temporary file, each read of the detail asks the snapshot
+// again, with the same rows.
+func TestDetailComesFromTheFactsOwnRead(t *testing.T) {
+	d := load(t, testdb.PostgresURL(t))
+	c := goldenCase(t, "w47-madrid")
+	loc, _ := time.LoadLocation(c.TimeZone)
+	p, err := period.Parse(c.Period, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := metrics.Input{Period: p, AsOf: c.AsOf, SLAHours: c.SLAHours, MQLTarget: c.MQLTarget}
+	plain, err := source.New(d, source.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := plain.Load(context.Background(), metrics.Plan(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := metrics.Compute(in, held).Detail
+	if len(want) == 0 {
+		t.Fatal("the case has no MQLs in its period")
+	}
+	for _, tc := range []struct {
+		name     string
+		tempFile bool
+		reads    int // queries of MQLs that reading the detail twice makes
+	}{{"spooled by the facts' read", true, 0}, {"without a temporary file", false, 2}} {
+		for _, parallel := range []int{1, 4} {
+			t.Run(tc.name+"/parallel-"+strconv.Itoa(parallel), func(t *testing.T) {
+				if !tc.tempFile {
+					t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+				}
+				var mu sync.Mutex
+				queries := 0
+				src, err := source.New(d, source.Options{Parallel: parallel, Observe: func(name string, _ time.Duration) {
+					if name == "mqls" {
+						mu.Lock()
+						queries++
+						mu.Unlock()
+					}
+				}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := metrics.Plan(in)
+				w.StreamDetail = true
+				facts, err := src.Load(context.Background(), w)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer facts.Close()
+				mu.Lock()
+				before := queries
+				mu.Unlock()
+				got := metrics.Compute(in, facts)
+				for range 2 {
+					rows, err := collect(t, got)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !reflect.DeepEqual(rows, want) {
+						t.Fatalf("the detail differs from the held one: %d rows, want %d", len(rows), len(want))
+					}
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if queries-before != tc.reads {
+					t.Errorf("reading the detail twice queried MQLs %d times, want %d", queries-before, tc.reads)
+				}
+			})
 		}
 	}
 }

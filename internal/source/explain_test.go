@@ -119,7 +119,7 @@ func weeklyPlans(t *testing.T, d *db.DB, src *Source, end time.Time) map[string]
 		e.names[q.sql] = name
 	}
 	r := &reader{s: src, tx: e, ctx: ctx}
-	r.read(metrics.Plan(in), false)
+	r.read(metrics.Plan(in), false, nil)
 	if r.err != nil {
 		t.Fatal(r.err)
 	}

@@ -81,7 +81,7 @@ func (s *Source) Script(ctx context.Context, w metrics.Windows) (string, error) 
 		rec.names[s.queries[name].sql] = name
 	}
 	r := &reader{s: s, tx: rec, ctx: ctx}
-	r.read(w, false)
+	r.read(w, false, nil)
 	if r.err != nil {
 		return "", r.err
 	}

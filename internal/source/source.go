@@ -499,9 +499,11 @@ func (s *Source) loadOne(ctx context.Context, w metrics.Windows, keep bool) (*me
 	if err != nil {
 		return nil, err
 	}
+	tees := teeFor(w, keep, 1)
 	r := &reader{s: s, tx: tx, ctx: ctx}
-	f := r.read(w, keep)
+	f := r.read(w, keep, tees)
 	if r.err != nil {
+		discard(tees)
 		tx.Rollback()
 		return nil, r.err
 	}
@@ -509,8 +511,32 @@ func (s *Source) loadOne(ctx context.Context, w metrics.Windows, keep bool) (*me
 		tx.Rollback()
 		return f, nil
 	}
-	(&kept{s: s, tx: tx, asOf: w.AsOf}).attach(f)
+	k := &kept{s: s, tx: tx, asOf: w.AsOf}
+	k.adopt(tees)
+	k.attach(f)
 	return f, nil
+}
+
+// teeFor is where the facts' own read of the period's MQLs spools them as
+// they come, when the detail is to be read again from the kept snapshot:
+// one spool per part of the period that the read splits it into, which
+// the detail then reads one after the other, never asking the database
+// again. nil without keep, or without temporary files (the detail's
+// first read then asks the database).
+func teeFor(w metrics.Windows, keep bool, parts int) []*spoolWriter {
+	if !keep {
+		return nil
+	}
+	var tees []*spoolWriter
+	for _, part := range split(w.Period, parts) {
+		sp := newSpool(part)
+		if sp == nil {
+			discard(tees)
+			return nil
+		}
+		tees = append(tees, &spoolWriter{sp: sp})
+	}
+	return tees
 }
 
 // loadShared runs the tasks of w on Options.Parallel connections that
@@ -569,6 +595,12 @@ func (s *Source) loadShared(ctx context.Context, w metrics.Windows, keep bool) (
 		s.imported()
 	}
 
+	tees := teeFor(w, keep, s.opts.Parallel)
+	defer func() {
+		if !held {
+			discard(tees)
+		}
+	}()
 	b := &builder{mu: &sync.Mutex{}, b: metrics.NewBuilder(w)}
 	switch {
 	case w.SkipDetail:
@@ -579,7 +611,7 @@ func (s *Source) loadShared(ctx context.Context, w metrics.Windows, keep bool) (
 	queue := make(chan task, 16)
 	go func() {
 		defer close(queue)
-		for _, t := range tasks(w, s.opts.Parallel) {
+		for _, t := range tasks(w, s.opts.Parallel, tees) {
 			queue <- t
 		}
 	}()
@@ -620,6 +652,7 @@ func (s *Source) loadShared(ctx context.Context, w metrics.Windows, keep bool) (
 		if s.unshared {
 			k.snapshot = ""
 		}
+		k.adopt(tees)
 		k.attach(f)
 		held = true
 	}
@@ -714,7 +747,7 @@ func (r *reader) each(name string, scan func(*sql.Rows) error, p params) {
 // read runs every fact query for w, one task after the other, and hands
 // the rows to a metrics.Builder, which keeps only what the snapshot
 // reports: no query's result is held whole in memory.
-func (r *reader) read(w metrics.Windows, keep bool) *metrics.Facts {
+func (r *reader) read(w metrics.Windows, keep bool, tees []*spoolWriter) *metrics.Facts {
 	b := &builder{b: metrics.NewBuilder(w)}
 	switch {
 	case w.SkipDetail:
@@ -722,7 +755,7 @@ func (r *reader) read(w metrics.Windows, keep bool) *metrics.Facts {
 	case keep:
 		b.b.WithoutDetail()
 	}
-	for _, t := range tasks(w, 1) {
+	for _, t := range tasks(w, 1, tees) {
 		t(r, b)
 	}
 	f, err := b.b.Facts()
@@ -755,11 +788,27 @@ type task func(r *reader, b *builder)
 // tasks splits the fact queries of w into independent tasks, the longest
 // first. The MQLs of the trend window, the longest query by far (a probe
 // of the activity index per MQL), are read in parts parts.
-func tasks(w metrics.Windows, parts int) []task {
+func tasks(w metrics.Windows, parts int, tees []*spoolWriter) []task {
 	var out []task
 	for _, mw := range w.MQLRanges() {
+		if len(tees) > 0 && !mw.From.After(w.Period.From) && !mw.To.Before(w.Period.To) {
+			// The period's own MQLs first, each part spooled for the
+			// detail as it comes; the rest of the range in parts.
+			for _, tee := range tees {
+				out = append(out, func(r *reader, b *builder) { r.mqls(w, tee.sp.rng, b, tee) })
+			}
+			for _, rest := range []metrics.Range{{From: mw.From, To: w.Period.From}, {From: w.Period.To, To: mw.To}} {
+				if !rest.From.Before(rest.To) {
+					continue
+				}
+				for _, part := range split(rest, parts) {
+					out = append(out, func(r *reader, b *builder) { r.mqls(w, part, b, nil) })
+				}
+			}
+			continue
+		}
 		for _, part := range split(mw, parts) {
-			out = append(out, func(r *reader, b *builder) { r.mqls(w, part, b) })
+			out = append(out, func(r *reader, b *builder) { r.mqls(w, part, b, nil) })
 		}
 	}
 	return append(out,
@@ -787,9 +836,13 @@ func split(rng metrics.Range, n int) []metrics.Range {
 }
 
 // mqls reads the leads MQL'd in mw, each lead once; a lead comes as one
-// row per raw team it was touched by.
-func (r *reader) mqls(w metrics.Windows, mw metrics.Range, b *builder) {
+// row per raw team it was touched by. With tee, each lead is spooled too:
+// a spool that cannot be written is dropped, not the read.
+func (r *reader) mqls(w metrics.Windows, mw metrics.Range, b *builder, tee *spoolWriter) {
 	r.eachMQL(w.AsOf, mw, func(l metrics.Lead, touches []metrics.Touch) bool {
+		if tee != nil {
+			tee.add(l, touches)
+		}
 		b.do(func(b *metrics.Builder) { b.MQL(l, touches) })
 		return true
 	})

@@ -54,35 +54,58 @@ func (k *kept) read(ctx context.Context, rng metrics.Range, yield func(metrics.L
 		k.mu.Unlock()
 		return errReleased
 	}
-	var sp *spool
-	for _, s := range k.spools {
-		if s.rng.From.Equal(rng.From) && s.rng.To.Equal(rng.To) {
-			sp = s
+	chain := k.covering(rng)
+	if chain == nil {
+		if sp := k.startSpool(ctx, rng); sp != nil {
+			chain = []*spool{sp}
 		}
 	}
-	if sp == nil {
-		sp = k.startSpool(ctx, rng)
-	}
 	k.mu.Unlock()
-	if sp == nil {
+	if chain == nil {
 		return k.readDB(ctx, rng, yield)
 	}
-	return sp.replay(ctx, yield)
+	stopped := false
+	for _, sp := range chain {
+		err := sp.replay(ctx, func(l metrics.Lead, touches []metrics.Touch) bool {
+			stopped = !yield(l, touches)
+			return !stopped
+		})
+		if err != nil || stopped {
+			return err
+		}
+	}
+	return nil
+}
+
+// covering returns spools whose ranges follow one another from rng's
+// start to its end, in that order: the facts' read spools the period in
+// parts. nil when there are none such. k.mu is held.
+func (k *kept) covering(rng metrics.Range) []*spool {
+	var chain []*spool
+	for at := rng.From; at.Before(rng.To); {
+		var next *spool
+		for _, s := range k.spools {
+			if s.rng.From.Equal(at) && s.rng.To.After(at) && !s.rng.To.After(rng.To) {
+				next = s
+				break
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		chain = append(chain, next)
+		at = next.rng.To
+	}
+	return chain
 }
 
 // startSpool starts reading rng into a new spool; nil when no temporary
 // file can be made. k.mu is held.
 func (k *kept) startSpool(ctx context.Context, rng metrics.Range) *spool {
-	f, err := os.CreateTemp("", "sameteam-detail-*")
-	if err != nil {
+	sp := newSpool(rng)
+	if sp == nil {
 		return nil
 	}
-	if os.Remove(f.Name()) != nil { // an open file cannot be unlinked here: do without
-		f.Close()
-		os.Remove(f.Name())
-		return nil
-	}
-	sp := &spool{rng: rng, f: f, changed: make(chan struct{})}
 	k.spools = append(k.spools, sp)
 	// The read serves every report of the snapshot, not only the one that
 	// started it: it ends with the snapshot (release), not with ctx.
@@ -92,40 +115,25 @@ func (k *kept) startSpool(ctx context.Context, rng metrics.Range) *spool {
 	return sp
 }
 
+// newSpool is an empty spool of rng in a new temporary file, unlinked at
+// once; nil when no such file can be made.
+func newSpool(rng metrics.Range) *spool {
+	f, err := os.CreateTemp("", "sameteam-detail-*")
+	if err != nil {
+		return nil
+	}
+	if os.Remove(f.Name()) != nil { // an open file cannot be unlinked here: do without
+		f.Close()
+		os.Remove(f.Name())
+		return nil
+	}
+	return &spool{rng: rng, f: f, changed: make(chan struct{})}
+}
+
 // fill reads sp's range from the database into its file.
 func (k *kept) fill(ctx context.Context, sp *spool) {
-	var buf []byte
-	var werr error
-	commit := func() {
-		if len(buf) == 0 || werr != nil {
-			return
-		}
-		if _, werr = sp.f.Write(buf); werr == nil {
-			sp.mu.Lock()
-			sp.size += int64(len(buf))
-			close(sp.changed)
-			sp.changed = make(chan struct{})
-			sp.mu.Unlock()
-		}
-		buf = buf[:0]
-	}
-	err := k.readDB(ctx, sp.rng, func(l metrics.Lead, touches []metrics.Touch) bool {
-		buf = sp.appendLead(buf, l, touches)
-		if sp.bad {
-			return false
-		}
-		if len(buf) >= 64<<10 {
-			commit()
-		}
-		return werr == nil
-	})
-	commit()
-	if err == nil && sp.bad {
-		err = errors.New("read the MQL detail: too many time zones in the rows to spool them")
-	}
-	if err == nil && werr != nil {
-		err = fmt.Errorf("read the MQL detail: spool it: %w", werr)
-	}
+	w := &spoolWriter{sp: sp}
+	err := w.finish(k.readDB(ctx, sp.rng, w.add))
 	if err != nil {
 		k.mu.Lock()
 		for i, s := range k.spools {
@@ -136,6 +144,85 @@ func (k *kept) fill(ctx context.Context, sp *spool) {
 		}
 		k.mu.Unlock()
 	}
+	sp.end(err)
+}
+
+// spoolWriter appends leads to a spool's file in blocks, each made
+// visible to the spool's followers once written whole.
+type spoolWriter struct {
+	sp  *spool
+	buf []byte
+	err error // the first write's error: nothing more is written
+}
+
+// add appends a lead's record; false once the spool cannot take more.
+func (w *spoolWriter) add(l metrics.Lead, touches []metrics.Touch) bool {
+	if w.err != nil {
+		return false
+	}
+	w.buf = w.sp.appendLead(w.buf, l, touches)
+	if w.sp.bad {
+		w.err = errors.New("too many time zones in the rows to spool them")
+		return false
+	}
+	if len(w.buf) >= 64<<10 {
+		w.commit()
+	}
+	return w.err == nil
+}
+
+// commit writes the records buffered so far.
+func (w *spoolWriter) commit() {
+	if len(w.buf) == 0 || w.err != nil {
+		return
+	}
+	sp := w.sp
+	if _, w.err = sp.f.Write(w.buf); w.err == nil {
+		sp.mu.Lock()
+		sp.size += int64(len(w.buf))
+		close(sp.changed)
+		sp.changed = make(chan struct{})
+		sp.mu.Unlock()
+	}
+	w.buf = w.buf[:0]
+}
+
+// finish writes the rest after a read that ended with err, and returns
+// how the spool ends: err, or the writer's own failure.
+func (w *spoolWriter) finish(err error) error {
+	w.commit()
+	if err == nil && w.err != nil {
+		err = fmt.Errorf("read the MQL detail: spool it: %w", w.err)
+	}
+	return err
+}
+
+// discard lets go of spools nobody follows.
+func discard(tees []*spoolWriter) {
+	for _, w := range tees {
+		w.sp.f.Close()
+	}
+}
+
+// adopt makes the spools filled by the facts' own read of the period (see
+// teeFor) the detail's, once the facts are read. If one could not be
+// written whole, all are dropped, and the detail's first read asks the
+// database.
+func (k *kept) adopt(tees []*spoolWriter) {
+	for _, w := range tees {
+		if err := w.finish(nil); err != nil {
+			discard(tees)
+			return
+		}
+	}
+	for _, w := range tees {
+		w.sp.end(nil)
+		k.spools = append(k.spools, w.sp)
+	}
+}
+
+// end marks the spool's read over, with err.
+func (sp *spool) end(err error) {
 	sp.mu.Lock()
 	sp.done, sp.err = true, err
 	close(sp.changed)
