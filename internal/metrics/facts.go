@@ -350,8 +350,8 @@ type Builder struct {
 
 // responseBudget is how many response times and sales cycles a Builder
 // keeps in memory. Beyond it they go to a temporary file (package
-// quantile): the medians stay exact, and a quarter of a million MQLs takes
-// no more memory than a quarter of a hundred thousand (two values per
+// quantile): the medians stay exact, and a quarter with a million MQLs
+// takes no more memory than one with a hundred thousand (two values per
 // MQL, its cohort's and its owner's, or four with a calendar).
 var responseBudget = 1 << 19
 
