@@ -116,9 +116,13 @@ type rig struct {
 	runs    chan finished
 	stopped bool
 	// active counts runs in progress; closed gets a job name each time
-	// gocron closes an execution.
-	active atomic.Int32
-	closed chan string
+	// gocron closes an execution. scheduled counts the scheduled runs that
+	// returned, and shut (jobMonitor's) the scheduled executions gocron
+	// closed: each such execution makes one scheduled run.
+	active    atomic.Int32
+	closed    chan string
+	scheduled atomic.Int32
+	shut      *atomic.Int32
 }
 
 // jobMonitor is the telemetry's gocron monitor, telling the rig when gocron
@@ -127,11 +131,15 @@ type rig struct {
 type jobMonitor struct {
 	*telemetry.Recorder
 	closed chan string
+	shut   *atomic.Int32 // scheduled executions closed
 }
 
 func (m jobMonitor) IncrementJob(id uuid.UUID, name string, tags []string, status gocron.JobStatus) {
 	m.Recorder.IncrementJob(id, name, tags, status)
 	if status == gocron.Success || status == gocron.Fail {
+		if !slices.Contains(tags, schedule.CatchUpTag) {
+			m.shut.Add(1)
+		}
 		select {
 		case m.closed <- name:
 		default:
@@ -168,7 +176,7 @@ func startRig(t *testing.T, o rigOptions) *rig {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	r := &rig{t: t, url: o.url, cfg: cfg, logs: &testsupport.SyncBuffer{}, runs: make(chan finished, 1000), clock: o.clock, closed: make(chan string, 1000)}
+	r := &rig{t: t, url: o.url, cfg: cfg, logs: &testsupport.SyncBuffer{}, runs: make(chan finished, 1000), clock: o.clock, closed: make(chan string, 1000), shut: &atomic.Int32{}}
 	if r.clock == nil {
 		r.clock = clockwork.NewFakeClockAt(o.start)
 	}
@@ -188,7 +196,7 @@ func startRig(t *testing.T, o rigOptions) *rig {
 	}
 	r.reports = reports
 	opts.Clock = r.clock
-	opts.Monitor = jobMonitor{r.rec, r.closed}
+	opts.Monitor = jobMonitor{r.rec, r.closed, r.shut}
 	if opts.Locker != nil {
 		opts.Locker, err = schedule.NewAdvisoryLocker(schedule.AdvisoryLockerOptions{DB: r.st.state, MinHold: cmpDur(o.minHold, -1)})
 		if err != nil {
@@ -203,6 +211,9 @@ func startRig(t *testing.T, o rigOptions) *rig {
 		r.active.Add(1)
 		defer r.active.Add(-1)
 		err := run(ctx, name, p, trigger)
+		if trigger == report.TriggerScheduled {
+			r.scheduled.Add(1)
+		}
 		r.runs <- finished{name, p.Label(), trigger, err}
 		return err
 	}
@@ -264,9 +275,12 @@ func (r *rig) advance(at time.Time) {
 // all: it closes an execution a moment after the run function returns.
 func (r *rig) quiet() {
 	r.t.Helper()
-	for deadline := testsupport.Deadline(r.t); r.active.Load() > 0; time.Sleep(5 * time.Millisecond) {
+	// Every run returned, and gocron closed every scheduled execution
+	// whose run returned: until it does, the report's next fire would be
+	// skipped as overlapping, however loaded the machine.
+	for deadline := testsupport.Deadline(r.t); r.active.Load() > 0 || r.shut.Load() < r.scheduled.Load(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			r.t.Fatalf("a run is still in progress; logs:\n%s", r.logs.String())
+			r.t.Fatalf("a run is still in progress or not closed (%d scheduled runs, %d closed); logs:\n%s", r.scheduled.Load(), r.shut.Load(), r.logs.String())
 		}
 	}
 	for {

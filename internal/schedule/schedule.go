@@ -98,8 +98,9 @@ type Scheduler struct {
 	standing StandingFunc
 }
 
-// catchUpTag marks the one-time catch-up jobs, which NextRuns leaves out.
-const catchUpTag = "catch-up"
+// CatchUpTag marks the one-time catch-up jobs, which NextRuns leaves out
+// (and a gocron monitor can tell from the scheduled executions).
+const CatchUpTag = "catch-up"
 
 // New validates the jobs and builds the scheduler; nothing runs until Start.
 func New(opts Options) (*Scheduler, error) {
@@ -268,7 +269,7 @@ func (s *Scheduler) Start() {
 				// Not under the replicas' lock: its minimum hold would make the
 				// report's own next fire, if it comes within it, skip. Two
 				// replicas catching up together meet at the ledger's run lock.
-				append(s.jobOptions(j.Name), gocron.WithTags(catchUpTag), gocron.WithDisabledDistributedJobLocker(true))...,
+				append(s.jobOptions(j.Name), gocron.WithTags(CatchUpTag), gocron.WithDisabledDistributedJobLocker(true))...,
 			)
 			if err != nil {
 				s.log.Error("catch-up not scheduled", "report", j.Name, slog.Any("error", err))
@@ -313,7 +314,7 @@ func (s *Scheduler) NextRuns() map[string]time.Time {
 	now := s.clock.Now()
 	out := make(map[string]time.Time, len(s.jobs))
 	for _, j := range s.s.Jobs() {
-		if slices.Contains(j.Tags(), catchUpTag) {
+		if slices.Contains(j.Tags(), CatchUpTag) {
 			continue
 		}
 		// gocron keeps a fire time in its list until that run completes, so
