@@ -155,18 +155,9 @@ func (b *Build) Slice(p Person) (Slice, error) {
 // PersonalDigest renders one person's digest in locale; workbookURL, when
 // set, is the download link that replaces a workbook too large to attach.
 func (r *Renderer) PersonalDigest(b *Build, sl Slice, locale, workbookURL string) (*digest.Digest, error) {
-	d, err := r.Digests.Render(b.Snapshot, digest.Options{
-		Audience:       b.Report.Audience,
-		Locale:         locale,
-		Currency:       r.Currency,
-		ReportName:     b.Report.Name,
-		DefinitionsURL: r.DefinitionsURL,
-		WorkbookURL:    workbookURL,
-		GeneratedAt:    b.Made,
-		Links:          r.Links,
-		Rep:            sl.Rep,
-		Owner:          sl.Owner,
-	})
+	opts := r.digestOptions(b, locale, workbookURL)
+	opts.Rep, opts.Owner = sl.Rep, sl.Owner
+	d, err := r.Digests.Render(b.Snapshot, opts)
 	if err != nil {
 		return nil, fmt.Errorf("render %s digest (%s): %w", b.Report.Name, locale, err)
 	}
@@ -285,39 +276,14 @@ func (r *Runner) runPersonal(ctx context.Context, b *Build, opts Options, out *O
 		return nil
 	}
 	if opts.records() {
-		rcpts := make([]Recipient, len(send))
-		for i, p := range send {
-			rcpts[i] = p.Recipient
-		}
-		first := r.notTriedFirst(ctx, b.Report.Name, b.Snapshot.Period.Label, rcpts, log)
+		first := r.notTriedFirst(ctx, b.Report.Name, b.Snapshot.Period.Label, recipientsOf(send), log)
 		pos := map[string]int{}
 		for i, rc := range first {
 			pos[delivery.Key(rc.Email)] = i
 		}
 		slices.SortStableFunc(send, func(x, y Person) int { return cmp.Compare(pos[delivery.Key(x.Email)], pos[delivery.Key(y.Email)]) })
 	}
-	temporary := 0
-	for i, p := range send {
-		d := r.deliverPersonal(ctx, c, p)
-		out.Deliveries = append(out.Deliveries, d)
-		if d.session != nil {
-			r.notTried(ctx, c, recipientsOf(send[i+1:]), "the SMTP session failed for "+p.Email, out)
-			return fmt.Errorf("%w: %w", ErrTransport, d.session)
-		}
-		switch {
-		case d.deferred:
-		case d.Status == report.DeliveryFailedTemporary:
-			temporary++
-		default:
-			temporary = 0
-		}
-		if temporary >= maxTemporaryInARow && i+1 < len(send) {
-			log.Warn("stopping: recipients in a row failed temporarily", "in_a_row", temporary, "not_tried", len(send)-i-1)
-			r.notTried(ctx, c, recipientsOf(send[i+1:]), fmt.Sprintf("%d recipients in a row failed temporarily", temporary), out)
-			return nil
-		}
-	}
-	return nil
+	return r.deliverInOrder(ctx, c, recipientsOf(send), func(i int) DeliveryOutcome { return r.deliverPersonal(ctx, c, send[i]) }, out, log)
 }
 
 func recipientsOf(people []Person) []Recipient {

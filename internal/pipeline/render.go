@@ -169,10 +169,9 @@ func (r *Renderer) compute(ctx context.Context, in metrics.Input, w metrics.Wind
 	return metrics.Compute(in, facts), facts, nil
 }
 
-// Digest renders the digest of b in locale; workbookURL, when set, is the
-// download link that replaces an attachment that was too large.
-func (r *Renderer) Digest(b *Build, locale, workbookURL string) (*digest.Digest, error) {
-	d, err := r.Digests.Render(b.Snapshot, digest.Options{
+// digestOptions are what every digest of b in locale is rendered with.
+func (r *Renderer) digestOptions(b *Build, locale, workbookURL string) digest.Options {
+	return digest.Options{
 		Audience:       b.Report.Audience,
 		Locale:         locale,
 		Currency:       r.Currency,
@@ -181,7 +180,13 @@ func (r *Renderer) Digest(b *Build, locale, workbookURL string) (*digest.Digest,
 		WorkbookURL:    workbookURL,
 		GeneratedAt:    b.Made,
 		Links:          r.Links,
-	})
+	}
+}
+
+// Digest renders the digest of b in locale; workbookURL, when set, is the
+// download link that replaces an attachment that was too large.
+func (r *Renderer) Digest(b *Build, locale, workbookURL string) (*digest.Digest, error) {
+	d, err := r.Digests.Render(b.Snapshot, r.digestOptions(b, locale, workbookURL))
 	if err != nil {
 		return nil, fmt.Errorf("render %s digest (%s): %w", b.Report.Name, locale, err)
 	}

@@ -378,9 +378,16 @@ func (r *Runner) run(ctx context.Context, rep Report, p period.Period, asOf time
 	if opts.records() {
 		rcpts = r.notTriedFirst(ctx, rep.Name, b.Snapshot.Period.Label, rcpts, log)
 	}
+	return r.deliverInOrder(ctx, c, rcpts, func(i int) DeliveryOutcome { return r.deliver(ctx, c, rcpts[i]) }, out, log)
+}
+
+// deliverInOrder sends to rcpts one after the other, deliver(i) sending
+// the i-th, and stops early where going on would only hurt: the same rule
+// for a team's digests and for personal ones.
+func (r *Runner) deliverInOrder(ctx context.Context, c *copyOf, rcpts []Recipient, deliver func(i int) DeliveryOutcome, out *Outcome, log *slog.Logger) error {
 	temporary := 0 // recipients in a row that failed temporarily, not for their own address
 	for i, rc := range rcpts {
-		d := r.deliver(ctx, c, rc)
+		d := deliver(i)
 		out.Deliveries = append(out.Deliveries, d)
 		if d.session != nil {
 			// Stop here rather than fail every recipient the same way:
